@@ -1,0 +1,56 @@
+# Two commands matter: `make run` (the sandbox) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+POSTGRES_TEST_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres openapi bench emulator clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-runtime
+
+run: $(VENV)/.installed-runtime
+	VMBACKUP_SANDBOX=true $(BIN)/vmbackup migrate
+	VMBACKUP_SANDBOX=true $(BIN)/vmbackup serve --port $(PORT)
+
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy app emulator migrations
+
+pytest: pytest-sqlite pytest-postgres
+
+pytest-sqlite: $(VENV)/.installed-dev
+	VMBACKUP_TEST_DATABASE=sqlite $(BIN)/pytest -q
+
+# The emulator does not touch the database, so its tests run once, in the SQLite pass.
+pytest-postgres: $(VENV)/.installed-dev
+	@$(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('$(POSTGRES_TEST_DSN)', timeout=5))" \
+	  || { echo "PostgreSQL is not reachable at $(POSTGRES_TEST_DSN); start it (see README) or set POSTGRES_TEST_DSN"; exit 1; }
+	VMBACKUP_TEST_DATABASE=postgres VMBACKUP_TEST_POSTGRES_ADMIN_DSN=$(POSTGRES_TEST_DSN) \
+	  $(BIN)/pytest -q --ignore=tests/emulator
+
+openapi: $(VENV)/.installed-runtime
+	$(BIN)/vmbackup openapi --output openapi/openapi.json
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+emulator: $(VENV)/.installed-runtime
+	$(BIN)/python -m emulator --host 127.0.0.1 --port 4566 --scenario demo
+
+clean:
+	rm -rf $(VENV) vmbackup.db vmbackup.db-wal vmbackup.db-shm

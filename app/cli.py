@@ -1,0 +1,94 @@
+"""`vmbackup` command line: serve, migrate, openapi, create-api-key, emulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from app.core.config import InsecureConfiguration, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vmbackup", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", type=Path, default=Path("openapi/openapi.json"))
+
+    key = commands.add_parser("create-api-key", help="make an API key and print its config entry")
+    key.add_argument("--name", required=True)
+    key.add_argument("--scope", choices=["read", "operate", "admin"], default="read")
+
+    emulator = commands.add_parser("emulator", help="run the AWS Backup emulator standalone")
+    emulator.add_argument("args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    handlers = {"serve": _serve, "migrate": _migrate, "openapi": _openapi,
+                "create-api-key": _create_api_key, "emulator": _emulator}
+    try:
+        return handlers[args.command](args)
+    except InsecureConfiguration as exc:
+        print(f"vmbackup: refusing to start: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    os.environ.setdefault("VMBACKUP_PUBLIC_URL", f"http://{args.host}:{args.port}")
+    app = create_app()
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from app.migrate import upgrade_to_head
+
+    settings = Settings()
+    asyncio.run(upgrade_to_head(settings.database_url))
+    print(f"database migrated: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from app.openapi import render_openapi
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_openapi())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _create_api_key(args: argparse.Namespace) -> int:
+    from app.core.auth import hash_api_key, new_api_key
+
+    key = new_api_key()
+    entry = {"name": args.name, "sha256": hash_api_key(key), "scopes": [args.scope]}
+    print(f"API key (shown once, give it to the client): {key}")
+    print("Add this entry to VMBACKUP_API_KEYS (a JSON list):")
+    print(json.dumps(entry))
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from emulator.__main__ import main as emulator_main
+
+    result: int = emulator_main(args.args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Settings, read from the environment (prefix ``VMBACKUP_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.scopes import Scope
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./vmbackup.db"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class ApiKeyConfig(BaseModel):
+    """One static API key, stored only as the SHA-256 hex digest of the key."""
+
+    name: str = Field(min_length=1, max_length=100)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class InsecureConfiguration(ValueError):
+    """The configuration would expose the service; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VMBACKUP_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
+
+    database_url: str = DEFAULT_SQLITE_URL
+    database_pool_size: int = Field(default=10, ge=1)
+    database_echo: bool = False
+
+    sandbox: bool = False
+    sandbox_token: SecretStr | None = None
+    sandbox_scenario: str = "demo"
+
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    aws_max_attempts: int = Field(default=3, ge=1, le=10)
+    aws_retry_mode: str = Field(default="standard", pattern="^(standard|adaptive|legacy)$")
+    aws_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    aws_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    aws_max_pool_connections: int = Field(default=20, ge=1)
+
+    api_keys: list[ApiKeyConfig] = Field(default_factory=list)
+    jwt_hs256_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_scope_claim: str = "scope"
+    jwt_leeway_seconds: int = Field(default=30, ge=0)
+
+    inventory_refresh_interval_seconds: float = Field(default=300.0, gt=0)
+    job_refresh_interval_seconds: float = Field(default=60.0, gt=0)
+    background_refresh_enabled: bool = True
+
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_stale_after_seconds: int = Field(default=300, ge=1)
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.JSON
+
+    page_default_limit: int = Field(default=50, ge=1)
+    page_max_limit: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _jwt_needs_a_key(self) -> Settings:
+        key_sources = [self.jwt_hs256_secret, self.jwt_jwks_url, self.jwt_jwks_file]
+        if sum(source is not None for source in key_sources) > 1:
+            raise ValueError(
+                "set only one of VMBACKUP_JWT_HS256_SECRET, VMBACKUP_JWT_JWKS_URL, "
+                "VMBACKUP_JWT_JWKS_FILE"
+            )
+        return self
+
+    @cached_property
+    def is_jwt_enabled(self) -> bool:
+        return any(
+            source is not None
+            for source in (self.jwt_hs256_secret, self.jwt_jwks_url, self.jwt_jwks_file)
+        )
+
+    @cached_property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def check_safe_to_serve(self) -> None:
+        """Refuse to serve outside the sandbox with nobody able to authenticate."""
+        if self.sandbox:
+            return
+        if not self.api_keys and not self.is_jwt_enabled:
+            raise InsecureConfiguration(
+                "No authentication is configured. Set VMBACKUP_API_KEYS (a JSON list of "
+                '{"name", "sha256", "scopes"}; `vmbackup create-api-key` makes one) and/or '
+                "VMBACKUP_JWT_HS256_SECRET, VMBACKUP_JWT_JWKS_URL or VMBACKUP_JWT_JWKS_FILE "
+                "(with VMBACKUP_JWT_ISSUER and VMBACKUP_JWT_AUDIENCE), or run the sandbox with "
+                "VMBACKUP_SANDBOX=true."
+            )
+        if self.is_jwt_enabled and (self.jwt_issuer is None or self.jwt_audience is None):
+            raise InsecureConfiguration(
+                "JWT validation needs VMBACKUP_JWT_ISSUER and VMBACKUP_JWT_AUDIENCE so tokens "
+                "minted for other services are refused."
+            )

@@ -1,0 +1,150 @@
+"""The one pagination helper: clamped limit, allow-listed sort, id tiebreak, opaque keyset cursor.
+
+A cursor carries the sort it was made for and the last row's (sort value, id); using it with a
+different sort is refused, because keyset positions only make sense under the same ordering.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, or_
+
+from app.core.errors import ValidationFailed
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+    sort: str | None
+
+
+def _page_params(
+    request: Request,
+    limit: Annotated[
+        int | None, Query(ge=1, description="Page size (clamped to the maximum).")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    sort: Annotated[
+        str | None, Query(max_length=64, description="Sort field; prefix with '-' for descending.")
+    ] = None,
+) -> PageParams:
+    settings = request.app.state.settings
+    effective = min(limit or settings.page_default_limit, settings.page_max_limit)
+    return PageParams(limit=effective, cursor=cursor, sort=sort)
+
+
+PageDep = Annotated[PageParams, Depends(_page_params)]
+
+
+@dataclass(frozen=True)
+class SortField:
+    column: ColumnElement[Any]
+    is_nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """How one listing may be sorted: allowed fields by name, the default, and the id column."""
+
+    fields: Mapping[str, SortField]
+    default: str
+    id_column: ColumnElement[Any]
+
+    def resolve(self, requested: str | None) -> tuple[str, bool]:
+        name = requested or self.default
+        descending = name.startswith("-")
+        field = name.removeprefix("-")
+        if field not in self.fields:
+            allowed = ", ".join(sorted(self.fields))
+            raise ValidationFailed(f"Cannot sort by '{field}'; allowed: {allowed}.",
+                                   invalid_params=[{"name": "query.sort", "reason": "not allowed"}])
+        return field, descending
+
+
+def paginate(stmt: Select[Any], keyset: Keyset, params: PageParams) -> Select[Any]:
+    """Order ``stmt`` by the requested sort, start after the cursor, and fetch one extra row."""
+    field_name, descending = keyset.resolve(params.sort)
+    field = keyset.fields[field_name]
+    column, id_column = field.column, keyset.id_column
+    if params.cursor is not None:
+        value, last_id = _decode_cursor(params.cursor, params.sort or keyset.default)
+        stmt = stmt.where(_after(column, id_column, value, last_id, descending, field.is_nullable))
+    if descending:
+        order = [column.desc(), id_column.desc()]
+        if field.is_nullable:
+            order.insert(0, column.is_(None).desc())
+    else:
+        order = [column.asc(), id_column.asc()]
+        if field.is_nullable:
+            order.insert(0, column.is_(None).asc())
+    return stmt.order_by(*order).limit(params.limit + 1)
+
+
+def _after(column: ColumnElement[Any], id_column: ColumnElement[Any], value: Any, last_id: Any,
+           descending: bool, nullable: bool) -> ColumnElement[bool]:
+    # Ascending puts NULLs last, descending puts them first: exact mirror images.
+    if value is None:
+        next_id = id_column < last_id if descending else id_column > last_id
+        same_null = and_(column.is_(None), next_id)
+        return or_(same_null, column.is_not(None)) if descending else same_null
+    beyond = column < value if descending else column > value
+    tie = and_(column == value, id_column < last_id if descending else id_column > last_id)
+    if nullable and not descending:
+        return or_(beyond, tie, column.is_(None))
+    return or_(beyond, tie)
+
+
+def page_of(rows: Sequence[Row], keyset: Keyset, params: PageParams,
+            sort_value: Any, row_id: Any) -> tuple[list[Row], str | None]:
+    """Split the fetched rows into the page and the cursor for the next one.
+
+    ``sort_value(row)`` and ``row_id(row)`` read the keyset values off a row.
+    """
+    items = list(rows[: params.limit])
+    if len(rows) <= params.limit:
+        return items, None
+    last = items[-1]
+    return items, _encode_cursor(params.sort or keyset.default, sort_value(last), row_id(last))
+
+
+def _encode_cursor(sort: str, value: Any, row_id: Any) -> str:
+    if isinstance(value, datetime):
+        value = {"dt": value.isoformat()}
+    raw = json.dumps([sort, value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["dt"])
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise ValidationFailed("The cursor is malformed; start again without one.",
+                               invalid_params=[{"name": "query.cursor", "reason": "malformed"}]
+                               ) from exc
+    if cursor_sort != sort:
+        raise ValidationFailed("The cursor was made for another sort order.",
+                               invalid_params=[{"name": "query.cursor", "reason": "sort mismatch"}])
+    return value, row_id

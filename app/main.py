@@ -1,0 +1,106 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.audit.recorder import AuditMiddleware
+from app.audit.router import router as audit_router
+from app.aws.clients import build_clients
+from app.core.auth import Authenticator
+from app.core.config import Settings
+from app.core.db import build_engine, build_sessionmaker
+from app.core.error_handlers import install_error_handlers
+from app.core.errors import PROBLEM_MEDIA_TYPE
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.logging import configure_logging
+from app.core.request_context import RequestContextMiddleware
+from app.ops.router import router as ops_router
+from app.sandbox import Sandbox, announce, start_sandbox
+
+API_VERSION = "0.1.0"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable, readable operationIds (`list_vms`): the route function's name.
+    return route.name
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    sandbox: Sandbox | None = None
+    extra_keys = []
+    if settings.sandbox:
+        sandbox, settings = start_sandbox(settings)
+        extra_keys.append(sandbox.admin_key)
+        app.state.settings = settings
+    engine = build_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = build_sessionmaker(engine)
+    app.state.authenticator = Authenticator(settings, extra_keys=extra_keys)
+    app.state.aws = build_clients(settings)
+    app.state.http = httpx.AsyncClient()
+    if sandbox is not None:
+        announce(sandbox, os.environ.get("VMBACKUP_PUBLIC_URL", "http://127.0.0.1:8000"))
+    try:
+        yield
+    finally:
+        await app.state.http.aclose()
+        await engine.dispose()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    settings.check_safe_to_serve()
+    app = FastAPI(
+        title="vmbackup",
+        version=API_VERSION,
+        summary="AWS Backup for VMware virtual machines, behind one REST API.",
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    # Added innermost first: the request context wraps everything, so even errors get an id.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    for router in (ops_router, audit_router):
+        app.include_router(router)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = original()
+            _errors_as_problem_json(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _errors_as_problem_json(schema: dict[str, object]) -> None:
+    """Error responses are documented with the media type they are really sent with."""
+    paths = schema.get("paths", {})
+    assert isinstance(paths, dict)
+    for operations in paths.values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")

@@ -1,0 +1,49 @@
+"""The sandbox: an in-process emulator seeded with a demo world, and a dev admin token."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.auth import hash_api_key, new_api_key
+from app.core.config import ApiKeyConfig, Settings
+from app.core.scopes import Scope
+
+logger = logging.getLogger("vmbackup.sandbox")
+
+
+@dataclass
+class Sandbox:
+    token: str
+    admin_key: ApiKeyConfig
+    emulator: Any | None  # emulator.runner's running emulator, when one was started
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+
+
+def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
+    """Start what the sandbox needs and return it with the settings pointing at it."""
+    token = settings.sandbox_token.get_secret_value() if settings.sandbox_token else new_api_key()
+    admin_key = ApiKeyConfig(name="sandbox-admin", sha256=hash_api_key(token), scopes=[Scope.ADMIN])
+    emulator = None
+    if settings.aws_endpoint_url is None:
+        from emulator.runner import start_in_process
+
+        emulator = start_in_process(scenario=settings.sandbox_scenario, realtime_speed=1.0)
+        settings = settings.model_copy(update={"aws_endpoint_url": emulator.url})
+        logger.info("sandbox emulator listening", extra={"fields": {"url": emulator.url}})
+    return Sandbox(token=token, admin_key=admin_key, emulator=emulator), settings
+
+
+def announce(sandbox: Sandbox, base_url: str) -> None:
+    # Printed, not logged: this is for the person who just typed `make run`.
+    print(
+        f"\n  vmbackup sandbox is up.\n"
+        f"  API docs:        {base_url}/docs\n"
+        f"  Dev admin token: {sandbox.token}\n"
+        f"  Try: curl -H 'Authorization: Bearer {sandbox.token}' {base_url}/audit\n",
+        flush=True,
+    )

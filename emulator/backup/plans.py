@@ -1,0 +1,155 @@
+"""Backup plans: CreateBackupPlan, GetBackupPlan, ListBackupPlans, DeleteBackupPlan."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from emulator.backup.aws_errors import (
+    already_exists,
+    invalid_parameter,
+    invalid_request,
+    limit_exceeded,
+    not_found,
+)
+from emulator.backup.entities import Plan
+from emulator.backup.pagination import paginate
+from emulator.backup.rules import build_rules, rule_view
+
+if TYPE_CHECKING:
+    from emulator.backup.state import BackupState
+
+PLAN_NAME = re.compile(r"[a-zA-Z0-9\-_.]{1,50}")
+
+
+def create_plan(
+    state: BackupState, plan_input: dict[str, Any], creator_request_id: str | None = None
+) -> Plan:
+    remembered = state.remembered("CreateBackupPlan", creator_request_id)
+    if remembered is not None:
+        return state.plan(remembered)
+    name = plan_input["BackupPlanName"]
+    if not PLAN_NAME.fullmatch(name):
+        raise invalid_parameter(f"Invalid backup plan name {name!r}")
+    existing = next(
+        (p for p in state.plans.values() if p.name == name and p.deleted_at is None), None
+    )
+    if existing is not None:
+        raise already_exists(
+            f"Backup plan with the same name {name} already exists",
+            Arn=existing.arn,
+            CreatorRequestId=existing.creator_request_id or "",
+        )
+    live_plans = sum(1 for p in state.plans.values() if p.deleted_at is None)
+    if live_plans >= state.settings.max_plans:
+        raise limit_exceeded(
+            f"Maximum number of backup plans ({state.settings.max_plans}) reached"
+        )
+    created_at = state.now()
+    plan_id = state.ids.uuid()
+    plan = Plan(
+        plan_id=plan_id,
+        arn=state.arn(f"backup-plan:{plan_id}"),
+        name=name,
+        version_id=state.ids.version_id(),
+        created_at=created_at,
+        creator_request_id=creator_request_id,
+        rules=build_rules(state, plan_input["Rules"], created_at),
+        advanced_settings=plan_input.get("AdvancedBackupSettings"),
+    )
+    state.plans[plan_id] = plan
+    state.remember("CreateBackupPlan", creator_request_id, plan_id)
+    return plan
+
+
+def create_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    plan = create_plan(state, params["BackupPlan"], params.get("CreatorRequestId"))
+    return {
+        "BackupPlanId": plan.plan_id,
+        "BackupPlanArn": plan.arn,
+        "CreationDate": plan.created_at,
+        "VersionId": plan.version_id,
+        "AdvancedBackupSettings": plan.advanced_settings,
+    }
+
+
+def get_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    plan = state.plan(params["BackupPlanId"])
+    version = params.get("VersionId")
+    if version is not None and version != plan.version_id:
+        raise not_found(f"Backup plan {plan.plan_id} has no version {version}")
+    result = {
+        "BackupPlan": {
+            "BackupPlanName": plan.name,
+            "Rules": [rule_view(rule) for rule in plan.rules],
+            "AdvancedBackupSettings": plan.advanced_settings,
+        },
+        **_identity(plan),
+    }
+    preview_size = params.get("MaxScheduledRunsPreview")
+    if preview_size:
+        result["ScheduledRunsPreview"] = _scheduled_runs(state, plan, preview_size)
+    return result
+
+
+def list_backup_plans(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    plans = [
+        plan
+        for plan in state.plans.values()
+        if plan.deleted_at is None or params.get("IncludeDeleted")
+    ]
+    page, token = paginate(
+        plans, params, scope="plans", default_size=state.settings.default_page_size
+    )
+    return {
+        "BackupPlansList": [
+            {"BackupPlanName": plan.name, **_identity(plan)} for plan in page
+        ],
+        "NextToken": token,
+    }
+
+
+def delete_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    plan = state.plan(params["BackupPlanId"])
+    if plan.deleted_at is None:
+        if state.selections_of(plan.plan_id):
+            raise invalid_request(
+                "Related backup plan selections must be deleted prior to backup plan deletion"
+            )
+        plan.deleted_at = state.now()
+    return {
+        "BackupPlanId": plan.plan_id,
+        "BackupPlanArn": plan.arn,
+        "DeletionDate": plan.deleted_at,
+        "VersionId": plan.version_id,
+    }
+
+
+def _identity(plan: Plan) -> dict[str, Any]:
+    return {
+        "BackupPlanId": plan.plan_id,
+        "BackupPlanArn": plan.arn,
+        "VersionId": plan.version_id,
+        "CreatorRequestId": plan.creator_request_id,
+        "CreationDate": plan.created_at,
+        "DeletionDate": plan.deleted_at,
+        "LastExecutionDate": plan.last_execution_at,
+        "AdvancedBackupSettings": plan.advanced_settings,
+    }
+
+
+def _scheduled_runs(state: BackupState, plan: Plan, size: int) -> list[dict[str, Any]]:
+    runs = []
+    for rule in plan.rules:
+        moment = state.now()
+        for _ in range(size):
+            next_run = rule.schedule.next_after(moment, rule.timezone)
+            if next_run is None:
+                break
+            runs.append((next_run, rule.rule_id))
+            moment = next_run
+    runs.sort()
+    return [
+        {"ExecutionTime": when, "RuleId": rule_id, "RuleExecutionType": "SNAPSHOTS"}
+        for when, rule_id in runs[:size]
+    ]

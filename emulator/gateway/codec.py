@@ -1,0 +1,85 @@
+"""Wire encoding for backup-gateway, reusing botocore's own serializers (private API, kept here).
+
+Handlers return plain dicts with datetimes; botocore serializes them exactly as a real service
+would, so what boto3 parses back is what AWS would have sent. ListVirtualMachines pages are the
+hot path: `encode_json_fast` produces byte-identical JSON without the per-member shape walk.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import datetime
+from typing import Any
+
+import botocore.model
+import cbor2
+from botocore.serialize import JSONSerializer, RpcV2CBORSerializer
+
+_JSON_SEPARATORS = (",", ":")
+
+
+class DecodeError(ValueError):
+    """The request body is not valid JSON/CBOR or not a map."""
+
+
+def decode_json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        params = json.loads(body)
+    except ValueError as error:
+        raise DecodeError(f"request body is not valid JSON: {error}") from None
+    return _as_map(params)
+
+
+def decode_cbor(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        params = cbor2.loads(body)
+    except Exception as error:  # cbor2 raises several unrelated types for bad input
+        raise DecodeError(f"request body is not valid CBOR: {error}") from None
+    return _as_map(params)
+
+
+def encode_json(value: dict[str, Any], shape: botocore.model.Shape | None) -> bytes:
+    if shape is None:
+        return b"{}"
+    body: dict[str, Any] = {}
+    JSONSerializer()._serialize(body, _without_none(value), shape)
+    return json.dumps(body, separators=_JSON_SEPARATORS).encode()
+
+
+def encode_json_fast(value: dict[str, Any]) -> bytes:
+    """Identical output to encode_json for shapes of strings, numbers, lists and timestamps."""
+    return json.dumps(_without_none(value), separators=_JSON_SEPARATORS, default=_epoch).encode()
+
+
+def encode_cbor(value: dict[str, Any], shape: botocore.model.Shape | None) -> bytes:
+    body = bytearray()
+    if shape is None:
+        return b"\xa0"
+    RpcV2CBORSerializer()._serialize_data_item(body, _without_none(value), shape)
+    return bytes(body)
+
+
+def _epoch(value: Any) -> int:
+    if isinstance(value, datetime):
+        # botocore's unixtimestamp format: whole seconds.
+        return calendar.timegm(value.utctimetuple())
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
+def _as_map(params: Any) -> dict[str, Any]:
+    if not isinstance(params, dict):
+        raise DecodeError("request body must be a map")
+    return params

@@ -1,0 +1,257 @@
+"""The emulated world: one AWS account/region with its vCenters, hypervisors, gateways and roles."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import threading
+from typing import Any
+
+from emulator.clock import VirtualClock
+from emulator.world.gateways import Gateway
+from emulator.world.hypervisors import ERROR, OFFLINE, ONLINE, PENDING, Hypervisor
+from emulator.world.iam import IamRole, role_arn
+from emulator.world.vcenter import (
+    POWERED_OFF,
+    Disk,
+    VCenterServer,
+    VirtualMachine,
+    VmwareTag,
+    normalize_folder_path,
+)
+
+__all__ = ["World"]
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+VM_NAME_MAX = 100
+
+
+class World:
+    def __init__(
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        clock: VirtualClock | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.clock = clock or VirtualClock()
+        self.strict = strict
+        self.hypervisors: dict[str, Hypervisor] = {}
+        self.gateways: dict[str, Gateway] = {}
+        self.vms: dict[str, VirtualMachine] = {}
+        self.roles: dict[str, IamRole] = {}
+        self.vcenters: dict[str, VCenterServer] = {}
+        self.max_page_size = 1000  # unverified: backup-gateway documents no maximum
+        # Request handling and the control API both take this lock, so tests and the
+        # server thread never see a half-applied change.
+        self.lock = threading.RLock()
+        self.inventory_version = 0
+        self._ids = itertools.count(1)
+        self._listing_cache: dict[tuple[Any, ...], list[str]] = {}
+        self.backup: Any = _make_backup_state(self)
+
+    # identifiers -----------------------------------------------------------------------
+    def new_id(self, prefix: str, hex_digits: int = 8) -> str:
+        """Deterministic ids: the same world built the same way gets the same ids."""
+        digest = hashlib.sha256(f"{prefix}:{next(self._ids)}".encode()).hexdigest()
+        suffix = digest[:hex_digits]
+        return f"{prefix}-{suffix.upper() if prefix != 'vm' else suffix}"
+
+    def arn(self, kind: str, resource_id: str) -> str:
+        return f"arn:aws:backup-gateway:{self.region}:{self.account_id}:{kind}/{resource_id}"
+
+    def hypervisor_arn(self, hypervisor_id: str) -> str:
+        return self.arn("hypervisor", hypervisor_id)
+
+    # lookups ---------------------------------------------------------------------------
+    def vm(self, arn: str) -> VirtualMachine | None:
+        return self.vms.get(arn)
+
+    def hypervisor_of(self, vm: VirtualMachine) -> Hypervisor | None:
+        return self.hypervisors.get(self.hypervisor_arn(vm.hypervisor_id))
+
+    def gateway_of_hypervisor(self, hypervisor_arn: str) -> Gateway | None:
+        for gateway in self.gateways.values():
+            if gateway.hypervisor_arn == hypervisor_arn:
+                return gateway
+        return None
+
+    def gateway_for_vm(self, vm: VirtualMachine) -> Gateway | None:
+        return self.gateway_of_hypervisor(self.hypervisor_arn(vm.hypervisor_id))
+
+    def hypervisor_state(self, hypervisor: Hypervisor) -> str:
+        """PENDING until a gateway serves it; OFFLINE when it or its gateway is down;
+        ERROR when the gateway cannot log in to the vCenter; ONLINE otherwise."""
+        if hypervisor.is_forced_offline:
+            return OFFLINE
+        gateway = self.gateway_of_hypervisor(hypervisor.arn)
+        if gateway is None:
+            return PENDING
+        if not gateway.is_online(self.clock.now()):
+            return OFFLINE
+        vcenter = self.vcenters.get(hypervisor.host)
+        if vcenter is None or not vcenter.is_reachable:
+            return ERROR
+        if not vcenter.accepts(hypervisor.username, hypervisor.password):
+            return ERROR
+        return ONLINE
+
+    def online_hypervisor_ids(self) -> frozenset[str]:
+        return frozenset(
+            h.hypervisor_id for h in self.hypervisors.values() if self.hypervisor_state(h) == ONLINE
+        )
+
+    def discovered_vm_arns(self, hypervisor_id: str | None = None) -> list[str]:
+        """ARNs of the VMs AWS can see (ONLINE hypervisors only), sorted: the listing order."""
+        online = self.online_hypervisor_ids()
+        key = (self.inventory_version, online, hypervisor_id)
+        cached = self._listing_cache.get(key)
+        if cached is None:
+            wanted = online if hypervisor_id is None else online & {hypervisor_id}
+            cached = sorted(arn for arn, vm in self.vms.items() if vm.hypervisor_id in wanted)
+            self._listing_cache = {key: cached} | {
+                k: v for k, v in self._listing_cache.items() if k[0] == self.inventory_version
+            }
+        return cached
+
+    # changes ---------------------------------------------------------------------------
+    def touch_inventory(self) -> None:
+        self.inventory_version += 1
+
+    def add_vcenter(self, host: str, username: str, password: str) -> VCenterServer:
+        server = VCenterServer(host=host, username=username, password=password)
+        self.vcenters[host] = server
+        return server
+
+    def add_hypervisor(
+        self, name: str, host: str, *, hypervisor_id: str | None = None, **props: Any
+    ) -> Hypervisor:
+        hypervisor_id = hypervisor_id or self.new_id("hype")
+        hypervisor = Hypervisor(
+            hypervisor_id=hypervisor_id,
+            arn=self.hypervisor_arn(hypervisor_id),
+            name=name,
+            host=host,
+            **props,
+        )
+        self.hypervisors[hypervisor.arn] = hypervisor
+        self.touch_inventory()
+        return hypervisor
+
+    def remove_hypervisor(self, arn: str) -> None:
+        hypervisor = self.hypervisors.pop(arn)
+        for gateway in self.gateways.values():
+            if gateway.hypervisor_arn == arn:
+                gateway.hypervisor_arn = None
+        for vm_arn in [
+            a for a, vm in self.vms.items() if vm.hypervisor_id == hypervisor.hypervisor_id
+        ]:
+            del self.vms[vm_arn]
+        self.touch_inventory()
+
+    def add_gateway(
+        self, display_name: str, *, gateway_id: str | None = None, **props: Any
+    ) -> Gateway:
+        gateway_id = gateway_id or self.new_id("bgw")
+        gateway = Gateway(
+            gateway_id=gateway_id,
+            arn=self.arn("gateway", gateway_id),
+            display_name=display_name,
+            created_at=self.clock.now(),
+            **props,
+        )
+        self.gateways[gateway.arn] = gateway
+        self.touch_inventory()
+        return gateway
+
+    def add_role(
+        self, name: str, trusted_services: set[str], policies: list[str] | None = None
+    ) -> IamRole:
+        role = IamRole(role_arn(self.account_id, name), set(trusted_services), list(policies or []))
+        self.roles[role.arn] = role
+        return role
+
+    def add_vm(
+        self, hypervisor_arn: str, name: str, path: str, disks: list[Disk], **props: Any
+    ) -> VirtualMachine:
+        hypervisor = self.hypervisors.get(hypervisor_arn)
+        if hypervisor is None:
+            raise KeyError(f"no hypervisor {hypervisor_arn}")
+        check_vm_name(name)
+        vm_id = props.pop("vm_id", None) or self.new_id("vm", 17)
+        props.setdefault("host_name", name.lower())
+        vm = VirtualMachine(
+            vm_id=vm_id,
+            arn=self.arn("vm", vm_id),
+            hypervisor_id=hypervisor.hypervisor_id,
+            name=name,
+            path=normalize_folder_path(path),
+            disks=disks,
+            **props,
+        )
+        self.vms[vm.arn] = vm
+        self.touch_inventory()
+        return vm
+
+    def remove_vm(self, arn: str) -> None:
+        del self.vms[arn]
+        self.touch_inventory()
+
+    def move_vm(self, arn: str, path: str) -> VirtualMachine:
+        vm = self.vms[arn]
+        vm.path = normalize_folder_path(path)
+        self.touch_inventory()
+        return vm
+
+    def rename_vm(self, arn: str, name: str) -> VirtualMachine:
+        check_vm_name(name)
+        vm = self.vms[arn]
+        vm.name = name
+        self.touch_inventory()
+        return vm
+
+    def set_vmware_tags(self, arn: str, tags: list[VmwareTag]) -> VirtualMachine:
+        vm = self.vms[arn]
+        vm.vmware_tags = list(tags)
+        self.touch_inventory()
+        return vm
+
+    def hard_shutdown_vm(self, arn: str) -> VirtualMachine:
+        """A hard power-off: the VM stops and VMware's CBT data can no longer be trusted."""
+        vm = self.vms[arn]
+        vm.power_state = POWERED_OFF
+        vm.cbt_valid = False
+        self.touch_inventory()
+        return vm
+
+    def folders(self, hypervisor_id: str | None = None) -> list[str]:
+        paths = {
+            vm.path
+            for vm in self.vms.values()
+            if hypervisor_id is None or vm.hypervisor_id == hypervisor_id
+        }
+        return sorted(paths)
+
+
+def check_vm_name(name: str) -> None:
+    # The model's Name shape: 1-100 characters of [a-zA-Z0-9-].
+    if not (1 <= len(name) <= VM_NAME_MAX) or not all(
+        ch.isascii() and (ch.isalnum() or ch == "-") for ch in name
+    ):
+        raise ValueError(f"VM name {name!r} must be 1-{VM_NAME_MAX} characters of [a-zA-Z0-9-]")
+
+
+def _make_backup_state(world: World) -> Any:
+    """The AWS Backup side's state, when that package is present (it is built separately)."""
+    try:
+        module = importlib.import_module("emulator.backup.state")
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("emulator.backup", "emulator.backup.state"):
+            raise
+        return None
+    return module.BackupState(world)
