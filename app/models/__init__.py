@@ -2,6 +2,20 @@
 
 from app.models.audit_event import AuditEvent
 from app.models.base import Base
+from app.models.gateway import Gateway
+from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
+from app.models.vm import Vm
+from app.models.vm_aws_tag import VmAwsTag
+from app.models.vm_vmware_tag import VmVmwareTag
 
-__all__ = ["AuditEvent", "Base", "IdempotencyKey"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Gateway",
+    "Hypervisor",
+    "IdempotencyKey",
+    "Vm",
+    "VmAwsTag",
+    "VmVmwareTag",
+]

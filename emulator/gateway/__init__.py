@@ -1,1 +1,1 @@
-"""AWS Backup Gateway (backup-gateway 2021-01-01): awsJson1_0 and rpc-v2-cbor, and its operations."""
+"""AWS Backup Gateway (2021-01-01): awsJson1_0 and rpc-v2-cbor protocols and the operations."""

@@ -47,7 +47,7 @@ def encode_json(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     if shape is None:
         return b"{}"
     body: dict[str, Any] = {}
-    JSONSerializer()._serialize(body, _without_none(value), shape)
+    JSONSerializer()._serialize(body, _without_none(value), shape)  # type: ignore[attr-defined]
     return json.dumps(body, separators=_JSON_SEPARATORS).encode()
 
 
@@ -60,7 +60,8 @@ def encode_cbor(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     body = bytearray()
     if shape is None:
         return b"\xa0"
-    RpcV2CBORSerializer()._serialize_data_item(body, _without_none(value), shape)
+    serializer = RpcV2CBORSerializer()
+    serializer._serialize_data_item(body, _without_none(value), shape)  # type: ignore[attr-defined]
     return bytes(body)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from emulator.errors import validation_error
 
 DEFAULT_PAGE_SIZE = 100
-_TOKEN_PREFIX = "v1:"
+_TOKEN_PREFIX = "v1:"  # noqa: S105 - a token format marker, not a secret
 
 
 def page(

@@ -1,0 +1,37 @@
+"""The one dialect-specific SQL helper: bulk INSERT ... ON CONFLICT DO UPDATE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+
+async def upsert(
+    *,
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    conflict_columns: Sequence[str],
+    update_columns: Sequence[str],
+) -> None:
+    """Insert ``rows``; where ``conflict_columns`` already exist, overwrite ``update_columns``."""
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(list(rows))
+    if update_columns:
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=list(conflict_columns),
+            set_={column: excluded[column] for column in update_columns},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))
+    await session.execute(statement)

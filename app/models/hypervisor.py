@@ -1,0 +1,29 @@
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UtcDateTime
+
+
+class Hypervisor(Base):
+    """A hypervisor (vCenter/ESXi) as AWS Backup Gateway knows it. The password is never stored."""
+
+    __tablename__ = "hypervisor"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hype-XXXXXXXX
+    arn: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    host: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(20))  # PENDING | ONLINE | OFFLINE | ERROR
+    kms_key_arn: Mapped[str | None] = mapped_column(String(500))
+    log_group_arn: Mapped[str | None] = mapped_column(String(2048))
+    metadata_sync_status: Mapped[str | None] = mapped_column(String(30))
+    metadata_sync_message: Mapped[str | None] = mapped_column(String(2000))
+    last_metadata_sync_succeeded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the hypervisor row itself was last read from AWS.
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When its VM listing last completed; the error of the last failed refresh, if any.
+    inventory_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    inventory_error: Mapped[str | None] = mapped_column(String(2000))
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

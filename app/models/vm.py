@@ -1,0 +1,34 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UtcDateTime
+
+
+class Vm(Base):
+    """A virtual machine discovered by a gateway. Kept (tombstoned) after it disappears."""
+
+    __tablename__ = "vm"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # vm-XXXXXXXXXXXXXXXX
+    arn: Mapped[str] = mapped_column(String(500), unique=True)
+    hypervisor_id: Mapped[str] = mapped_column(ForeignKey("hypervisor.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    host_name: Mapped[str | None] = mapped_column(String(200))
+    # vCenter inventory path, e.g. "/Datacenter/vm/Prod/Web"; folder filters match on it.
+    path: Mapped[str] = mapped_column(String(1000))
+    last_backup_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When a complete listing last contained the VM.
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When its VMware and AWS tags were last fetched; null until the first fetch.
+    tags_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_vm_hypervisor_id_path", "hypervisor_id", "path"),
+        Index("ix_vm_name_id", "name", "id"),
+        Index("ix_vm_path_id", "path", "id"),
+        Index("ix_vm_last_backup_at_id", "last_backup_at", "id"),
+    )

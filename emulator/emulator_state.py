@@ -1,0 +1,54 @@
+"""Everything one running emulator holds: the current world, its faults and call counters.
+
+Resetting or loading a scenario replaces the world object, so long-lived holders (the runner,
+tests) read `state.world` each time instead of keeping a reference.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from emulator.faults import CallCounters, Faults
+from emulator.scenarios import build_scenario
+from emulator.world import World
+
+
+class EmulatorState:
+    def __init__(
+        self,
+        scenario: str = "demo",
+        *,
+        strict: bool = False,
+        realtime_speed: float | None = None,
+        fault_seed: int = 0,
+    ) -> None:
+        self.strict = strict
+        self.realtime_speed = realtime_speed
+        self.fault_seed = fault_seed
+        self.faults = Faults(fault_seed)
+        self.counters = CallCounters()
+        self._request_numbers = itertools.count(1)
+        self.scenario = scenario
+        self.world = self._build(scenario)
+
+    def load(self, scenario: str) -> World:
+        """Replace the world with a freshly built scenario; faults and counters start over."""
+        world = self._build(scenario)
+        self.scenario = scenario
+        self.world = world
+        self.faults.clear(seed=self.fault_seed)
+        self.counters.reset()
+        return world
+
+    def reset(self) -> World:
+        return self.load(self.scenario)
+
+    def next_request_id(self) -> str:
+        number = next(self._request_numbers)
+        return f"{number:08x}-e0e0-4000-8000-{number:012x}"
+
+    def _build(self, scenario: str) -> World:
+        world = build_scenario(scenario, strict=self.strict)
+        if self.realtime_speed is not None:
+            world.clock.set_realtime(True, self.realtime_speed)
+        return world
