@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.audit.recorder import AuditMiddleware
-from app.audit.router import router as audit_router
+from app.api import ROUTERS
 from app.aws.clients import build_clients
 from app.core.auth import Authenticator
 from app.core.config import Settings
@@ -21,7 +21,6 @@ from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
-from app.ops.router import router as ops_router
 from app.sandbox import Sandbox, announce, start_sandbox
 
 API_VERSION = "0.1.0"
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    for router in (ops_router, audit_router):
+    for router in ROUTERS:
         app.include_router(router)
     _register_problem_schema(app)
     return app

@@ -17,7 +17,10 @@ from emulator.errors import AwsError
 from emulator.models import service_model
 
 WILDCARD = "*"
-DEFAULT_ERROR = {"backup-gateway": "InternalServerException", "backup": "ServiceUnavailableException"}
+DEFAULT_ERROR = {
+    "backup-gateway": "InternalServerException",
+    "backup": "ServiceUnavailableException",
+}
 
 
 @dataclass

@@ -1,0 +1,53 @@
+"""AWS's own input constraints as pydantic types, so bad input is a 422 before any AWS call.
+
+Patterns are checked by pydantic-core's Rust regex engine, which knows the Unicode classes
+(``\\p{L}`` letters, ``\\p{Z}`` separators, ``\\p{N}`` numbers) that AWS's tag-key pattern uses.
+"""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+
+def _not_aws_reserved(key: str) -> str:
+    if key.lower().startswith("aws:"):
+        raise ValueError("tag keys may not start with 'aws:' (reserved by AWS)")
+    return key
+
+
+AwsTagKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"),
+    AfterValidator(_not_aws_reserved),
+    Field(description="1-128 letters, digits, spaces or `_ . : / = + - @`; not `aws:...`."),
+]
+AwsTagValue = Annotated[
+    str,
+    StringConstraints(max_length=256, pattern=r"^[^\x00]*$"),
+    Field(description="0-256 characters."),
+]
+VmwareCategory = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+VmwareTagName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+IamRoleArn = Annotated[
+    str,
+    StringConstraints(min_length=20, max_length=2048,
+                      pattern=r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]+:role/\S+$"),
+    Field(description="arn:aws:iam::<account>:role/<name>"),
+]
+KmsKeyArn = Annotated[
+    str,
+    StringConstraints(
+        min_length=50, max_length=500,
+        pattern=r"^(arn:(aws|aws-cn|aws-us-gov):kms:[a-zA-Z0-9-]+:[0-9]+:(key|alias)/\S+|alias/\S+)$",
+    ),
+]
+GatewayName = Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                               pattern=r"^[a-zA-Z0-9-]*$")]
+HypervisorHost = Annotated[str, StringConstraints(min_length=3, max_length=128)]
+HypervisorUsername = Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                                      pattern=r"^[ -\.0-\[\]-~]*[!-\.0-\[\]-~][ -\.0-\[\]-~]*$")]
+HypervisorPassword = Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                                      pattern=r"^[ -~]+$")]
+
+MAX_TAGS_PER_RESOURCE = 50
+MAX_TAG_MAPPINGS_PER_HYPERVISOR = 10
