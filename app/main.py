@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.audit.recorder import AuditMiddleware
 from app.api import ROUTERS
+from app.audit.recorder import AuditMiddleware
 from app.aws.clients import build_clients
 from app.core.auth import Authenticator
 from app.core.config import Settings

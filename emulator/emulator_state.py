@@ -21,8 +21,10 @@ class EmulatorState:
         strict: bool = False,
         realtime_speed: float | None = None,
         fault_seed: int = 0,
+        with_backup: bool = True,
     ) -> None:
         self.strict = strict
+        self.with_backup = with_backup
         self.realtime_speed = realtime_speed
         self.fault_seed = fault_seed
         self.faults = Faults(fault_seed)
@@ -48,7 +50,7 @@ class EmulatorState:
         return f"{number:08x}-e0e0-4000-8000-{number:012x}"
 
     def _build(self, scenario: str) -> World:
-        world = build_scenario(scenario, strict=self.strict)
+        world = build_scenario(scenario, strict=self.strict, with_backup=self.with_backup)
         if self.realtime_speed is not None:
             world.clock.set_realtime(True, self.realtime_speed)
         return world

@@ -38,9 +38,9 @@ APPLICATION_TAGS = {
 }
 
 
-def build_scenario(name: str, *, strict: bool = False) -> World:
+def build_scenario(name: str, *, strict: bool = False, with_backup: bool = True) -> World:
     builder = _builder(name)
-    world = World(strict=strict)
+    world = World(strict=strict, with_backup=with_backup)
     builder(world)
     return world
 
@@ -87,21 +87,21 @@ def build_demo(world: World) -> None:
         "vcenter-prod.example.local",
         hypervisor_id="hype-12345",
         username="backup@vsphere.local",
-        password="Prod-Passw0rd!",
+        password="Prod-Passw0rd!",  # noqa: S106 - demo vCenter credentials
     )
     dr = world.add_hypervisor(
         "vcenter-dr",
         "vcenter-dr.example.local",
         hypervisor_id="hype-67890",
         username="backup@vsphere.local",
-        password="Dr-Passw0rd!",
+        password="Dr-Passw0rd!",  # noqa: S106 - demo vCenter credentials
     )
     branch = world.add_hypervisor(
         "vcenter-branch",
         "vcenter-branch.example.local",
         hypervisor_id="hype-24680",
         username="backup@vsphere.local",
-        password="Branch-Passw0rd!",
+        password="Branch-Passw0rd!",  # noqa: S106 - demo vCenter credentials
     )
     world.add_gateway("gateway-prod", gateway_id="bgw-12345", hypervisor_arn=prod.arn)
     world.add_gateway(
@@ -141,7 +141,7 @@ def build_scale(world: World, vm_count: int) -> None:
             f"vcenter-{index:02d}",
             host,
             username="backup@vsphere.local",
-            password="Scale-Passw0rd!",
+            password="Scale-Passw0rd!",  # noqa: S106 - demo vCenter credentials
         )
         world.add_gateway(f"gateway-{index:02d}", hypervisor_arn=hypervisor.arn)
         hypervisor_arns.append(hypervisor.arn)

@@ -44,8 +44,11 @@ KmsKeyArn = Annotated[
 GatewayName = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                                pattern=r"^[a-zA-Z0-9-]*$")]
 HypervisorHost = Annotated[str, StringConstraints(min_length=3, max_length=128)]
-HypervisorUsername = Annotated[str, StringConstraints(min_length=1, max_length=100,
-                                                      pattern=r"^[ -\.0-\[\]-~]*[!-\.0-\[\]-~][ -\.0-\[\]-~]*$")]
+# Printable ASCII without '/' and '\\', at least one non-space (botocore's Username pattern).
+_USERNAME_CHAR, _USERNAME_VISIBLE = r"[ -\.0-\[\]-~]", r"[!-\.0-\[\]-~]"
+HypervisorUsername = Annotated[str, StringConstraints(
+    min_length=1, max_length=100,
+    pattern=f"^{_USERNAME_CHAR}*{_USERNAME_VISIBLE}{_USERNAME_CHAR}*$")]
 HypervisorPassword = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                                       pattern=r"^[ -~]+$")]
 

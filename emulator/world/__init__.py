@@ -36,6 +36,7 @@ class World:
         region: str = DEFAULT_REGION,
         clock: VirtualClock | None = None,
         strict: bool = False,
+        with_backup: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
@@ -53,7 +54,8 @@ class World:
         self.inventory_version = 0
         self._ids = itertools.count(1)
         self._listing_cache: dict[tuple[Any, ...], list[str]] = {}
-        self.backup: Any = _make_backup_state(self)
+        # None when the AWS Backup side is absent or switched off (a gateway-only emulator).
+        self.backup: Any = _make_backup_state(self) if with_backup else None
 
     # identifiers -----------------------------------------------------------------------
     def new_id(self, prefix: str, hex_digits: int = 8) -> str:
