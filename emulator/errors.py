@@ -42,3 +42,12 @@ def throttled(message: str = "Rate exceeded") -> AwsError:
 
 def internal_error(message: str = "An internal error occurred") -> AwsError:
     return AwsError("InternalServerException", message, 500)
+
+
+class ControlError(Exception):
+    """A mistake in a control API (/_emulator/) request: rendered as {"error": ...}."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -62,7 +62,6 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=30, ge=0)
 
     inventory_refresh_interval_seconds: float = Field(default=300.0, gt=0)
-    job_refresh_interval_seconds: float = Field(default=60.0, gt=0)
     background_refresh_enabled: bool = True
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)

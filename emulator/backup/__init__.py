@@ -1,1 +1,2 @@
-"""The AWS Backup side of the emulator: rest-json protocol, plans, vaults, selections, jobs, restores."""
+"""The AWS Backup side of the emulator: rest-json protocol, plans, vaults, selections, jobs,
+restores."""

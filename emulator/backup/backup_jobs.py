@@ -1,4 +1,4 @@
-"""Backup jobs as the API sees them: StartBackupJob, DescribeBackupJob, ListBackupJobs, StopBackupJob."""
+"""Backup jobs as the API sees them: Start, Describe, List and StopBackupJob."""
 
 from __future__ import annotations
 
@@ -178,6 +178,7 @@ def _created_by(origin: PlanOrigin | None) -> dict[str, Any] | None:
 
 def _matches_filters(state: BackupState, job: BackupJob, params: dict[str, Any]) -> bool:
     category = params.get("ByMessageCategory")
+    completed = job.completed_at
     checks = (
         ("ByResourceArn", lambda value: job.resource_arn == value),
         ("ByState", lambda value: job.state == value),
@@ -186,8 +187,8 @@ def _matches_filters(state: BackupState, job: BackupJob, params: dict[str, Any])
         ("ByCreatedAfter", lambda value: job.created_at > value),
         ("ByResourceType", lambda value: value == RESOURCE_TYPE_VM),
         ("ByAccountId", lambda value: value == state.world.account_id),
-        ("ByCompleteBefore", lambda value: job.completed_at is not None and job.completed_at < value),
-        ("ByCompleteAfter", lambda value: job.completed_at is not None and job.completed_at > value),
+        ("ByCompleteBefore", lambda value: completed is not None and completed < value),
+        ("ByCompleteAfter", lambda value: completed is not None and completed > value),
         ("ByParentJobId", lambda value: False),
     )
     for member, holds in checks:

@@ -17,11 +17,13 @@ def serialize_output(shape: botocore.model.Shape | None, value: dict[str, Any]) 
         return b"{}" if shape is not None else b""
     body: dict[str, Any] = {}
     # _serialize(serialized, value, shape, key): with key None a structure fills `body` itself.
-    JSONSerializer()._serialize(body, value, shape)
+    serializer: Any = JSONSerializer()
+    serializer._serialize(body, value, shape)
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def parse_wire_timestamp(value: str | float) -> datetime:
     """ISO 8601, RFC 822 or epoch seconds, as botocore accepts them; always timezone-aware UTC."""
-    parsed: datetime = parse_timestamp(value)
+    raw: Any = value  # botocore also takes epoch numbers, whatever its stubs say
+    parsed: datetime = parse_timestamp(raw)
     return parsed.astimezone(UTC)

@@ -1,4 +1,4 @@
-"""AWS's six-field cron (`cron(Minutes Hours Day-of-month Month Day-of-week Year)`) for backup rules.
+"""AWS's six-field cron for backup rules: `cron(Minutes Hours Day-of-month Month Day-of-week Year)`.
 
 Supports `*`, `?`, values, names (JAN-DEC, SUN-SAT), ranges, steps, lists and `L` (last day of the
 month). Day-of-week counts 1 = SUN .. 7 = SAT, and exactly one of day-of-month / day-of-week is `?`.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from emulator.backup import job_steps, restore_steps
@@ -61,7 +61,7 @@ class JobEngine:
                 yield job.abort_done_at
         for restore in self._active_restores.values():
             if restore.state == PENDING:
-                yield restore.created_at + timedelta(seconds=self._state.settings.start_delay_seconds)
+                yield restore.ready_at
             elif restore.finishes_at is not None:
                 yield restore.finishes_at
 
@@ -96,6 +96,8 @@ class JobEngine:
         ]
         waiting.sort(key=lambda work: work.created_at)
         for work in waiting:
+            if work.ready_at > moment:
+                continue
             gateway_arn = (
                 job_steps.available_gateway(self._state, work, moment)
                 if isinstance(work, BackupJob)

@@ -156,6 +156,7 @@ class RestoreJob:
     metadata: dict[str, str]
     iam_role_arn: str | None
     created_at: datetime
+    ready_at: datetime
     hypervisor_arn: str
     disks: tuple[DiskImage, ...]
     copy_source_tags: bool
@@ -170,3 +171,7 @@ class RestoreJob:
     @property
     def total_bytes(self) -> int:
         return sum(disk.used_bytes for disk in self.disks)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_RESTORE_STATES

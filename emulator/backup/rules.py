@@ -104,7 +104,10 @@ def check_lifecycle(lifecycle: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     delete_after = lifecycle.get("DeleteAfterDays")
     cold_after = lifecycle.get("MoveToColdStorageAfterDays")
-    for member, days in (("DeleteAfterDays", delete_after), ("MoveToColdStorageAfterDays", cold_after)):
+    for member, days in (
+        ("DeleteAfterDays", delete_after),
+        ("MoveToColdStorageAfterDays", cold_after),
+    ):
         if days is not None and days < 1:
             raise invalid_parameter(f"Lifecycle {member} must be at least 1")
     if (

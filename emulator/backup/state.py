@@ -33,6 +33,8 @@ class BackupState:
         self.jobs: dict[str, BackupJob] = {}  # by job id, in creation order
         self.recovery_points: dict[str, RecoveryPoint] = {}  # by ARN
         self.restore_jobs: dict[str, RestoreJob] = {}  # by job id, in creation order
+        # resource ARN -> names of the vaults holding a completed backup of it
+        self.backed_up_vaults: dict[str, set[str]] = {}
         # (operation, token) -> the id of the object that token created.
         self.idempotency_tokens: dict[tuple[str, str], str] = {}
         self.engine = JobEngine(self)

@@ -1,0 +1,80 @@
+"""Recovery points: ListRecoveryPointsByResource and GetRecoveryPointRestoreMetadata."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from emulator.backup.aws_errors import not_found
+from emulator.backup.entities import RESOURCE_TYPE_VM, RecoveryPoint
+from emulator.backup.pagination import paginate
+
+if TYPE_CHECKING:
+    from emulator.backup.state import BackupState
+
+# Unverified: the datastore a restore lands on when the caller keeps the original placement.
+DEFAULT_DATASTORE = "datastore1"
+
+
+def list_recovery_points_by_resource(
+    state: BackupState, params: dict[str, Any]
+) -> dict[str, Any]:
+    resource_arn = params["ResourceArn"]
+    points = [p for p in state.recovery_points.values() if p.resource_arn == resource_arn]
+    points.sort(key=lambda p: p.created_at, reverse=True)
+    page, token = paginate(
+        points,
+        params,
+        scope=f"recovery-points:{resource_arn}",
+        default_size=state.settings.default_page_size,
+    )
+    return {"RecoveryPoints": [_summary(point) for point in page], "NextToken": token}
+
+
+def get_recovery_point_restore_metadata(
+    state: BackupState, params: dict[str, Any]
+) -> dict[str, Any]:
+    vault = state.vault(params["BackupVaultName"])
+    point = state.recovery_points.get(params["RecoveryPointArn"])
+    if point is None or point.vault is not vault:
+        raise not_found(
+            f"Recovery point {params['RecoveryPointArn']} does not exist in vault {vault.name}"
+        )
+    return {
+        "BackupVaultArn": vault.arn,
+        "RecoveryPointArn": point.arn,
+        "RestoreMetadata": restore_metadata(point),
+        "ResourceType": RESOURCE_TYPE_VM,
+    }
+
+
+def restore_metadata(point: RecoveryPoint) -> dict[str, str]:
+    """What StartRestoreJob needs to put the VM back where it was (all values are strings)."""
+    disks = [
+        {"DiskId": str(2000 + index), "Label": disk.label, "Capacity": disk.capacity_bytes}
+        for index, disk in enumerate(point.disks)
+    ]
+    return {
+        "RestoreTo": "VMware",
+        "HypervisorArn": point.hypervisor_arn,
+        "VMName": point.resource_name,
+        "VMPath": point.vm_path,
+        "ComputeResourceName": point.host_name,
+        "VMDatastore": DEFAULT_DATASTORE,
+        "DisksToRestore": json.dumps(disks),
+    }
+
+
+def _summary(point: RecoveryPoint) -> dict[str, Any]:
+    return {
+        "RecoveryPointArn": point.arn,
+        "CreationDate": point.created_at,
+        "Status": point.status,
+        "EncryptionKeyArn": point.vault.encryption_key_arn,
+        "BackupSizeBytes": point.size_bytes,
+        "BackupVaultName": point.vault.name,
+        "IsParent": False,
+        "ResourceName": point.resource_name,
+        "VaultType": "BACKUP_VAULT",
+        "EncryptionKeyType": "AWS_OWNED_KMS_KEY",
+    }

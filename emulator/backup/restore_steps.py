@@ -1,0 +1,70 @@
+"""What happens to one restore job at one moment: start, finish (a new VM appears), fail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from emulator.backup.entities import COMPLETED, FAILED, RUNNING, RestoreJob
+from emulator.world.hypervisors import ONLINE
+from emulator.world.vcenter import Disk
+
+if TYPE_CHECKING:
+    from emulator.backup.state import BackupState
+
+HYPERVISOR_GONE = "The target hypervisor no longer exists."
+
+
+def available_gateway(state: BackupState, job: RestoreJob, moment: datetime) -> str | None:
+    world = state.world
+    hypervisor = world.hypervisors.get(job.hypervisor_arn)
+    gateway = world.gateway_of_hypervisor(job.hypervisor_arn)
+    if (
+        hypervisor is None
+        or gateway is None
+        or not gateway.is_online(moment)
+        or world.hypervisor_state(hypervisor) != ONLINE
+    ):
+        return None
+    return gateway.arn
+
+
+def start(state: BackupState, job: RestoreJob, gateway_arn: str, moment: datetime) -> None:
+    settings = state.settings
+    job.state = RUNNING
+    job.started_at = moment
+    job.gateway_arn = gateway_arn
+    job.finishes_at = moment + timedelta(
+        seconds=settings.job_overhead_seconds
+        + job.total_bytes / settings.restore_throughput_bytes_per_second
+    )
+
+
+def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
+    if job.state != RUNNING or job.finishes_at is None or job.finishes_at > moment:
+        return
+    at = job.finishes_at
+    world = state.world
+    if job.hypervisor_arn not in world.hypervisors:
+        _finish(job, FAILED, HYPERVISOR_GONE, at)
+        return
+    source = job.recovery_point
+    try:
+        vm = world.add_vm(
+            job.hypervisor_arn,
+            job.metadata["VMName"],
+            job.metadata["VMPath"],
+            [Disk(d.label, d.capacity_bytes, d.used_bytes) for d in job.disks],
+            aws_tags=dict(source.aws_tags) if job.copy_source_tags else {},
+        )
+    except (KeyError, ValueError) as error:
+        _finish(job, FAILED, f"Failed to create the virtual machine: {error}", at)
+        return
+    job.created_resource_arn = vm.arn
+    _finish(job, COMPLETED, None, at)
+
+
+def _finish(job: RestoreJob, final_state: str, message: str | None, at: datetime) -> None:
+    job.state = final_state
+    job.status_message = message
+    job.completed_at = at

@@ -1,0 +1,158 @@
+"""The emulator's single ASGI app: control API, backup-gateway (JSON and CBOR), AWS Backup.
+
+Raw ASGI rather than a framework: every request is one dispatch on a header or path prefix, and
+the listing hot path should not pay for routing layers. Handlers are synchronous and fast, so they
+run on the event loop; only injected latency awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import Any
+
+from emulator import control
+from emulator.emulator_state import EmulatorState
+from emulator.errors import AwsError
+from emulator.gateway import protocol as gateway_protocol
+
+log = logging.getLogger("emulator.server")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Response = tuple[int, dict[str, str], bytes]
+
+GATEWAY = "backup-gateway"
+BACKUP = "backup"
+
+
+class EmulatorApp:
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self._backup_protocol = _load_backup_protocol() if state.with_backup else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _serve_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        status, headers, payload = await self._dispatch(scope, body)
+        raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        ]
+        raw_headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _dispatch(self, scope: Scope, body: bytes) -> Response:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        if path.startswith(control.PREFIX):
+            return control.handle(self.state, method, path, query, body)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        target = headers.get("x-amz-target")
+        if target is not None:
+            operation = gateway_protocol.operation_from_target(target) or target
+            return await self._call_gateway("json", operation, body)
+        if method == "POST" and path.startswith(gateway_protocol.CBOR_PATH_PREFIX):
+            operation = path.removeprefix(gateway_protocol.CBOR_PATH_PREFIX)
+            return await self._call_gateway("cbor", operation, body)
+        raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
+        return await self._call_backup(method, raw_path, query, headers, body)
+
+    async def _call_gateway(
+        self, protocol: gateway_protocol.Protocol, operation: str, body: bytes
+    ) -> Response:
+        request_id = self.state.next_request_id()
+        try:
+            await self._before_call(GATEWAY, operation)
+        except AwsError as error:
+            return gateway_protocol.render_error(protocol, error, request_id)
+        return gateway_protocol.handle(self.state.world, protocol, operation, body, request_id)
+
+    async def _call_backup(
+        self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
+        backup = self._backup_protocol
+        world = self.state.world
+        if backup is None or world.backup is None:
+            error = AwsError("UnknownOperationException", f"No route for {method} {raw_path}", 404)
+            return 404, *_rest_json_error(error, self.state.next_request_id())[1:]
+        operation = backup.operation_for(method, raw_path) or f"{method} {raw_path}"
+        try:
+            await self._before_call(BACKUP, operation)
+        except AwsError as error:
+            return _render_backup_error(backup, error, self.state.next_request_id())
+        with world.lock:
+            result: Response = backup.handle(world, method, raw_path, query, headers, body)
+        return result
+
+    async def _before_call(self, service: str, operation: str) -> None:
+        """Let the clock catch up, count the call, apply injected faults (errors and latency)."""
+        with self.state.world.lock:
+            self.state.world.clock.catch_up()
+            self.state.counters.count(service, operation)
+            latency_seconds = self.state.faults.before_call(service, operation)
+        if latency_seconds > 0:
+            await asyncio.sleep(latency_seconds)
+
+
+def _render_backup_error(backup: ModuleType, error: AwsError, request_id: str) -> Response:
+    renderer = getattr(backup, "render_error", None)
+    if renderer is not None:
+        rendered: Response = renderer(error, request_id)
+        return rendered
+    return _rest_json_error(error, request_id)
+
+
+def _rest_json_error(error: AwsError, request_id: str) -> Response:
+    """AWS Backup's error shape: botocore reads the code from the x-amzn-ErrorType header."""
+    body = {"Message": error.message, "Code": error.code, "Type": "User"} | error.fields
+    headers = {
+        "content-type": "application/json",
+        "x-amzn-ErrorType": error.code,
+        "x-amzn-RequestId": request_id,
+    }
+    return error.status, headers, json.dumps(body).encode()
+
+
+def _load_backup_protocol() -> ModuleType | None:
+    try:
+        return importlib.import_module("emulator.backup.protocol")
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("emulator.backup", "emulator.backup.protocol"):
+            raise
+        log.warning("emulator.backup.protocol is absent: AWS Backup requests get 404")
+        return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _serve_lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app(state: EmulatorState) -> EmulatorApp:
+    return EmulatorApp(state)
