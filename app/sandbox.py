@@ -30,9 +30,10 @@ def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
     admin_key = ApiKeyConfig(name="sandbox-admin", sha256=hash_api_key(token), scopes=[Scope.ADMIN])
     emulator = None
     if settings.aws_endpoint_url is None:
-        from emulator.runner import start_in_process
+        from emulator.runner import start_emulator
 
-        emulator = start_in_process(scenario=settings.sandbox_scenario, realtime_speed=1.0)
+        # Real-time clock in the sandbox, so jobs and syncs progress while you watch.
+        emulator = start_emulator(settings.sandbox_scenario, speed=1.0)
         settings = settings.model_copy(update={"aws_endpoint_url": emulator.url})
         logger.info("sandbox emulator listening", extra={"fields": {"url": emulator.url}})
     return Sandbox(token=token, admin_key=admin_key, emulator=emulator), settings

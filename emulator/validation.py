@@ -79,7 +79,7 @@ def validate_output(service: str, operation: str, result: dict[str, Any]) -> Non
     try:
         check_constraints(result, shape, "", full=True)
     except Violation as violation:
-        _bug(service, operation, f"{violation.member or '<root>'}: {violation.message}")
+        _bug(service, operation, violation.message)
 
 
 def check_constraints(value: Any, shape: botocore.model.Shape, path: str, *, full: bool) -> None:

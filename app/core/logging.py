@@ -53,5 +53,5 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would duplicate ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("botocore", "boto3", "urllib3", "aiosqlite", "asyncio"):
+    for noisy in ("botocore", "boto3", "urllib3", "aiosqlite", "asyncio", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

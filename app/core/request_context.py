@@ -32,7 +32,10 @@ def principal_name_of(scope: Scope) -> str | None:
 
 def route_template_of(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or "<unmatched>"
+    if route is not None:
+        return str(route.path)
+    # Plain Starlette routes (the docs pages) have fixed paths, so the path is the template.
+    return str(scope["path"]) if "endpoint" in scope else "<unmatched>"
 
 
 class RequestContextMiddleware:

@@ -5,6 +5,8 @@ from app.models.base import Base
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
+from app.models.lease import Lease
+from app.models.sync_run import SyncRun
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
@@ -15,6 +17,8 @@ __all__ = [
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",
+    "Lease",
+    "SyncRun",
     "Vm",
     "VmAwsTag",
     "VmVmwareTag",

@@ -65,8 +65,9 @@ def start(state: BackupState, job: BackupJob, gateway_arn: str, moment: datetime
     job.started_at = moment
     job.gateway_arn = gateway_arn
     job.transfer_starts_at = moment + timedelta(seconds=settings.job_overhead_seconds)
+    # Whole seconds keep job times readable and exactly reproducible.
     job.finishes_at = job.transfer_starts_at + timedelta(
-        seconds=job.total_bytes / settings.throughput_bytes_per_second
+        seconds=math.ceil(job.total_bytes / settings.throughput_bytes_per_second)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,10 +35,8 @@ def start(state: BackupState, job: RestoreJob, gateway_arn: str, moment: datetim
     job.state = RUNNING
     job.started_at = moment
     job.gateway_arn = gateway_arn
-    job.finishes_at = moment + timedelta(
-        seconds=settings.job_overhead_seconds
-        + job.total_bytes / settings.restore_throughput_bytes_per_second
-    )
+    transfer_seconds = math.ceil(job.total_bytes / settings.restore_throughput_bytes_per_second)
+    job.finishes_at = moment + timedelta(seconds=settings.job_overhead_seconds + transfer_seconds)
 
 
 def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:

@@ -1,6 +1,6 @@
 """Wire encoding for backup-gateway, reusing botocore's own serializers (private API, kept here).
 
-Handlers return plain dicts with datetimes; botocore serializes them exactly as a real service
+Handlers return plain dicts with datetimes (None-free: see without_none); botocore serializes them exactly as a real service
 would, so what boto3 parses back is what AWS would have sent. ListVirtualMachines pages are the
 hot path: `encode_json_fast` produces byte-identical JSON without the per-member shape walk.
 """
@@ -47,13 +47,13 @@ def encode_json(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     if shape is None:
         return b"{}"
     body: dict[str, Any] = {}
-    JSONSerializer()._serialize(body, _without_none(value), shape)  # type: ignore[attr-defined]
+    JSONSerializer()._serialize(body, value, shape)  # type: ignore[attr-defined]
     return json.dumps(body, separators=_JSON_SEPARATORS).encode()
 
 
 def encode_json_fast(value: dict[str, Any]) -> bytes:
     """Identical output to encode_json for shapes of strings, numbers, lists and timestamps."""
-    return json.dumps(_without_none(value), separators=_JSON_SEPARATORS, default=_epoch).encode()
+    return json.dumps(value, separators=_JSON_SEPARATORS, default=_epoch).encode()
 
 
 def encode_cbor(value: dict[str, Any], shape: botocore.model.Shape | None) -> bytes:
@@ -61,7 +61,7 @@ def encode_cbor(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     if shape is None:
         return b"\xa0"
     serializer = RpcV2CBORSerializer()
-    serializer._serialize_data_item(body, _without_none(value), shape)  # type: ignore[attr-defined]
+    serializer._serialize_data_item(body, value, shape)  # type: ignore[attr-defined]
     return bytes(body)
 
 
@@ -72,11 +72,11 @@ def _epoch(value: Any) -> int:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def _without_none(value: Any) -> Any:
+def without_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
+        return {k: without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_none(item) for item in value]
+        return [without_none(item) for item in value]
     return value
 
 

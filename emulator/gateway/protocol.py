@@ -78,9 +78,10 @@ def _run(world: World, protocol: Protocol, operation: str, body: bytes) -> dict[
         raise AwsError("SerializationException", str(error), 400) from None
     validate_input(SERVICE, operation, params)
     with world.lock:
-        result = handler(world, params)
+        # Handlers say None for "absent"; what goes on the wire (and is checked) omits it.
+        result = codec.without_none(handler(world, params))
         if world.strict:
-            validate_output(SERVICE, operation, {k: v for k, v in result.items() if v is not None})
+            validate_output(SERVICE, operation, result)
     return result
 
 
