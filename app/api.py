@@ -3,9 +3,19 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
+from app.gateways.router import router as gateways_router
+from app.hypervisors.router import router as hypervisors_router
+from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
+from app.sync.router import router as sync_router
+from app.vms.router import router as vms_router
 
 ROUTERS: list[APIRouter] = [
     ops_router,
+    hypervisors_router,
+    gateways_router,
+    vms_router,
+    sync_router,
+    mappings_router,
     audit_router,
 ]

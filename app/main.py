@@ -22,6 +22,8 @@ from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.sandbox import Sandbox, announce, start_sandbox
+from app.sync.context import SyncContext
+from app.sync.scheduler import Refresher
 
 API_VERSION = "0.1.0"
 
@@ -46,11 +48,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.authenticator = Authenticator(settings, extra_keys=extra_keys)
     app.state.aws = build_clients(settings)
     app.state.http = httpx.AsyncClient()
+    app.state.refresher = Refresher(SyncContext(settings, app.state.sessionmaker, app.state.aws))
+    app.state.refresher.start()
     if sandbox is not None:
         announce(sandbox, os.environ.get("VMBACKUP_PUBLIC_URL", "http://127.0.0.1:8000"))
     try:
         yield
     finally:
+        await app.state.refresher.stop()
         await app.state.http.aclose()
         await engine.dispose()
         if sandbox is not None:

@@ -1,0 +1,1 @@
+"""Local AWS Backup + AWS Backup Gateway emulator (see docs/emulator.md)."""

@@ -11,7 +11,7 @@ from emulator.emulator_state import EmulatorState
 from emulator.server import create_app
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m emulator", description="Local AWS Backup + Backup Gateway emulator"
     )
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=False,
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -20,13 +20,16 @@ Listener = Callable[[datetime], None]
 
 
 class VirtualClock:
-    def __init__(self, start: datetime = DEFAULT_START) -> None:
+    def __init__(
+        self, start: datetime = DEFAULT_START, lock: threading.RLock | None = None
+    ) -> None:
         self._now = _as_utc(start)
         self._listeners: list[Listener] = []
         self._timers: list[tuple[datetime, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
-        # Reentrant: a timer may schedule another timer or read now().
-        self._lock = threading.RLock()
+        # Reentrant: a timer may schedule another timer or read now(). The World passes its own
+        # lock, so timers and listeners that change the world never wait on a second lock.
+        self._lock = lock or threading.RLock()
         self.is_realtime = False
         self.speed = 1.0
         self._wall_anchor = time.monotonic()

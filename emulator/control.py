@@ -21,7 +21,10 @@ from emulator.faults import FaultRule
 PREFIX = "/_emulator/"
 
 Response = tuple[int, dict[str, str], bytes]
-Route = Callable[[EmulatorState, dict[str, Any], dict[str, str], list[str]], Any]
+Body = dict[str, Any]
+Query = dict[str, str]
+# A route gets the parsed JSON body, the query parameters and the path segments it captured.
+Route = Callable[[EmulatorState, Body, Query, list[str]], Any]
 _JSON_HEADERS = {"content-type": "application/json"}
 
 
@@ -33,6 +36,7 @@ def handle(state: EmulatorState, method: str, path: str, query: str, body: bytes
         params = {key: values[-1] for key, values in parse_qs(query).items()}
         route, path_args = _match(method, path)
         with state.world.lock:
+            state.world.clock.catch_up()
             result = route(state, payload, params, path_args)
         return 200, _JSON_HEADERS, json.dumps(result, default=_json_default).encode()
     except ControlError as error:
@@ -69,70 +73,70 @@ def _json_default(value: Any) -> Any:
 
 
 # --- emulator-wide ------------------------------------------------------------------------
-def _health(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _health(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     return {"ok": True, "scenario": state.scenario, "strict": state.strict}
 
 
-def _reset(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
-    state.reset()
+def _reset(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    """Rebuild the current scenario, or the one named in {"scenario": ...}."""
+    if "scenario" in body:
+        state.load(str(body["scenario"]))
+    else:
+        state.reset()
     return {"scenario": state.scenario, "now": state.world.clock.now()}
 
 
-def _load(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _load(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     state.load(str(body["name"]))
     return {"scenario": state.scenario, "vms": len(state.world.vms)}
 
 
-def _clock(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _clock(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     clock = state.world.clock
     return {"now": clock.now(), "realtime": clock.is_realtime, "speed": clock.speed}
 
 
-def _advance(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _advance(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     state.world.clock.advance(float(body["seconds"]))
-    return _clock(state, body, q, a)
+    return _clock(state, body, query, args)
 
 
-def _set_clock(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _set_clock(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     state.world.clock.set(datetime.fromisoformat(str(body["now"])))
-    return _clock(state, body, q, a)
+    return _clock(state, body, query, args)
 
 
-def _realtime(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _realtime(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     enabled = bool(body.get("enabled", True))
     speed = float(body.get("speed", 1.0))
     state.world.clock.set_realtime(enabled, speed)
     state.realtime_speed = speed if enabled else None
-    return _clock(state, body, q, a)
+    return _clock(state, body, query, args)
 
 
-def _faults(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _faults(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     return {"faults": [rule.describe() for rule in state.faults.rules]}
 
 
-def _add_fault(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _add_fault(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     known = set(FaultRule.__dataclass_fields__) - {"recent_calls"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise ControlError(400, f"unknown fault fields {unknown}; known: {sorted(known)}")
     state.faults.add(FaultRule(**body))
-    return _faults(state, body, q, a)
+    return _faults(state, body, query, args)
 
 
-def _clear_faults(
-    state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]
-) -> Any:
+def _clear_faults(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     state.faults.clear(seed=body.get("seed"))
-    return _faults(state, body, q, a)
+    return _faults(state, body, query, args)
 
 
-def _counters(state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]) -> Any:
+def _counters(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     return {"calls": state.counters.snapshot()}
 
 
-def _reset_counters(
-    state: EmulatorState, body: dict[str, Any], q: dict[str, str], a: list[str]
-) -> Any:
+def _reset_counters(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     state.counters.reset()
     return {"calls": []}
 
@@ -159,6 +163,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("PATCH", f"vms/{_SEGMENT}", inventory.update_vm),
         ("DELETE", f"vms/{_SEGMENT}", inventory.delete_vm),
         ("POST", f"vms/{_SEGMENT}/hard-shutdown", inventory.hard_shutdown),
+        ("GET", "folders", inventory.list_folders),
+        ("GET", "vmware-tags", inventory.vmware_tag_catalog),
         ("GET", "hypervisors", inventory.list_hypervisors),
         ("POST", f"hypervisors/{_SEGMENT}/(offline|online)", inventory.set_hypervisor_online),
         ("GET", "gateways", inventory.list_gateways),

@@ -9,13 +9,21 @@ from typing import Any
 
 from emulator.emulator_state import EmulatorState
 from emulator.errors import ControlError
-from emulator.world import World
+from emulator.world import World, check_vm_name
 from emulator.world.gateways import Gateway
 from emulator.world.hypervisors import Hypervisor
 from emulator.world.vcenter import POWER_STATES, Disk, VirtualMachine, VmwareTag
 
 Body = dict[str, Any]
 Query = dict[str, str]
+# VM settings a vSphere admin can change directly, with their JSON types.
+_SETTABLE: dict[str, type] = {
+    "power_state": str,
+    "esxi_version": str,
+    "hardware_version": int,
+    "ctk_enabled": bool,
+    "host_name": str,
+}
 
 
 def vm_view(world: World, vm: VirtualMachine) -> dict[str, Any]:
@@ -42,6 +50,8 @@ def vm_view(world: World, vm: VirtualMachine) -> dict[str, Any]:
 def list_vms(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     world = state.world
     hypervisor_id = query.get("hypervisor_id")
+    if hypervisor_id is not None:
+        hypervisor_id = hypervisor_id.rsplit("/", 1)[-1]  # an ARN works too
     path_prefix = query.get("path_prefix", "")
     vms = [
         vm_view(world, vm)
@@ -77,17 +87,25 @@ def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
     """Rename, move, retag or reconfigure a VM (what a vSphere admin would do)."""
     world = state.world
     vm = _vm(world, args[0])
+    # Check everything before changing anything: a refused PATCH leaves the VM as it was.
+    unknown = sorted(set(body) - set(_SETTABLE) - {"name", "path", "vmware_tags"})
+    if unknown:
+        raise ControlError(400, f"cannot change {unknown}; changeable: {sorted(_SETTABLE)}")
+    _check_power_state(body)
+    if "host_name" in body:
+        check_vm_name(body["host_name"])  # HostName shares the model's Name pattern
+    for field_name, kind in _SETTABLE.items():
+        if field_name in body and type(body[field_name]) is not kind:
+            raise ControlError(400, f"{field_name} must be a {kind.__name__}")
+    tags = (
+        [VmwareTag(**tag) for tag in body.pop("vmware_tags", [])] if "vmware_tags" in body else None
+    )
     if "name" in body:
         world.rename_vm(vm.arn, str(body.pop("name")))
     if "path" in body:
         world.move_vm(vm.arn, str(body.pop("path")))
-    if "vmware_tags" in body:
-        world.set_vmware_tags(vm.arn, [VmwareTag(**tag) for tag in body.pop("vmware_tags")])
-    _check_power_state(body)
-    settable = {"power_state", "esxi_version", "hardware_version", "ctk_enabled", "host_name"}
-    unknown = sorted(set(body) - settable)
-    if unknown:
-        raise ControlError(400, f"cannot change {unknown}; changeable: {sorted(settable)}")
+    if tags is not None:
+        world.set_vmware_tags(vm.arn, tags)
     for field_name, value in body.items():
         setattr(vm, field_name, value)
     world.touch_inventory()
@@ -103,6 +121,14 @@ def delete_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
 def hard_shutdown(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     vm = _vm(state.world, args[0])
     return vm_view(state.world, state.world.hard_shutdown_vm(vm.arn))
+
+
+def list_folders(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    return {"folders": state.world.folders(query.get("hypervisor_id"))}
+
+
+def vmware_tag_catalog(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    return {"categories": state.world.vmware_tag_catalog()}
 
 
 def list_hypervisors(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:

@@ -17,6 +17,7 @@ from emulator.errors import AwsError
 from emulator.models import service_model
 
 WILDCARD = "*"
+SERVICES = ("backup-gateway", "backup")
 DEFAULT_ERROR = {
     "backup-gateway": "InternalServerException",
     "backup": "ServiceUnavailableException",
@@ -59,9 +60,10 @@ class Faults:
         self._rng = random.Random(seed)  # noqa: S311 - fault injection, not cryptography
 
     def add(self, rule: FaultRule) -> None:
+        services = SERVICES if rule.service == WILDCARD else (rule.service,)
         for code in (rule.error_code, rule.fail_code):
-            if code is not None and rule.service != WILDCARD:
-                error_status(rule.service, code)  # rejects codes the service does not model
+            if code is not None and not any(is_modeled_error(s, code) for s in services):
+                raise ValueError(f"{' or '.join(services)} models no error {code}")
         self.rules = [
             r for r in self.rules if (r.service, r.operation) != (rule.service, rule.operation)
         ]
@@ -108,13 +110,20 @@ class CallCounters:
         self._counts.clear()
 
 
+def is_modeled_error(service: str, code: str) -> bool:
+    if code == "ThrottlingException":
+        return True  # botocore treats it as throttling for every service
+    model = service_model("backup" if service == "backup" else "backup-gateway")
+    return code in model.shape_names and model.shape_for(code).metadata.get("exception", False)
+
+
 def error_status(service: str, code: str) -> int:
     """The HTTP status the service model gives an error code (429 for throttling)."""
     if code == "ThrottlingException":
         return 429
+    if not is_modeled_error(service, code):
+        return 400
     model = service_model("backup" if service == "backup" else "backup-gateway")
-    if code not in model.shape_names:
-        raise ValueError(f"{service} models no error {code}")
     error = model.shape_for(code).metadata.get("error", {})
     if "httpStatusCode" in error:
         return int(error["httpStatusCode"])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import botocore.loaders
 import botocore.model
@@ -14,6 +15,11 @@ ServiceName = Literal["backup", "backup-gateway"]
 @cache
 def _loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
+
+
+def service_description(name: ServiceName) -> dict[str, Any]:
+    """The raw service-2.json model (a deep copy: callers may edit it, e.g. its protocols)."""
+    return copy.deepcopy(_loader().load_service_model(name, "service-2"))
 
 
 @cache

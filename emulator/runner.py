@@ -67,3 +67,6 @@ def start_emulator(
             raise RuntimeError("the emulator did not start; see the log above")
         time.sleep(0.005)
     return RunningEmulator(state, server, thread, f"http://{host}:{bound_port}")
+
+
+start_in_process = start_emulator  # the name some callers use

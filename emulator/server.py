@@ -44,7 +44,16 @@ class EmulatorApp:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
-        status, headers, payload = await self._dispatch(scope, body)
+        try:
+            status, headers, payload = await self._dispatch(scope, body)
+        except Exception:
+            # Each protocol renders its own errors; this is the net under an emulator bug.
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            status, headers = 500, {"content-type": "application/json"}
+            payload = (
+                b'{"__type": "InternalServerException", "Message": "emulator bug; see its log"}'
+            )
+
         raw_headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
         ]
@@ -87,7 +96,7 @@ class EmulatorApp:
         if backup is None or world.backup is None:
             error = AwsError("UnknownOperationException", f"No route for {method} {raw_path}", 404)
             return 404, *_rest_json_error(error, self.state.next_request_id())[1:]
-        operation = backup.operation_for(method, raw_path) or f"{method} {raw_path}"
+        operation = backup.operation_for(method, raw_path) or "UnknownOperation"
         try:
             await self._before_call(BACKUP, operation)
         except AwsError as error:

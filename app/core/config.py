@@ -63,6 +63,25 @@ class Settings(BaseSettings):
 
     inventory_refresh_interval_seconds: float = Field(default=300.0, gt=0)
     background_refresh_enabled: bool = True
+    # Hypervisor, gateway and metadata-sync status: a handful of calls, so refreshed more often.
+    status_refresh_interval_seconds: float = Field(default=60.0, gt=0)
+    # MaxResults per ListVirtualMachines page (backup-gateway documents no maximum; unverified).
+    inventory_page_size: int = Field(default=1000, ge=1)
+    # Hypervisor inventories refreshed at once by one replica.
+    inventory_concurrency: int = Field(default=2, ge=1)
+    # A VM's tags (GetVirtualMachine + ListTagsForResource) are fetched when it is new or changed,
+    # after a metadata sync, or when older than this; at most `tag_fetch_budget_per_run` VMs per
+    # hypervisor per run, `tag_fetch_concurrency` at a time.
+    vm_tags_max_age_seconds: float = Field(default=24 * 3600.0, gt=0)
+    tag_fetch_budget_per_run: int = Field(default=2000, ge=0)
+    tag_fetch_concurrency: int = Field(default=8, ge=1)
+    # Bulk tag writes (TagResource/UntagResource per VM) in flight at once per request.
+    tag_write_concurrency: int = Field(default=8, ge=1)
+    # How long a replica owns a refresh unit without renewing it (a dead replica's units are
+    # taken over after this).
+    sync_lease_seconds: float = Field(default=120.0, gt=0)
+    # Gateway software releases are named by date; tag mapping needs one after 2022-12-15.
+    gateway_tag_mapping_min_software: str = Field(default="2022-12-16", min_length=1)
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_stale_after_seconds: int = Field(default=300, ge=1)

@@ -7,6 +7,9 @@ from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
 from app.models.lease import Lease
 from app.models.sync_run import SyncRun
+from app.models.tag_mapping import TagMapping
+from app.models.tag_mapping_set import TagMappingSet
+from app.models.tag_mapping_sync_vm import TagMappingSyncVm
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
@@ -19,6 +22,9 @@ __all__ = [
     "IdempotencyKey",
     "Lease",
     "SyncRun",
+    "TagMapping",
+    "TagMappingSet",
+    "TagMappingSyncVm",
     "Vm",
     "VmAwsTag",
     "VmVmwareTag",

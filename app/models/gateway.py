@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UtcDateTime
@@ -20,7 +20,10 @@ class Gateway(Base):
     next_update_available_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     deprecated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # "day-of-week hh:mm" in UTC as AWS reports it, e.g. "Sun 03:00"; null when not set.
-    maintenance_start: Mapped[str | None] = mapped_column(String(40))
+    # The weekly (day_of_week 0-6) or monthly (day_of_month 1-31) maintenance start, in UTC.
+    maintenance_day_of_week: Mapped[int | None] = mapped_column(SmallInteger)
+    maintenance_day_of_month: Mapped[int | None] = mapped_column(SmallInteger)
+    maintenance_hour_of_day: Mapped[int | None] = mapped_column(SmallInteger)
+    maintenance_minute_of_hour: Mapped[int | None] = mapped_column(SmallInteger)
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -21,6 +21,9 @@ class Hypervisor(Base):
     metadata_sync_status: Mapped[str | None] = mapped_column(String(30))
     metadata_sync_message: Mapped[str | None] = mapped_column(String(2000))
     last_metadata_sync_succeeded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set (on our clock) when a newer successful metadata sync is seen: VM tags fetched before
+    # it may be outdated, so the tag refresher fetches them again.
+    vm_tags_invalidated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # When the hypervisor row itself was last read from AWS.
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # When its VM listing last completed; the error of the last failed refresh, if any.

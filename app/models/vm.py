@@ -17,11 +17,12 @@ class Vm(Base):
     name: Mapped[str] = mapped_column(String(200))
     host_name: Mapped[str | None] = mapped_column(String(200))
     # vCenter inventory path, e.g. "/Datacenter/vm/Prod/Web"; folder filters match on it.
-    path: Mapped[str] = mapped_column(String(1000))
+    path: Mapped[str] = mapped_column(String(4096))
     last_backup_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # When a complete listing last contained the VM.
-    synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When a listing last changed this row. Rows a listing finds unchanged are not written, so
+    # a VM's freshness is its hypervisor's inventory_synced_at, not this.
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # When its VMware and AWS tags were last fetched; null until the first fetch.
     tags_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -31,4 +32,6 @@ class Vm(Base):
         Index("ix_vm_name_id", "name", "id"),
         Index("ix_vm_path_id", "path", "id"),
         Index("ix_vm_last_backup_at_id", "last_backup_at", "id"),
+        # The tag refresher picks the VMs of a hypervisor whose tags are missing or oldest.
+        Index("ix_vm_hypervisor_id_tags_synced_at", "hypervisor_id", "tags_synced_at"),
     )

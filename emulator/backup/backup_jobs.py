@@ -14,6 +14,7 @@ from emulator.backup.entities import (
     PlanOrigin,
     Vault,
 )
+from emulator.backup.job_steps import bytes_moved
 from emulator.backup.pagination import paginate
 from emulator.backup.rules import check_lifecycle, check_windows
 from emulator.backup.selection_rules import IAM_ROLE_ARN
@@ -51,6 +52,7 @@ def new_backup_job(
         recovery_point_arn=state.arn(f"recovery-point:{state.ids.uuid()}"),
         lifecycle=lifecycle,
         origin=origin,
+        sequence=state.ids.sequence(),
     )
     state.jobs[job.job_id] = job
     state.engine.track_backup_job(job)
@@ -95,14 +97,19 @@ def describe_backup_job(state: BackupState, params: dict[str, Any]) -> dict[str,
 
 def list_backup_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
     history_start = state.now() - timedelta(days=state.settings.job_history_days)
-    jobs = [
-        job
-        for job in state.jobs.values()
-        if job.created_at >= history_start and _matches_filters(state, job, params)
-    ]
-    jobs.sort(key=lambda job: job.created_at, reverse=True)  # newest first, stable
+    jobs = []
+    # Jobs are stored in creation order, which is time order: walk back until 30 days ago.
+    for job in reversed(state.jobs.values()):
+        if job.created_at < history_start:
+            break
+        if _matches_filters(state, job, params):
+            jobs.append(job)
     page, token = paginate(
-        jobs, params, scope="backup-jobs", default_size=state.settings.default_page_size
+        jobs,
+        params,
+        scope="backup-jobs",
+        default_size=state.settings.default_page_size,
+        key=_newest_first,
     )
     return {
         "BackupJobs": [_without_describe_only(job_view(state, job)) for job in page],
@@ -122,9 +129,8 @@ def stop_backup_job(state: BackupState, params: dict[str, Any]) -> dict[str, Any
 
 def job_view(state: BackupState, job: BackupJob) -> dict[str, Any]:
     total = job.total_bytes
-    percent = 100.0 if job.completed_at and total == 0 else 100.0 * job.bytes_transferred / (
-        total or 1
-    )
+    moved = bytes_moved(state, job, state.now())
+    percent = 100.0 if job.completed_at and total == 0 else 100.0 * moved / (total or 1)
     return {
         "AccountId": state.world.account_id,
         "BackupJobId": job.job_id,
@@ -141,11 +147,11 @@ def job_view(state: BackupState, job: BackupJob) -> dict[str, Any]:
         "State": job.state,
         "StatusMessage": job.status_message,
         "PercentDone": f"{percent:.1f}",
-        "BackupSizeInBytes": job.bytes_transferred,
+        "BackupSizeInBytes": moved,
         "IamRoleArn": job.iam_role_arn,
         "CreatedBy": _created_by(job.origin),
         "ResourceType": RESOURCE_TYPE_VM,
-        "BytesTransferred": job.bytes_transferred,
+        "BytesTransferred": moved,
         "ExpectedCompletionDate": job.finishes_at if job.completed_at is None else None,
         "StartBy": job.start_by,
         "IsParent": False,
@@ -154,6 +160,10 @@ def job_view(state: BackupState, job: BackupJob) -> dict[str, Any]:
         "InitiationDate": job.started_at,
         "MessageCategory": job.message_category,
     }
+
+
+def _newest_first(job: BackupJob) -> tuple[int]:
+    return (-job.sequence,)
 
 
 def _without_describe_only(view: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +205,10 @@ def _matches_filters(state: BackupState, job: BackupJob, params: dict[str, Any])
         value = params.get(member)
         if value is not None and not holds(value):
             return False
-    return category is None or category in _EVERY_MESSAGE_CATEGORY or (
-        job.message_category == category
+    return (
+        category is None
+        or category in _EVERY_MESSAGE_CATEGORY
+        or (job.message_category == category)
     )
 
 

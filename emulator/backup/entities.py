@@ -33,6 +33,7 @@ class Vault:
     created_at: datetime
     encryption_key_arn: str
     creator_request_id: str | None = None
+    sequence: int = 0  # creation order, the listing order
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Plan:
     advanced_settings: list[dict[str, Any]] | None = None
     last_execution_at: datetime | None = None
     deleted_at: datetime | None = None
+    sequence: int = 0
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Selection:
     creator_request_id: str | None
     criteria: SelectionCriteria
     document: dict[str, Any]  # the BackupSelection as given, returned by GetBackupSelection
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class BackupJob:
     is_full: bool = True
     change_detection_message: str | None = None
     gateway_arn: str | None = None
+    sequence: int = 0
 
     @property
     def is_active(self) -> bool:
@@ -167,6 +171,7 @@ class RestoreJob:
     completed_at: datetime | None = None
     created_resource_arn: str | None = None
     gateway_arn: str | None = None
+    sequence: int = 0
 
     @property
     def total_bytes(self) -> int:

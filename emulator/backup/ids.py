@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 
@@ -9,6 +10,11 @@ import uuid
 class IdFactory:
     def __init__(self, seed: str) -> None:
         self._random = random.Random(seed)  # noqa: S311 - identifiers, not secrets
+        self._sequence = itertools.count(1)
+
+    def sequence(self) -> int:
+        """A number that grows with every object created: a stable listing order."""
+        return next(self._sequence)
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))

@@ -54,13 +54,11 @@ def start(state: BackupState, job: BackupJob, gateway_arn: str, moment: datetime
     job.is_full = job.origin is None or job.vault.name not in vaults_with_backup
     used_bytes = sum(disk.used_bytes for disk in vm.disks)
     job.total_bytes = (
-        used_bytes
-        if job.is_full
-        else math.ceil(used_bytes * settings.incremental_change_fraction)
+        used_bytes if job.is_full else math.ceil(used_bytes * settings.incremental_change_fraction)
     )
-    job.change_detection_message = (
-        _change_detection_message(vm) if vaults_with_backup else None
-    )
+    # Every VMware backup reports how it found changed blocks: CBT, or the fallback when CBT is
+    # unusable (prerequisites) or invalid (after a hard shutdown).
+    job.change_detection_message = _change_detection_message(vm)
     job.state = RUNNING
     job.started_at = moment
     job.gateway_arn = gateway_arn
@@ -85,25 +83,26 @@ def settle(state: BackupState, job: BackupJob, moment: datetime) -> None:
     if job.finishes_at <= min(moment, job.complete_by):
         _complete(state, job, job.finishes_at)
     elif job.complete_by <= moment:
-        _update_progress(state, job, job.complete_by)
+        update_progress(state, job, job.complete_by)
         _finish(job, ABORTED, messages.ABORT_SIGNAL, ABORTED, job.complete_by)
-    else:
-        _update_progress(state, job, moment)
 
 
 def expire_if_window_closed(state: BackupState, job: BackupJob, moment: datetime) -> None:
     if job.state != CREATED or job.start_by > moment:
         return
-    if job.waiting_for_gateway:
-        _finish(job, EXPIRED, messages.NO_GATEWAY, EXPIRED, job.start_by)
-    else:
+    # A job that never started EXPIRES with its start window; the message says why it waited.
+    message = (
+        messages.NO_GATEWAY
+        if job.waiting_for_gateway
         # It waited its whole window for a free slot (one job per VM, a few per gateway).
-        _finish(job, ABORTED, messages.ABORT_SIGNAL, ABORTED, job.start_by)
+        else messages.ABORT_SIGNAL
+    )
+    _finish(job, EXPIRED, message, EXPIRED, job.start_by)
 
 
 def request_abort(state: BackupState, job: BackupJob, moment: datetime) -> None:
     if job.state == RUNNING:
-        _update_progress(state, job, moment)
+        update_progress(state, job, moment)
     job.state = ABORTING
     job.abort_done_at = moment + timedelta(seconds=state.settings.abort_delay_seconds)
 
@@ -116,12 +115,17 @@ def _change_detection_message(vm: VirtualMachine) -> str | None:
     return None
 
 
-def _update_progress(state: BackupState, job: BackupJob, moment: datetime) -> None:
-    if job.transfer_starts_at is None:
-        return
+def bytes_moved(state: BackupState, job: BackupJob, moment: datetime) -> int:
+    """How far a running job has got by `moment` (the clock drives progress)."""
+    if job.state != RUNNING or job.transfer_starts_at is None:
+        return job.bytes_transferred
     elapsed = (moment - job.transfer_starts_at).total_seconds()
     moved = int(elapsed * state.settings.throughput_bytes_per_second)
-    job.bytes_transferred = max(0, min(job.total_bytes, moved))
+    return max(0, min(job.total_bytes, moved))
+
+
+def update_progress(state: BackupState, job: BackupJob, moment: datetime) -> None:
+    job.bytes_transferred = bytes_moved(state, job, moment)
 
 
 def _complete(state: BackupState, job: BackupJob, at: datetime) -> None:
@@ -129,11 +133,13 @@ def _complete(state: BackupState, job: BackupJob, at: datetime) -> None:
     assert vm is not None
     world = state.world
     job.bytes_transferred = job.total_bytes
-    category = SUCCESS if job.change_detection_message is None else (
-        state.settings.message_category_with_issues
+    category = (
+        SUCCESS
+        if job.change_detection_message is None
+        else (state.settings.message_category_with_issues)
     )
     _finish(job, COMPLETED, job.change_detection_message, category, at)
-    state.recovery_points[job.recovery_point_arn] = RecoveryPoint(
+    point = RecoveryPoint(
         arn=job.recovery_point_arn,
         vault=job.vault,
         resource_arn=job.resource_arn,
@@ -148,6 +154,8 @@ def _complete(state: BackupState, job: BackupJob, at: datetime) -> None:
         disks=tuple(DiskImage(d.label, d.capacity_bytes, d.used_bytes) for d in vm.disks),
         aws_tags=dict(vm.aws_tags),
     )
+    state.recovery_points[point.arn] = point
+    state.engine.track_recovery_point(point)
     state.backed_up_vaults.setdefault(job.resource_arn, set()).add(job.vault.name)
     vm.last_backup_date = at
     # A completed backup lays down a fresh CBT baseline, so the next one may use CBT again.

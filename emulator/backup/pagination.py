@@ -1,41 +1,54 @@
-"""NextToken / MaxResults for every backup List* operation (opaque offset tokens)."""
+"""NextToken / MaxResults for every backup List* operation.
+
+Tokens are keyset cursors (the sort key of the last item returned), so items created or deleted
+between two pages neither repeat nor vanish from the pages still to come.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from emulator.backup.aws_errors import invalid_parameter
 
 T = TypeVar("T")
+SortKey = tuple[Any, ...]
 
 
 def paginate(
-    items: Sequence[T], params: dict[str, Any], *, scope: str, default_size: int
+    items: Sequence[T],
+    params: dict[str, Any],
+    *,
+    scope: str,
+    default_size: int,
+    key: Callable[[T], SortKey],
 ) -> tuple[Sequence[T], str | None]:
-    """Return one page and the token for the next (None on the last page)."""
+    """One page of `items` (sorted ascending by `key`) and the token for the next, if any."""
     size = params.get("MaxResults", default_size)
     if not 1 <= size <= 1000:
         raise invalid_parameter("MaxResults must be between 1 and 1000")
-    offset = _decode(params.get("NextToken"), scope)
-    page = items[offset : offset + size]
-    end = offset + len(page)
-    return page, (_encode(end, scope) if end < len(items) else None)
+    after = _decode(params.get("NextToken"), scope)
+    remaining = items if after is None else [item for item in items if key(item) > after]
+    page = remaining[:size]
+    has_more = len(remaining) > size
+    return page, (_encode(key(page[-1]), scope) if has_more and page else None)
 
 
-def _encode(offset: int, scope: str) -> str:
-    return base64.urlsafe_b64encode(f"{scope}:{offset}".encode()).decode()
+def _encode(sort_key: SortKey, scope: str) -> str:
+    document = json.dumps({"scope": scope, "after": list(sort_key)})
+    return base64.urlsafe_b64encode(document.encode()).decode()
 
 
-def _decode(token: str | None, scope: str) -> int:
+def _decode(token: str | None, scope: str) -> SortKey | None:
     if not token:
-        return 0
+        return None
     try:
-        found_scope, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if found_scope == scope and offset.isdigit():
-            return int(offset)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        document = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if document["scope"] == scope and isinstance(document["after"], list):
+            return tuple(document["after"])
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError):
         pass
     raise invalid_parameter("The NextToken is invalid or expired")

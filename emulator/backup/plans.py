@@ -42,9 +42,7 @@ def create_plan(
         )
     live_plans = sum(1 for p in state.plans.values() if p.deleted_at is None)
     if live_plans >= state.settings.max_plans:
-        raise limit_exceeded(
-            f"Maximum number of backup plans ({state.settings.max_plans}) reached"
-        )
+        raise limit_exceeded(f"Maximum number of backup plans ({state.settings.max_plans}) reached")
     created_at = state.now()
     plan_id = state.ids.uuid()
     plan = Plan(
@@ -56,8 +54,10 @@ def create_plan(
         creator_request_id=creator_request_id,
         rules=build_rules(state, plan_input["Rules"], created_at),
         advanced_settings=plan_input.get("AdvancedBackupSettings"),
+        sequence=state.ids.sequence(),
     )
     state.plans[plan_id] = plan
+    state.engine.rules_changed()
     state.remember("CreateBackupPlan", creator_request_id, plan_id)
     return plan
 
@@ -99,12 +99,14 @@ def list_backup_plans(state: BackupState, params: dict[str, Any]) -> dict[str, A
         if plan.deleted_at is None or params.get("IncludeDeleted")
     ]
     page, token = paginate(
-        plans, params, scope="plans", default_size=state.settings.default_page_size
+        plans,
+        params,
+        scope="plans",
+        default_size=state.settings.default_page_size,
+        key=lambda plan: (plan.sequence,),
     )
     return {
-        "BackupPlansList": [
-            {"BackupPlanName": plan.name, **_identity(plan)} for plan in page
-        ],
+        "BackupPlansList": [{"BackupPlanName": plan.name, **_identity(plan)} for plan in page],
         "NextToken": token,
     }
 
@@ -117,6 +119,7 @@ def delete_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, 
                 "Related backup plan selections must be deleted prior to backup plan deletion"
             )
         plan.deleted_at = state.now()
+        state.engine.rules_changed()
     return {
         "BackupPlanId": plan.plan_id,
         "BackupPlanArn": plan.arn,

@@ -16,17 +16,16 @@ if TYPE_CHECKING:
 DEFAULT_DATASTORE = "datastore1"
 
 
-def list_recovery_points_by_resource(
-    state: BackupState, params: dict[str, Any]
-) -> dict[str, Any]:
+def list_recovery_points_by_resource(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
     resource_arn = params["ResourceArn"]
     points = [p for p in state.recovery_points.values() if p.resource_arn == resource_arn]
-    points.sort(key=lambda p: p.created_at, reverse=True)
+    points.sort(key=_newest_first)
     page, token = paginate(
         points,
         params,
         scope=f"recovery-points:{resource_arn}",
         default_size=state.settings.default_page_size,
+        key=_newest_first,
     )
     return {"RecoveryPoints": [_summary(point) for point in page], "NextToken": token}
 
@@ -48,6 +47,20 @@ def get_recovery_point_restore_metadata(
     }
 
 
+def expire(state: BackupState, arn: str) -> None:
+    """The lifecycle's DeleteAfterDays has passed: AWS deletes the recovery point."""
+    point = state.recovery_points.pop(arn, None)
+    if point is None:
+        return
+    still_backed_up = any(
+        p.resource_arn == point.resource_arn and p.vault is point.vault
+        for p in state.recovery_points.values()
+    )
+    if not still_backed_up:
+        # With nothing left to build on, the next scheduled backup is full again.
+        state.backed_up_vaults.get(point.resource_arn, set()).discard(point.vault.name)
+
+
 def restore_metadata(point: RecoveryPoint) -> dict[str, str]:
     """What StartRestoreJob needs to put the VM back where it was (all values are strings)."""
     disks = [
@@ -63,6 +76,10 @@ def restore_metadata(point: RecoveryPoint) -> dict[str, str]:
         "VMDatastore": DEFAULT_DATASTORE,
         "DisksToRestore": json.dumps(disks),
     }
+
+
+def _newest_first(point: RecoveryPoint) -> tuple[float, str]:
+    return (-point.created_at.timestamp(), point.arn)
 
 
 def _summary(point: RecoveryPoint) -> dict[str, Any]:

@@ -143,6 +143,8 @@ def _scalar(text: str, shape: botocore.model.Shape, name: str) -> Any:
 
 def _invalid(member: str, problem: str) -> AwsError:
     return AwsError(
-        "InvalidParameterValueException", f"Invalid value for {member}: it {problem}", 400,
+        "InvalidParameterValueException",
+        f"Invalid value for {member}: it {problem}",
+        400,
         Type="User",
     )

@@ -40,13 +40,13 @@ def start(state: BackupState, job: RestoreJob, gateway_arn: str, moment: datetim
 
 
 def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
+    world = state.world
+    if job.is_active and job.hypervisor_arn not in world.hypervisors:
+        _finish(job, FAILED, HYPERVISOR_GONE, moment)
+        return
     if job.state != RUNNING or job.finishes_at is None or job.finishes_at > moment:
         return
     at = job.finishes_at
-    world = state.world
-    if job.hypervisor_arn not in world.hypervisors:
-        _finish(job, FAILED, HYPERVISOR_GONE, at)
-        return
     source = job.recovery_point
     try:
         vm = world.add_vm(

@@ -43,6 +43,7 @@ def start_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str, A
         hypervisor_arn=metadata["HypervisorArn"],
         disks=_disks_to_restore(point, metadata.get("DisksToRestore")),
         copy_source_tags=bool(params.get("CopySourceTagsToRestoredResource")),
+        sequence=state.ids.sequence(),
     )
     state.restore_jobs[job.job_id] = job
     state.engine.track_restore_job(job)

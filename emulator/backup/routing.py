@@ -33,9 +33,7 @@ class RouteMatch:
     uri_params: dict[str, str]  # label name -> decoded value
 
 
-def match_route(
-    method: str, raw_path: str, query_keys: Collection[str] = ()
-) -> RouteMatch | None:
+def match_route(method: str, raw_path: str, query_keys: Collection[str] = ()) -> RouteMatch | None:
     path = raw_path.split("?", 1)[0] or "/"
     candidates = [path]
     # Be lenient about one trailing slash, as API Gateway-fronted AWS services are.
@@ -59,9 +57,7 @@ def match_route(
 @cache
 def _routes() -> tuple[Route, ...]:
     model = service_model("backup")
-    routes = [
-        _compile(name, model.operation_model(name).http) for name in model.operation_names
-    ]
+    routes = [_compile(name, model.operation_model(name).http) for name in model.operation_names]
     # Literal segments win over labels (e.g. `/backup/plans/template` over `/backup/plans/{id}`).
     # Routes that need a static query key (`?delete`) go before their plain twin.
     routes.sort(key=lambda route: (-len(route.static_query), -route.literal_length))

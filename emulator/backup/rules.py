@@ -87,14 +87,16 @@ def check_windows(
         raise invalid_parameter(
             f"StartWindowMinutes must be at least {settings.min_start_window_minutes} minutes"
         )
+    margin = settings.min_completion_margin_minutes
     completion = (
-        max(settings.default_completion_window_minutes, start + 60)
+        max(settings.default_completion_window_minutes, start + margin)
         if completion_window is None
         else completion_window
     )
-    if completion < start + 60:
+    if completion < start + margin:
         raise invalid_parameter(
-            "CompletionWindowMinutes must be at least 60 minutes greater than StartWindowMinutes"
+            f"CompletionWindowMinutes must be at least {margin} minutes greater than "
+            "StartWindowMinutes"
         )
     return start, completion
 

@@ -24,6 +24,18 @@ def run_due_rules(state: BackupState, moment: datetime) -> None:
                 rule.next_run_at = rule.schedule.next_after(run_at, rule.timezone)
 
 
+def next_rule_run(state: BackupState) -> datetime | None:
+    """The earliest cron time of any rule of a live plan."""
+    times = [
+        rule.next_run_at
+        for plan in state.plans.values()
+        if plan.deleted_at is None
+        for rule in plan.rules
+        if rule.next_run_at is not None
+    ]
+    return min(times, default=None)
+
+
 def _run_rule(state: BackupState, plan: Plan, rule: Rule, run_at: datetime) -> None:
     vault = state.vaults.get(rule.target_vault_name)
     if vault is None:

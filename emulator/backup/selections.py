@@ -45,6 +45,7 @@ def create_backup_selection(state: BackupState, params: dict[str, Any]) -> dict[
         creator_request_id=token,
         criteria=check_selection(document, state.settings),
         document=document,
+        sequence=state.ids.sequence(),
     )
     state.selections[selection.selection_id] = selection
     state.remember("CreateBackupSelection", token, selection.selection_id)
@@ -69,6 +70,7 @@ def list_backup_selections(state: BackupState, params: dict[str, Any]) -> dict[s
         params,
         scope=f"selections:{plan.plan_id}",
         default_size=state.settings.default_page_size,
+        key=lambda selection: (selection.sequence,),
     )
     return {
         "BackupSelectionsList": [

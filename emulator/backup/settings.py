@@ -11,6 +11,8 @@ MIB = 1024 * 1024
 class BackupSettings:
     default_start_window_minutes: int = 480
     min_start_window_minutes: int = 60
+    # Unverified: how much longer than the start window the completion window must be.
+    min_completion_margin_minutes: int = 60
     default_completion_window_minutes: int = 7 * 24 * 60
     # A job sits in CREATED briefly even when it could run at once, as on AWS.
     start_delay_seconds: float = 60.0

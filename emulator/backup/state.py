@@ -48,10 +48,7 @@ class BackupState:
         return f"arn:aws:backup:{self.world.region}:{self.world.account_id}:{resource}"
 
     def kms_key_arn(self) -> str:
-        return (
-            f"arn:aws:kms:{self.world.region}:{self.world.account_id}:key/"
-            f"{self.ids.uuid()}"
-        )
+        return f"arn:aws:kms:{self.world.region}:{self.world.account_id}:key/{self.ids.uuid()}"
 
     # lookups ----------------------------------------------------------------------------
     def vault(self, name: str) -> Vault:

@@ -34,6 +34,7 @@ def create_vault(state: BackupState, name: str, creator_request_id: str | None =
         created_at=state.now(),
         encryption_key_arn=state.kms_key_arn(),
         creator_request_id=creator_request_id,
+        sequence=state.ids.sequence(),
     )
     state.vaults[name] = vault
     return vault
@@ -49,13 +50,21 @@ def create_backup_vault(state: BackupState, params: dict[str, Any]) -> dict[str,
 
 
 def list_backup_vaults(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
-    vaults = sorted(state.vaults.values(), key=lambda v: (v.created_at, v.name))
+    vaults = sorted(state.vaults.values(), key=_in_creation_order)
     if params.get("ByVaultType") not in (None, VAULT_TYPE) or params.get("ByShared"):
         vaults = []
     page, token = paginate(
-        vaults, params, scope="vaults", default_size=state.settings.default_page_size
+        vaults,
+        params,
+        scope="vaults",
+        default_size=state.settings.default_page_size,
+        key=_in_creation_order,
     )
     return {"BackupVaultList": [_summary(state, v) for v in page], "NextToken": token}
+
+
+def _in_creation_order(vault: Vault) -> tuple[int]:
+    return (vault.sequence,)
 
 
 def _summary(state: BackupState, vault: Vault) -> dict[str, Any]:

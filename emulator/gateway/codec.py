@@ -1,13 +1,13 @@
 """Wire encoding for backup-gateway, reusing botocore's own serializers (private API, kept here).
 
-Handlers return plain dicts with datetimes (None-free: see without_none); botocore serializes them exactly as a real service
-would, so what boto3 parses back is what AWS would have sent. ListVirtualMachines pages are the
-hot path: `encode_json_fast` produces byte-identical JSON without the per-member shape walk.
+Handlers return plain dicts with datetimes (None-free: see without_none); botocore serializes them
+as a real service would, so what boto3 parses back is what AWS would have sent.
+ListVirtualMachines pages are the hot path: `encode_json_fast` / `encode_cbor_fast` produce
+byte-identical bodies without botocore's per-member shape walk.
 """
 
 from __future__ import annotations
 
-import calendar
 import json
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,9 @@ import cbor2
 from botocore.serialize import JSONSerializer, RpcV2CBORSerializer
 
 _JSON_SEPARATORS = (",", ":")
+# botocore's serializers keep no per-call state, so one instance of each serves every request.
+_JSON_SERIALIZER = JSONSerializer()
+_CBOR_SERIALIZER = RpcV2CBORSerializer()
 
 
 class DecodeError(ValueError):
@@ -47,7 +50,7 @@ def encode_json(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     if shape is None:
         return b"{}"
     body: dict[str, Any] = {}
-    JSONSerializer()._serialize(body, value, shape)  # type: ignore[attr-defined]
+    _JSON_SERIALIZER._serialize(body, value, shape)  # type: ignore[attr-defined]
     return json.dumps(body, separators=_JSON_SEPARATORS).encode()
 
 
@@ -60,23 +63,47 @@ def encode_cbor(value: dict[str, Any], shape: botocore.model.Shape | None) -> by
     body = bytearray()
     if shape is None:
         return b"\xa0"
-    serializer = RpcV2CBORSerializer()
-    serializer._serialize_data_item(body, value, shape)  # type: ignore[attr-defined]
+    _CBOR_SERIALIZER._serialize_data_item(body, value, shape)  # type: ignore[attr-defined]
     return bytes(body)
 
 
-def _epoch(value: Any) -> int:
+def encode_cbor_fast(value: dict[str, Any]) -> bytes:
+    """Identical output to encode_cbor for the same shapes: timestamps become tag 1 + the
+    epoch number botocore would write."""
+    return cbor2.dumps(_tag_timestamps(value))
+
+
+def _tag_timestamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _tag_timestamps(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tag_timestamps(item) for item in value]
     if isinstance(value, datetime):
-        # botocore's unixtimestamp format: whole seconds.
-        return calendar.timegm(value.utctimetuple())
+        return cbor2.CBORTag(1, _epoch(value))
+    return value
+
+
+def _epoch(value: Any) -> int | float:
+    if isinstance(value, datetime):
+        # The very conversion botocore applies (epoch seconds, milliseconds when present).
+        epoch: int | float = _JSON_SERIALIZER._convert_timestamp_to_str(  # type: ignore[attr-defined]
+            value, "unixtimestamp"
+        )
+        return epoch
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def without_none(value: Any) -> Any:
+def without_none(value: dict[str, Any]) -> dict[str, Any]:
+    """A copy without None members: handlers use None for "absent", the wire omits them."""
+    cleaned: dict[str, Any] = _drop_none(value)
+    return cleaned
+
+
+def _drop_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: without_none(v) for k, v in value.items() if v is not None}
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [without_none(item) for item in value]
+        return [_drop_none(item) for item in value]
     return value
 
 

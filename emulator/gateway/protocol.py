@@ -32,7 +32,7 @@ Response = tuple[int, dict[str, str], bytes]
 # The handler modules register themselves in OPERATIONS when imported.
 _HANDLER_MODULES = (gateways, hypervisors, mappings, tags, vms)
 # Large pages of plain summaries skip botocore's per-member walk (same bytes, see codec).
-_FAST_JSON_OPERATIONS = frozenset({"ListVirtualMachines"})
+_FAST_OPERATIONS = frozenset({"ListVirtualMachines"})
 
 
 def operation_from_target(target: str) -> str | None:
@@ -89,13 +89,11 @@ def _success(
     protocol: Protocol, operation: str, result: dict[str, Any], request_id: str
 ) -> Response:
     shape = operation_model(SERVICE, operation).output_shape
+    is_fast = operation in _FAST_OPERATIONS
     if protocol == "json":
-        if operation in _FAST_JSON_OPERATIONS:
-            body = codec.encode_json_fast(result)
-        else:
-            body = codec.encode_json(result, shape)
+        body = codec.encode_json_fast(result) if is_fast else codec.encode_json(result, shape)
     else:
-        body = codec.encode_cbor(result, shape)
+        body = codec.encode_cbor_fast(result) if is_fast else codec.encode_cbor(result, shape)
     return 200, _headers(protocol, request_id), body
 
 

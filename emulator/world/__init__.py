@@ -40,7 +40,10 @@ class World:
     ) -> None:
         self.account_id = account_id
         self.region = region
-        self.clock = clock or VirtualClock()
+        # Request handling, the control API and the clock all take this one lock, so tests,
+        # timers and the server thread never see a half-applied change (and cannot deadlock).
+        self.lock = threading.RLock()
+        self.clock = clock or VirtualClock(lock=self.lock)
         self.strict = strict
         self.hypervisors: dict[str, Hypervisor] = {}
         self.gateways: dict[str, Gateway] = {}
@@ -48,9 +51,6 @@ class World:
         self.roles: dict[str, IamRole] = {}
         self.vcenters: dict[str, VCenterServer] = {}
         self.max_page_size = 1000  # unverified: backup-gateway documents no maximum
-        # Request handling and the control API both take this lock, so tests and the
-        # server thread never see a half-applied change.
-        self.lock = threading.RLock()
         self.inventory_version = 0
         self._ids = itertools.count(1)
         self._listing_cache: dict[tuple[Any, ...], list[str]] = {}
@@ -230,6 +230,14 @@ class World:
         vm.cbt_valid = False
         self.touch_inventory()
         return vm
+
+    def vmware_tag_catalog(self) -> dict[str, dict[str, str]]:
+        """Category -> tag name -> description, for every VMware tag attached to some VM."""
+        catalog: dict[str, dict[str, str]] = {}
+        for vm in self.vms.values():
+            for tag in vm.vmware_tags:
+                catalog.setdefault(tag.category, {})[tag.name] = tag.description
+        return {category: dict(sorted(tags.items())) for category, tags in sorted(catalog.items())}
 
     def folders(self, hypervisor_id: str | None = None) -> list[str]:
         paths = {

@@ -30,7 +30,10 @@ def upgrade() -> None:
     sa.Column('next_update_available_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('deprecated_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_seen_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('maintenance_start', sa.String(length=40), nullable=True),
+    sa.Column('maintenance_day_of_week', sa.SmallInteger(), nullable=True),
+    sa.Column('maintenance_day_of_month', sa.SmallInteger(), nullable=True),
+    sa.Column('maintenance_hour_of_day', sa.SmallInteger(), nullable=True),
+    sa.Column('maintenance_minute_of_hour', sa.SmallInteger(), nullable=True),
     sa.Column('synced_at', app.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('deleted_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway')),
@@ -50,6 +53,7 @@ def upgrade() -> None:
     sa.Column('metadata_sync_status', sa.String(length=30), nullable=True),
     sa.Column('metadata_sync_message', sa.String(length=2000), nullable=True),
     sa.Column('last_metadata_sync_succeeded_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('vm_tags_invalidated_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('synced_at', app.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('inventory_synced_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('inventory_error', sa.String(length=2000), nullable=True),
@@ -63,10 +67,10 @@ def upgrade() -> None:
     sa.Column('hypervisor_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('host_name', sa.String(length=200), nullable=True),
-    sa.Column('path', sa.String(length=1000), nullable=False),
+    sa.Column('path', sa.String(length=4096), nullable=False),
     sa.Column('last_backup_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('first_seen_at', app.models.base.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('synced_at', app.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', app.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('tags_synced_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('deleted_at', app.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['hypervisor_id'], ['hypervisor.id'], name=op.f('fk_vm_hypervisor_id_hypervisor')),
@@ -75,6 +79,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('vm', schema=None) as batch_op:
         batch_op.create_index('ix_vm_hypervisor_id_path', ['hypervisor_id', 'path'], unique=False)
+        batch_op.create_index('ix_vm_hypervisor_id_tags_synced_at', ['hypervisor_id', 'tags_synced_at'], unique=False)
         batch_op.create_index('ix_vm_last_backup_at_id', ['last_backup_at', 'id'], unique=False)
         batch_op.create_index('ix_vm_name_id', ['name', 'id'], unique=False)
         batch_op.create_index('ix_vm_path_id', ['path', 'id'], unique=False)
@@ -117,6 +122,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_vm_path_id')
         batch_op.drop_index('ix_vm_name_id')
         batch_op.drop_index('ix_vm_last_backup_at_id')
+        batch_op.drop_index('ix_vm_hypervisor_id_tags_synced_at')
         batch_op.drop_index('ix_vm_hypervisor_id_path')
 
     op.drop_table('vm')

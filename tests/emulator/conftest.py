@@ -7,7 +7,6 @@ choice) and rpc-v2-cbor (through a model copy that offers only CBOR, as other SD
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterator
@@ -20,24 +19,11 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from emulator.models import service_model
+from emulator.models import service_description
 from emulator.runner import RunningEmulator, start_emulator
+from tests.emulator.aws_ids import REGION
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-
-
-def hypervisor_arn(hypervisor_id: str) -> str:
-    return f"arn:aws:backup-gateway:{REGION}:{ACCOUNT}:hypervisor/{hypervisor_id}"
-
-
-def gateway_arn(gateway_id: str) -> str:
-    return f"arn:aws:backup-gateway:{REGION}:{ACCOUNT}:gateway/{gateway_id}"
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -56,10 +42,18 @@ def control_client(emulator: RunningEmulator) -> Iterator[httpx.Client]:
         yield client
 
 
+EMULATOR_FIXTURES = frozenset(
+    {"emulator", "control", "gateway", "json_gateway", "unvalidated_gateway", "advance"}
+)
+
+
 @pytest.fixture(autouse=True)
-def _reset_emulator(control_client: httpx.Client) -> None:
-    response = control_client.post("/reset")
-    response.raise_for_status()
+def _reset_emulator(request: pytest.FixtureRequest) -> None:
+    """A fresh demo world for every test that talks to the shared emulator."""
+    if EMULATOR_FIXTURES.isdisjoint(request.fixturenames):
+        return
+    control_client: httpx.Client = request.getfixturevalue("control_client")
+    control_client.post("/reset").raise_for_status()
 
 
 @pytest.fixture
@@ -71,21 +65,13 @@ def control(control_client: httpx.Client) -> httpx.Client:
 def cbor_data_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A botocore data dir whose backup-gateway model offers only smithy-rpc-v2-cbor."""
     root = tmp_path_factory.mktemp("botocore-data")
-    model: dict[str, Any] = copy.deepcopy(_raw_gateway_model())
+    model = service_description("backup-gateway")
     model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
     model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
     target = root / "backup-gateway" / "2021-01-01"
     target.mkdir(parents=True)
     (target / "service-2.json").write_text(json.dumps(model))
     return root
-
-
-def _raw_gateway_model() -> dict[str, Any]:
-    from emulator.models import _loader
-
-    service_model("backup-gateway")  # warms the loader cache
-    description: dict[str, Any] = _loader().load_service_model("backup-gateway", "service-2")
-    return description
 
 
 def make_gateway_client(
@@ -115,6 +101,15 @@ def gateway(request: pytest.FixtureRequest, emulator: RunningEmulator, cbor_data
 @pytest.fixture(scope="session")
 def json_gateway(emulator: RunningEmulator, cbor_data_path: Path) -> Any:
     return make_gateway_client(emulator.url, "json", cbor_data_path)
+
+
+@pytest.fixture(scope="session", params=["json", "cbor"])
+def unvalidated_gateway(
+    request: pytest.FixtureRequest, emulator: RunningEmulator, cbor_data_path: Path
+) -> Any:
+    """A client that skips botocore's own checks, so the emulator's are what runs."""
+    config = NO_RETRIES.merge(Config(parameter_validation=False))
+    return make_gateway_client(emulator.url, request.param, cbor_data_path, config)
 
 
 @pytest.fixture

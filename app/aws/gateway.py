@@ -1,0 +1,271 @@
+"""Typed wrappers for the Backup Gateway operations behind /hypervisors, /gateways and /vms.
+
+Each returns dataclasses, never boto3's dicts; errors arrive already translated by
+:func:`app.aws.calls.call`. Timestamps come back timezone-aware in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.aws.calls import call
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+
+def _gateway_client(request: Request) -> Any:
+    return request.app.state.aws.gateway
+
+
+# The app's long-lived backup-gateway client (typed as BackupGatewayClient where it is used; the
+# stubs are a development dependency, so the annotation cannot be evaluated at runtime).
+GatewayClientDep = Annotated[Any, Depends(_gateway_client)]
+
+
+def id_of(arn: str) -> str:
+    """The resource id at the end of a backup-gateway ARN (``.../vm/vm-0123`` -> ``vm-0123``)."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def _utc(value: Any) -> datetime | None:
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
+@dataclass(frozen=True)
+class HypervisorInfo:
+    arn: str
+    name: str
+    host: str
+    state: str
+    kms_key_arn: str | None
+    # Only GetHypervisor returns these; a ListHypervisors summary has them as None.
+    is_detailed: bool = False
+    log_group_arn: str | None = None
+    metadata_sync_status: str | None = None
+    metadata_sync_message: str | None = None
+    last_metadata_sync_succeeded_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return id_of(self.arn)
+
+
+@dataclass(frozen=True)
+class GatewayInfo:
+    arn: str
+    name: str
+    gateway_type: str
+    hypervisor_id: str | None
+    last_seen_at: datetime | None
+    is_detailed: bool = False
+    software_version: str | None = None
+    next_update_available_at: datetime | None = None
+    deprecated_at: datetime | None = None
+    maintenance_day_of_week: int | None = None
+    maintenance_day_of_month: int | None = None
+    maintenance_hour_of_day: int | None = None
+    maintenance_minute_of_hour: int | None = None
+
+    @property
+    def id(self) -> str:
+        return id_of(self.arn)
+
+
+@dataclass(frozen=True, slots=True)
+class VmInfo:
+    arn: str
+    hypervisor_id: str
+    name: str
+    host_name: str | None
+    path: str
+    last_backup_at: datetime | None
+
+    @property
+    def id(self) -> str:
+        return id_of(self.arn)
+
+
+@dataclass(frozen=True)
+class VmwareTagInfo:
+    category: str
+    name: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class VmDetails:
+    vm: VmInfo
+    vmware_tags: list[VmwareTagInfo]
+
+
+def _hypervisor(raw: Any, *, is_detailed: bool) -> HypervisorInfo:
+    return HypervisorInfo(
+        arn=raw["HypervisorArn"], name=raw.get("Name", ""), host=raw.get("Host", ""),
+        state=raw.get("State", "PENDING"), kms_key_arn=raw.get("KmsKeyArn"),
+        is_detailed=is_detailed, log_group_arn=raw.get("LogGroupArn") or None,
+        metadata_sync_status=raw.get("LatestMetadataSyncStatus"),
+        metadata_sync_message=raw.get("LatestMetadataSyncStatusMessage"),
+        last_metadata_sync_succeeded_at=_utc(raw.get("LastSuccessfulMetadataSyncTime")),
+    )
+
+
+def _gateway(raw: Any, *, is_detailed: bool) -> GatewayInfo:
+    window = raw.get("MaintenanceStartTime") or {}
+    return GatewayInfo(
+        arn=raw["GatewayArn"], name=raw.get("GatewayDisplayName", ""),
+        gateway_type=raw.get("GatewayType", "BACKUP_VM"), hypervisor_id=raw.get("HypervisorId"),
+        last_seen_at=_utc(raw.get("LastSeenTime")), is_detailed=is_detailed,
+        software_version=raw.get("SoftwareVersion"),
+        next_update_available_at=_utc(raw.get("NextUpdateAvailabilityTime")),
+        deprecated_at=_utc(raw.get("DeprecationDate")),
+        maintenance_day_of_week=window.get("DayOfWeek"),
+        maintenance_day_of_month=window.get("DayOfMonth"),
+        maintenance_hour_of_day=window.get("HourOfDay"),
+        maintenance_minute_of_hour=window.get("MinuteOfHour"),
+    )
+
+
+def _vm(raw: Any) -> VmInfo:
+    return VmInfo(
+        arn=raw["ResourceArn"], hypervisor_id=raw.get("HypervisorId", ""),
+        name=raw.get("Name", ""), host_name=raw.get("HostName"), path=raw.get("Path", "/"),
+        last_backup_at=_utc(raw.get("LastBackupDate")),
+    )
+
+
+async def _pages(client: BackupGatewayClient, operation: str, key: str,
+                 **params: Any) -> AsyncIterator[list[Any]]:
+    token: str | None = None
+    while True:
+        result = await call(client, operation, **params, **({"NextToken": token} if token else {}))
+        yield list(result.get(key, []))
+        token = result.get("NextToken")
+        if not token:
+            return
+
+
+# --- hypervisors ---------------------------------------------------------------------------
+async def list_hypervisors(client: BackupGatewayClient) -> list[HypervisorInfo]:
+    found: list[HypervisorInfo] = []
+    async for page in _pages(client, "list_hypervisors", "Hypervisors"):
+        found += [_hypervisor(raw, is_detailed=False) for raw in page]
+    return found
+
+
+async def get_hypervisor(client: BackupGatewayClient, *, arn: str) -> HypervisorInfo:
+    result = await call(client, "get_hypervisor", HypervisorArn=arn)
+    return _hypervisor(result["Hypervisor"], is_detailed=True)
+
+
+async def import_hypervisor(
+    client: BackupGatewayClient, *, name: str, host: str, username: str | None,
+    password: str | None, kms_key_arn: str | None, tags: Sequence[tuple[str, str]],
+) -> str:
+    params: dict[str, Any] = {"Name": name, "Host": host}
+    if username is not None:
+        params["Username"] = username
+    if password is not None:
+        params["Password"] = password
+    if kms_key_arn is not None:
+        params["KmsKeyArn"] = kms_key_arn
+    if tags:
+        params["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
+    result = await call(client, "import_hypervisor_configuration", **params)
+    arn: str = result["HypervisorArn"]
+    return arn
+
+
+async def update_hypervisor(
+    client: BackupGatewayClient, *, arn: str, name: str | None, host: str | None,
+    username: str | None, password: str | None, log_group_arn: str | None,
+) -> None:
+    params: dict[str, Any] = {"HypervisorArn": arn}
+    for key, value in (("Name", name), ("Host", host), ("Username", username),
+                       ("Password", password), ("LogGroupArn", log_group_arn)):
+        if value is not None:
+            params[key] = value
+    await call(client, "update_hypervisor", **params)
+
+
+async def delete_hypervisor(client: BackupGatewayClient, *, arn: str) -> None:
+    await call(client, "delete_hypervisor", HypervisorArn=arn)
+
+
+async def test_hypervisor_configuration(
+    client: BackupGatewayClient, *, gateway_arn: str, host: str, username: str | None,
+    password: str | None,
+) -> None:
+    params: dict[str, Any] = {"GatewayArn": gateway_arn, "Host": host}
+    if username is not None:
+        params["Username"] = username
+    if password is not None:
+        params["Password"] = password
+    await call(client, "test_hypervisor_configuration", **params)
+
+
+async def start_metadata_sync(client: BackupGatewayClient, *, hypervisor_arn: str) -> None:
+    await call(client, "start_virtual_machines_metadata_sync", HypervisorArn=hypervisor_arn)
+
+
+# --- gateways ------------------------------------------------------------------------------
+async def list_gateways(client: BackupGatewayClient) -> list[GatewayInfo]:
+    found: list[GatewayInfo] = []
+    async for page in _pages(client, "list_gateways", "Gateways"):
+        found += [_gateway(raw, is_detailed=False) for raw in page]
+    return found
+
+
+async def get_gateway(client: BackupGatewayClient, *, arn: str) -> GatewayInfo:
+    result = await call(client, "get_gateway", GatewayArn=arn)
+    return _gateway(result["Gateway"], is_detailed=True)
+
+
+async def associate_gateway(client: BackupGatewayClient, *, gateway_arn: str,
+                            hypervisor_arn: str) -> None:
+    await call(client, "associate_gateway_to_server", GatewayArn=gateway_arn,
+               ServerArn=hypervisor_arn)
+
+
+async def update_gateway_software_now(client: BackupGatewayClient, *, arn: str) -> None:
+    await call(client, "update_gateway_software_now", GatewayArn=arn)
+
+
+# --- virtual machines and tags -------------------------------------------------------------
+async def list_virtual_machines(
+    client: BackupGatewayClient, *, hypervisor_arn: str, page_size: int,
+) -> AsyncIterator[list[VmInfo]]:
+    """The hypervisor's VMs, one page at a time; the last page ends the iteration."""
+    async for page in _pages(client, "list_virtual_machines", "VirtualMachines",
+                             HypervisorArn=hypervisor_arn, MaxResults=page_size):
+        yield [_vm(raw) for raw in page]
+
+
+async def get_virtual_machine(client: BackupGatewayClient, *, arn: str) -> VmDetails:
+    raw = (await call(client, "get_virtual_machine", ResourceArn=arn))["VirtualMachine"]
+    tags = [
+        VmwareTagInfo(category=tag["VmwareCategory"], name=tag["VmwareTagName"],
+                      description=tag.get("VmwareTagDescription"))
+        for tag in raw.get("VmwareTags", [])
+    ]
+    return VmDetails(vm=_vm(raw), vmware_tags=tags)
+
+
+async def list_tags(client: BackupGatewayClient, *, arn: str) -> dict[str, str]:
+    result = await call(client, "list_tags_for_resource", ResourceArn=arn)
+    return {tag["Key"]: tag["Value"] for tag in result.get("Tags", [])}
+
+
+async def tag_resource(client: BackupGatewayClient, *, arn: str,
+                       tags: Sequence[tuple[str, str]]) -> None:
+    await call(client, "tag_resource", ResourceARN=arn,
+               Tags=[{"Key": key, "Value": value} for key, value in tags])
+
+
+async def untag_resource(client: BackupGatewayClient, *, arn: str, keys: Sequence[str]) -> None:
+    await call(client, "untag_resource", ResourceARN=arn, TagKeys=list(keys))

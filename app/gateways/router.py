@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from app.aws.errors import AWS_ERRORS
+from app.aws.gateway import GatewayClientDep
+from app.core.auth import AdminDep, ReaderDep
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import COMMON_ERRORS, error_responses
+from app.core.idempotency import IdempotencyKeyDep
+from app.core.pagination import PageDep
+from app.gateways import service
+from app.gateways.schemas import GatewayPage, GatewayRead
+
+router = APIRouter(prefix="/gateways", tags=["gateways"])
+GatewayIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+@router.get("", response_model=GatewayPage, responses=error_responses(*COMMON_ERRORS))
+async def list_gateways(
+    session: SessionDep, settings: SettingsDep, _principal: ReaderDep, page: PageDep,
+    hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
+    include_deleted: bool = False,
+) -> GatewayPage:
+    """Cached gateways: software version and updates, deprecation, liveness, maintenance."""
+    return await service.list_gateways(session=session, settings=settings, page=page,
+                                       hypervisor_id=hypervisor_id,
+                                       include_deleted=include_deleted)
+
+
+@router.get("/{gateway_id}", response_model=GatewayRead,
+            responses=error_responses(*COMMON_ERRORS, service.GatewayNotFound))
+async def get_gateway(gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
+                      _principal: ReaderDep) -> GatewayRead:
+    return await service.get_gateway(session=session, settings=settings, gateway_id=gateway_id)
+
+
+@router.post("/{gateway_id}/software-update", status_code=202, response_model=GatewayRead,
+             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, service.GatewayNotFound))
+async def update_gateway_software(
+    gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
+    client: GatewayClientDep, _principal: AdminDep, _key: IdempotencyKeyDep = None,
+) -> GatewayRead:
+    """Install available gateway software now. AWS accepts at once and updates later; the
+    gateway's `software_version` changes on a later refresh."""
+    return await service.update_software_now(session=session, settings=settings, client=client,
+                                             gateway_id=gateway_id)
+

@@ -1,0 +1,36 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.core.pagination import Page
+
+
+class MaintenanceWindowRead(BaseModel):
+    day_of_week: int | None = Field(description="0 (Sunday) to 6, for a weekly window.")
+    day_of_month: int | None = Field(description="1 to 31, for a monthly window.")
+    hour_of_day: int
+    minute_of_hour: int
+
+
+class GatewayRead(BaseModel):
+    id: str
+    arn: str
+    name: str
+    gateway_type: str
+    hypervisor_id: str | None
+    software_version: str | None
+    is_update_available: bool
+    next_update_available_at: datetime | None
+    deprecated_at: datetime | None = Field(description="When this software stops being supported.")
+    last_seen_at: datetime | None = Field(
+        description="When the gateway last talked to AWS: its liveness.")
+    maintenance_window: MaintenanceWindowRead | None = Field(description="In UTC.")
+    supports_tag_mapping: bool | None = Field(
+        description="Whether the software can apply VMware tag mappings; null if unknown.")
+    warnings: list[str] = Field(description="Things to act on, e.g. software too old.")
+    synced_at: datetime
+    deleted_at: datetime | None
+
+
+class GatewayPage(Page[GatewayRead]):
+    pass

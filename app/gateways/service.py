@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.aws import gateway as gw
+from app.core.config import Settings
+from app.core.errors import NotFound
+from app.core.pagination import PageParams, page_of
+from app.gateways import repository
+from app.gateways.schemas import GatewayPage, GatewayRead, MaintenanceWindowRead
+from app.models.base import utcnow
+from app.models.gateway import Gateway
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+
+class GatewayNotFound(NotFound):
+    slug, title = "gateway-not-found", "No such gateway"
+
+
+def _release_date(version: str | None) -> date | None:
+    # Gateway software is named by its release date ("2023-05-10"); anything else is unknown.
+    try:
+        return date.fromisoformat(version[:10]) if version else None
+    except ValueError:
+        return None
+
+
+def to_read(gateway: Gateway, settings: Settings) -> GatewayRead:
+    released = _release_date(gateway.software_version)
+    minimum = _release_date(settings.gateway_tag_mapping_min_software)
+    supports = None if released is None or minimum is None else released >= minimum
+    warnings = []
+    if supports is False:
+        warnings.append(
+            f"Software {gateway.software_version} predates VMware tag mapping (needs a release "
+            f"from {minimum} on): update it with POST /gateways/{gateway.id}/software-update.")
+    if gateway.deprecated_at is not None:
+        warnings.append(f"This software version is deprecated on "
+                        f"{gateway.deprecated_at.date().isoformat()}: update the gateway.")
+    window = None
+    if gateway.maintenance_hour_of_day is not None:
+        window = MaintenanceWindowRead(
+            day_of_week=gateway.maintenance_day_of_week,
+            day_of_month=gateway.maintenance_day_of_month,
+            hour_of_day=gateway.maintenance_hour_of_day,
+            minute_of_hour=gateway.maintenance_minute_of_hour or 0)
+    return GatewayRead(
+        id=gateway.id, arn=gateway.arn, name=gateway.name, gateway_type=gateway.gateway_type,
+        hypervisor_id=gateway.hypervisor_id, software_version=gateway.software_version,
+        is_update_available=gateway.next_update_available_at is not None,
+        next_update_available_at=gateway.next_update_available_at,
+        deprecated_at=gateway.deprecated_at, last_seen_at=gateway.last_seen_at,
+        maintenance_window=window, supports_tag_mapping=supports, warnings=warnings,
+        synced_at=gateway.synced_at, deleted_at=gateway.deleted_at,
+    )
+
+
+async def list_gateways(*, session: AsyncSession, settings: Settings, page: PageParams,
+                        hypervisor_id: str | None, include_deleted: bool) -> GatewayPage:
+    rows = await repository.list_gateways(session=session, page=page, hypervisor_id=hypervisor_id,
+                                          include_deleted=include_deleted)
+    field, _ = repository.GATEWAY_KEYSET.resolve(page.sort)
+    items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page,
+                                 sort_value=lambda row: getattr(row, field),
+                                 row_id=lambda row: row.id)
+    return GatewayPage(items=[to_read(row, settings) for row in items], next_cursor=next_cursor)
+
+
+async def _require(session: AsyncSession, gateway_id: str) -> Gateway:
+    gateway = await repository.get_gateway(session=session, gateway_id=gateway_id)
+    if gateway is None:
+        raise GatewayNotFound(f"No gateway {gateway_id}.")
+    return gateway
+
+
+async def get_gateway(*, session: AsyncSession, settings: Settings,
+                      gateway_id: str) -> GatewayRead:
+    return to_read(await _require(session, gateway_id), settings)
+
+
+async def update_software_now(*, session: AsyncSession, settings: Settings,
+                              client: BackupGatewayClient, gateway_id: str) -> GatewayRead:
+    """Ask AWS to update the gateway now; it answers at once and installs the update later."""
+    gateway = await _require(session, gateway_id)
+    await gw.update_gateway_software_now(client, arn=gateway.arn)
+    info = await gw.get_gateway(client, arn=gateway.arn)
+    await repository.save_gateway(session=session, info=info, now=utcnow())
+    return to_read(await _require(session, gateway_id), settings)

@@ -1,0 +1,143 @@
+"""All SQL about cached hypervisors; other domains resolve one with :func:`get_hypervisor`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.aws.gateway import HypervisorInfo
+from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.upsert import upsert
+from app.models.gateway import Gateway
+from app.models.hypervisor import Hypervisor
+from app.models.vm import Vm
+
+HYPERVISOR_KEYSET = Keyset(
+    fields={
+        "name": SortField(Hypervisor.name),  # type: ignore[arg-type]
+        "id": SortField(Hypervisor.id),  # type: ignore[arg-type]
+    },
+    default="name",
+    id_column=Hypervisor.id,  # type: ignore[arg-type]
+)
+
+
+@dataclass(frozen=True)
+class HypervisorRow:
+    """A hypervisor with what its listing shows beside it."""
+
+    hypervisor: Hypervisor
+    vm_count: int
+    gateway_id: str | None
+
+
+async def get_hypervisor(
+    *, session: AsyncSession, hypervisor_id: str, include_deleted: bool = False
+) -> Hypervisor | None:
+    """The cached hypervisor, or None when unknown (or tombstoned, unless asked for)."""
+    hypervisor = await session.get(Hypervisor, hypervisor_id)
+    if hypervisor is None or (hypervisor.deleted_at is not None and not include_deleted):
+        return None
+    return hypervisor
+
+
+def _with_counts() -> Any:
+    vm_count = (
+        select(func.count()).select_from(Vm)
+        .where(Vm.hypervisor_id == Hypervisor.id, Vm.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    gateway_id = (
+        select(func.min(Gateway.id))
+        .where(Gateway.hypervisor_id == Hypervisor.id, Gateway.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    return select(Hypervisor, vm_count.label("vm_count"), gateway_id.label("gateway_id"))
+
+
+async def get_hypervisor_row(
+    *, session: AsyncSession, hypervisor_id: str, include_deleted: bool = False
+) -> HypervisorRow | None:
+    stmt = _with_counts().where(Hypervisor.id == hypervisor_id)
+    if not include_deleted:
+        stmt = stmt.where(Hypervisor.deleted_at.is_(None))
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else HypervisorRow(row[0], int(row[1]), row[2])
+
+
+async def list_hypervisor_rows(
+    *, session: AsyncSession, page: PageParams, include_deleted: bool
+) -> list[HypervisorRow]:
+    stmt = _with_counts()
+    if not include_deleted:
+        stmt = stmt.where(Hypervisor.deleted_at.is_(None))
+    result = await session.execute(paginate(stmt, HYPERVISOR_KEYSET, page))
+    return [HypervisorRow(row[0], int(row[1]), row[2]) for row in result.all()]
+
+
+async def list_live_hypervisors(*, session: AsyncSession) -> Sequence[Hypervisor]:
+    result = await session.execute(
+        select(Hypervisor).where(Hypervisor.deleted_at.is_(None)).order_by(Hypervisor.id))
+    return result.scalars().all()
+
+
+async def save_hypervisor(
+    *, session: AsyncSession, info: HypervisorInfo, now: datetime
+) -> None:
+    """Write what AWS said about a hypervisor into the cache (insert or update)."""
+    existing = await session.get(Hypervisor, info.id)
+    values: dict[str, Any] = {
+        "id": info.id, "arn": info.arn, "name": info.name, "host": info.host,
+        "state": info.state, "kms_key_arn": info.kms_key_arn, "synced_at": now,
+        "deleted_at": None,
+    }
+    if info.is_detailed:
+        values |= {
+            "log_group_arn": info.log_group_arn,
+            "metadata_sync_status": info.metadata_sync_status,
+            "metadata_sync_message": info.metadata_sync_message,
+            "last_metadata_sync_succeeded_at": info.last_metadata_sync_succeeded_at,
+        }
+        previous = existing.last_metadata_sync_succeeded_at if existing else None
+        succeeded = info.last_metadata_sync_succeeded_at
+        if succeeded is not None and (previous is None or succeeded > previous):
+            # A sync may have applied mapped AWS tags: cached VM tags need fetching again.
+            values["vm_tags_invalidated_at"] = now
+    await upsert(session=session, model=Hypervisor, rows=[values], conflict_columns=["id"],
+                 update_columns=[column for column in values if column != "id"])
+    if existing is not None:
+        await session.refresh(existing)
+
+
+async def mark_deleted(*, session: AsyncSession, hypervisor_ids: Collection[str],
+                       now: datetime) -> None:
+    """Tombstone hypervisors and their VMs (AWS forgets a deleted hypervisor's VMs)."""
+    if not hypervisor_ids:
+        return
+    ids = list(hypervisor_ids)
+    await session.execute(
+        update(Hypervisor).where(Hypervisor.id.in_(ids), Hypervisor.deleted_at.is_(None))
+        .values(deleted_at=now))
+    await session.execute(
+        update(Vm).where(Vm.hypervisor_id.in_(ids), Vm.deleted_at.is_(None))
+        .values(deleted_at=now, changed_at=now))
+
+
+async def live_hypervisor_ids(*, session: AsyncSession) -> set[str]:
+    result = await session.execute(select(Hypervisor.id).where(Hypervisor.deleted_at.is_(None)))
+    return set(result.scalars().all())
+
+
+async def record_inventory_outcome(
+    *, session: AsyncSession, hypervisor_id: str, synced_at: datetime | None, error: str | None,
+) -> None:
+    """After a refresh: when it completed, or why it did not (keeping the last good data)."""
+    values: dict[str, Any] = {"inventory_error": error[:2000] if error else None}
+    if synced_at is not None:
+        values["inventory_synced_at"] = synced_at
+    await session.execute(update(Hypervisor).where(Hypervisor.id == hypervisor_id).values(values))

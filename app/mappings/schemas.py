@@ -1,0 +1,187 @@
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.core.aws_types import (
+    MAX_TAG_MAPPINGS_PER_HYPERVISOR,
+    AwsTagKey,
+    AwsTagValue,
+    IamRoleArn,
+    VmwareCategory,
+    VmwareTagName,
+)
+from app.core.errors import Problem
+from app.core.pagination import Page
+
+HypervisorId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class TagMappingEntry(BaseModel):
+    """One VMware tag -> AWS tag mapping, e.g. OS / Windows -> OS-Windows = Windows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    vmware_category: VmwareCategory
+    vmware_tag_name: VmwareTagName
+    aws_tag_key: AwsTagKey
+    aws_tag_value: AwsTagValue
+
+
+def _unique_vmware_tags(mappings: Sequence[TagMappingEntry]) -> Sequence[TagMappingEntry]:
+    seen: dict[tuple[str, str], int] = {}
+    for index, mapping in enumerate(mappings):
+        pair = (mapping.vmware_category, mapping.vmware_tag_name)
+        if pair in seen:
+            raise ValueError(
+                f"mappings {seen[pair]} and {index} both map VMware tag "
+                f"{pair[0]}/{pair[1]}; a VMware tag can be mapped once")
+        seen[pair] = index
+    return mappings
+
+
+TagMappingList = Annotated[
+    list[TagMappingEntry],
+    Field(max_length=MAX_TAG_MAPPINGS_PER_HYPERVISOR,
+          description=f"At most {MAX_TAG_MAPPINGS_PER_HYPERVISOR}; each VMware tag once."),
+    AfterValidator(_unique_vmware_tags),
+]
+
+
+class TagMappingsReplace(BaseModel):
+    """The whole new list (AWS replaces it at once) and the role that applies it."""
+
+    iam_role_arn: IamRoleArn
+    mappings: TagMappingList
+
+
+class TagMappingAdd(TagMappingEntry):
+    iam_role_arn: IamRoleArn | None = Field(
+        default=None, description="Defaults to the hypervisor's current mapping role.")
+
+
+class TagMappingSetRead(BaseModel):
+    hypervisor_id: str
+    hypervisor_name: str
+    iam_role_arn: str | None
+    mappings: list[TagMappingEntry]
+    etag: str = Field(description="Send back as If-Match to change this list.")
+    synced_at: datetime | None = Field(
+        description="When the list was last read from or written to AWS; null if never.")
+    changed_at: datetime | None = Field(description="When vmbackup last changed it.")
+
+
+class TagMappingSetPage(Page[TagMappingSetRead]):
+    pass
+
+
+class CopyMode(StrEnum):
+    REPLACE = "replace"
+    MERGE = "merge"
+
+
+class CopyTarget(BaseModel):
+    hypervisor_id: HypervisorId
+    if_match: str | None = Field(
+        default=None, max_length=200,
+        description="The target's ETag, to refuse the copy if its list changed since read.")
+
+
+class TagMappingsCopy(BaseModel):
+    targets: list[CopyTarget] = Field(min_length=1, max_length=20)
+    mode: CopyMode = Field(
+        default=CopyMode.REPLACE,
+        description="replace: the target gets exactly the source's list; merge: the source's "
+        "mappings are added to the target's (a VMware tag mapped on both keeps the source's).")
+    iam_role_arn: IamRoleArn | None = Field(
+        default=None, description="Role for the targets; defaults to the source's role.")
+
+
+class CopyOutcome(StrEnum):
+    COPIED = "copied"
+    FAILED = "failed"
+
+
+class CopyResult(BaseModel):
+    hypervisor_id: str
+    outcome: CopyOutcome
+    etag: str | None = None
+    mapping_count: int | None = None
+    problem: Problem | None = None
+
+
+class TagMappingsCopyResult(BaseModel):
+    source_hypervisor_id: str
+    copied_count: int
+    failed_count: int
+    results: list[CopyResult]
+
+
+class PreviewRequest(BaseModel):
+    mappings: TagMappingList | None = Field(
+        default=None, description="Proposed mappings; omit to preview the current ones.")
+
+
+class PreviewTag(BaseModel):
+    key: str
+    value: str
+    vmware_category: str
+    vmware_tag_name: str
+    is_present: bool = Field(description="The VM already carries this AWS tag (cached).")
+
+
+class PreviewVm(BaseModel):
+    vm_id: str
+    name: str
+    path: str
+    aws_tags: list[PreviewTag]
+    conflicting_keys: list[str] = Field(
+        description="AWS keys two mappings give different values on this VM (the last wins).")
+
+
+class UnmappedVmwareTag(BaseModel):
+    vmware_category: str
+    vmware_tag_name: str
+    vm_count: int
+
+
+class PreviewRead(BaseModel):
+    hypervisor_id: str
+    is_proposed: bool
+    mappings: list[TagMappingEntry]
+    vm_count: int = Field(description="Cached VMs of the hypervisor.")
+    tagged_vm_count: int = Field(description="VMs that would receive at least one AWS tag.")
+    changing_vm_count: int = Field(description="VMs missing at least one of those tags now.")
+    vms: list[PreviewVm]
+    is_truncated: bool
+    unmapped_vmware_tags: list[UnmappedVmwareTag]
+    unused_mappings: list[TagMappingEntry] = Field(
+        description="Mappings whose VMware tag no cached VM of the hypervisor carries.")
+    inventory_synced_at: datetime | None
+
+
+class SyncVm(BaseModel):
+    vm_id: str
+    name: str
+    aws_tags: dict[str, str] = Field(description="The mapped AWS tags the VM should carry.")
+
+
+class MetadataSyncRead(BaseModel):
+    hypervisor_id: str
+    status: str | None = Field(
+        description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")
+    message: str | None
+    last_succeeded_at: datetime | None
+    started_at: datetime | None = Field(description="When vmbackup last started a sync.")
+    problem: Problem | None = Field(
+        default=None, description="Why the sync failed and how to fix it, when known.")
+    inventory_synced_at: datetime | None
+    is_inventory_current: bool = Field(
+        description="The VM cache was refreshed after the last successful sync, so the lists "
+        "below show its effect.")
+    changed_vms: list[SyncVm] = Field(
+        description="VMs the sync was to re-tag that now carry their mapped AWS tags.")
+    pending_vms: list[SyncVm] = Field(
+        description="VMs the sync was to re-tag whose cached AWS tags do not show it yet.")

@@ -1,0 +1,94 @@
+"""Start a hypervisor's metadata sync (which applies the mappings) and follow it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.aws import mappings as aws_mappings
+from app.core.errors import Problem
+from app.mappings import repository, service
+from app.mappings.errors import as_problem, gateway_software_too_old, iam_role_trust
+from app.mappings.preview import expected_tags, is_missing_tags
+from app.mappings.schemas import MetadataSyncRead, SyncVm
+from app.models.base import utcnow
+from app.models.hypervisor import Hypervisor
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+_FAILED = frozenset({"FAILED", "PARTIALLY_FAILED"})
+
+
+async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
+                     hypervisor_id: str) -> MetadataSyncRead:
+    """Record which cached VMs the sync should re-tag, then ask AWS to run it."""
+    state = await service.load_state(session=session, client=client, hypervisor_id=hypervisor_id)
+    vms = await repository.cached_vms(session=session, hypervisor_id=hypervisor_id)
+    targets = [vm.vm_id for vm in vms if is_missing_tags(vm, state.entries)]
+    try:
+        await aws_mappings.start_metadata_sync(client, hypervisor_arn=state.hypervisor.arn)
+    except aws_mappings.GatewaySoftwareOutdated as error:
+        gateway = await repository.gateway_of(session=session, hypervisor_id=hypervisor_id)
+        raise gateway_software_too_old(
+            gateway.id if gateway else None, gateway.software_version if gateway else None,
+            error.detail) from error
+    except aws_mappings.IamRoleUnusable as error:
+        raise iam_role_trust(state.iam_role_arn, error.detail) from error
+    await repository.replace_sync_vms(session=session, hypervisor_id=hypervisor_id,
+                                      vm_ids=targets, started_at=utcnow())
+    return await sync_status(session=session, client=client, hypervisor_id=hypervisor_id)
+
+
+async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
+                      hypervisor_id: str) -> MetadataSyncRead:
+    """AWS's live sync status, the fix when it failed, and its effect on the cached VMs."""
+    hypervisor = await service.live_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    live = await aws_mappings.get_metadata_sync_state(client, hypervisor_arn=hypervisor.arn)
+    mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
+    entries = await repository.list_entries(session=session, hypervisor_id=hypervisor_id)
+    target_ids = await repository.sync_vm_ids(session=session, hypervisor_id=hypervisor_id)
+    changed: list[SyncVm] = []
+    pending: list[SyncVm] = []
+    if target_ids:
+        for vm in await repository.cached_vms(session=session, hypervisor_id=hypervisor_id):
+            if vm.vm_id not in target_ids:
+                continue
+            wanted = expected_tags(vm, entries)
+            item = SyncVm(vm_id=vm.vm_id, name=vm.name, aws_tags=wanted)
+            (pending if is_missing_tags(vm, entries) else changed).append(item)
+    inventory_at = hypervisor.inventory_synced_at
+    return MetadataSyncRead(
+        hypervisor_id=hypervisor_id, status=live.status, message=live.message,
+        last_succeeded_at=live.last_succeeded_at,
+        started_at=mapping_set.sync_started_at if mapping_set else None,
+        problem=await _problem(session, hypervisor, live,
+                               mapping_set.iam_role_arn if mapping_set else None),
+        inventory_synced_at=inventory_at,
+        is_inventory_current=bool(live.last_succeeded_at and inventory_at
+                                  and inventory_at >= live.last_succeeded_at),
+        changed_vms=changed, pending_vms=pending)
+
+
+async def _problem(session: AsyncSession, hypervisor: Hypervisor,
+                   live: aws_mappings.MetadataSyncState, role_arn: str | None) -> Problem | None:
+    if live.status not in _FAILED:
+        return None
+    instance = f"/mappings/{hypervisor.id}/sync"
+    if aws_mappings.is_outdated_gateway_message(live.message):
+        gateway = await repository.gateway_of(session=session, hypervisor_id=hypervisor.id)
+        gateway_id = gateway.id if gateway else _gateway_id_in(live.message)
+        version = gateway.software_version if gateway else None
+        return as_problem(gateway_software_too_old(gateway_id, version, live.message),
+                          instance=instance)
+    if aws_mappings.is_iam_role_message(live.message):
+        return as_problem(iam_role_trust(role_arn, live.message), instance=instance)
+    return None
+
+
+def _gateway_id_in(message: str | None) -> str | None:
+    for word in (message or "").replace(",", " ").split():
+        if word.startswith("bgw-"):
+            return word
+    return None

@@ -1,0 +1,66 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.core.auth import AdminDep, ReaderDep
+from app.core.db import SessionDep
+from app.core.errors import COMMON_ERRORS, error_responses
+from app.core.idempotency import IdempotencyKeyDep
+from app.core.pagination import PageDep
+from app.sync import service
+from app.sync.scheduler import Refresher
+from app.sync.schemas import (
+    InventoryRefreshRead,
+    InventoryRefreshRequest,
+    SyncKind,
+    SyncRunPage,
+    SyncRunRead,
+    SyncStatus,
+)
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+def _refresher(request: Request) -> Refresher:
+    refresher: Refresher = request.app.state.refresher
+    return refresher
+
+
+@router.get("/runs", response_model=SyncRunPage, responses=error_responses(*COMMON_ERRORS))
+async def list_sync_runs(
+    session: SessionDep,
+    _principal: ReaderDep,
+    page: PageDep,
+    kind: SyncKind | None = None,
+    hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: SyncStatus | None = None,
+) -> SyncRunPage:
+    """Refresh runs, newest first: what each read, changed and tombstoned, and how it ended."""
+    return await service.list_runs(session=session, page=page, kind=kind,
+                                   hypervisor_id=hypervisor_id, status=status)
+
+
+@router.get("/runs/{run_id}", response_model=SyncRunRead,
+            responses=error_responses(*COMMON_ERRORS, service.SyncRunNotFound))
+async def get_sync_run(run_id: int, session: SessionDep, _principal: ReaderDep) -> SyncRunRead:
+    """One refresh run; poll it to follow the progress of a run in flight."""
+    return await service.get_run(session=session, run_id=run_id)
+
+
+@router.post("/inventory", status_code=202, response_model=InventoryRefreshRead,
+             responses=error_responses(*COMMON_ERRORS, service.HypervisorNotFound))
+async def refresh_inventory(
+    request: Request,
+    session: SessionDep,
+    principal: AdminDep,
+    body: InventoryRefreshRequest | None = None,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=300, description="Answer when the runs end, or after this many seconds.")] = 0,
+    _key: IdempotencyKeyDep = None,
+) -> InventoryRefreshRead:
+    """Refresh hypervisor and gateway status, then the inventory of every hypervisor (or the
+    given ones), now. Progress is visible in the runs returned and under /sync/runs."""
+    return await service.refresh_inventory(
+        session=session, refresher=_refresher(request),
+        hypervisor_ids=body.hypervisor_ids if body else None, requested_by=principal.name,
+        wait_seconds=wait_seconds)

@@ -1,0 +1,205 @@
+"""The refresher: starts status and inventory runs on an interval and on demand.
+
+Every refresh unit (the status of all hypervisors and gateways; one hypervisor's inventory) is
+claimed as a lease before it runs, so across N replicas each unit runs once per interval and an
+on-demand run never overlaps a running one. Runs are recorded in ``sync_run`` as they progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.core.errors import DomainError
+from app.core.metrics import SYNC_LAST_SUCCESS, SYNC_RUNS
+from app.hypervisors import repository as hypervisors
+from app.models.base import utcnow
+from app.sync import repository
+from app.sync.context import INVENTORY, STATUS, LeaseLost, SyncContext, inventory_lease
+from app.sync.inventory import HypervisorNotReadable, refresh_listing
+from app.sync.status import refresh_status
+from app.sync.tags import refresh_tags
+
+logger = logging.getLogger("vmbackup.sync")
+# An interval run may start this much early, so ticks that drift a little do not skip a turn.
+_INTERVAL_SLACK = 0.05
+
+
+@dataclass
+class Batch:
+    """The runs one trigger started (or found already running), and the task doing them."""
+
+    run_ids: list[int] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, DomainError):
+        return error.detail or error.title
+    if isinstance(error, LeaseLost | HypervisorNotReadable):
+        return str(error)
+    return f"Unexpected {type(error).__name__}; see the service log."
+
+
+class Refresher:
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.ctx.settings.background_refresh_enabled:
+            self._loop = asyncio.create_task(self._run_forever(), name="vmbackup-refresher")
+
+    async def stop(self) -> None:
+        tasks = [task for task in [self._loop, *self._tasks] if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            async with self.ctx.transaction() as session:
+                await repository.fail_abandoned_runs(
+                    session=session, runner=self.ctx.runner_id, now=utcnow(),
+                    reason="Interrupted: the service shut down during the run.")
+
+    async def _run_forever(self) -> None:
+        settings = self.ctx.settings
+        tick = min(settings.status_refresh_interval_seconds,
+                   settings.inventory_refresh_interval_seconds)
+        while True:
+            try:
+                batch = await self.trigger(hypervisor_ids=None, requested_by=None,
+                                           trigger="interval")
+                if batch.task is not None:
+                    await asyncio.shield(batch.task)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("refresh tick failed")
+            await asyncio.sleep(tick)
+
+    async def trigger(self, *, hypervisor_ids: Sequence[str] | None, requested_by: str | None,
+                      trigger: str) -> Batch:
+        """Claim and record the runs to do now, and start doing them in the background."""
+        batch = Batch()
+        status_run = await self._claim(batch, STATUS, None, trigger, requested_by)
+        if hypervisor_ids is None:
+            async with self.ctx.sessionmaker() as session:
+                targets = sorted(await hypervisors.live_hypervisor_ids(session=session))
+        else:
+            targets = list(hypervisor_ids)
+        inventory_runs: list[tuple[str, int]] = []
+        for hypervisor_id in targets:
+            run_id = await self._claim(batch, INVENTORY, hypervisor_id, trigger, requested_by)
+            if run_id is not None:
+                inventory_runs.append((hypervisor_id, run_id))
+        batch.task = self._spawn(self._execute(batch, status_run, inventory_runs,
+                                               set(targets) if hypervisor_ids is None else None,
+                                               trigger, requested_by))
+        return batch
+
+    async def wait(self, batch: Batch, timeout_seconds: float) -> None:
+        if batch.task is not None and timeout_seconds > 0:
+            await asyncio.wait([batch.task], timeout=timeout_seconds)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _claim(self, batch: Batch, kind: str, hypervisor_id: str | None, trigger: str,
+                     requested_by: str | None) -> int | None:
+        """Start a run if its lease is free (and, on the interval, if it is due); otherwise
+        report the run already in progress, if any. Returns the id of a run started here."""
+        settings, now = self.ctx.settings, utcnow()
+        interval = (settings.status_refresh_interval_seconds if kind == STATUS
+                    else settings.inventory_refresh_interval_seconds)
+        due_if_not_started_since: datetime | None = None
+        if trigger == "interval":
+            due_if_not_started_since = now - timedelta(seconds=interval * (1 - _INTERVAL_SLACK))
+        lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
+        async with self.ctx.transaction() as session:
+            claimed = await repository.claim_lease(
+                session=session, name=lease, holder=self.ctx.runner_id, now=now,
+                ttl_seconds=settings.sync_lease_seconds,
+                not_started_since=due_if_not_started_since)
+            if claimed:
+                run = await repository.start_run(
+                    session=session, kind=kind, hypervisor_id=hypervisor_id, trigger=trigger,
+                    requested_by=requested_by, runner=self.ctx.runner_id, now=now)
+                batch.run_ids.append(run.id)
+                return run.id
+            running = await repository.running_run(session=session, kind=kind,
+                                                    hypervisor_id=hypervisor_id)
+            if running is not None and trigger != "interval":
+                batch.run_ids.append(running.id)
+            return None
+
+    async def _execute(self, batch: Batch, status_run: int | None,
+                       inventory_runs: list[tuple[str, int]], known: set[str] | None,
+                       trigger: str, requested_by: str | None) -> None:
+        if status_run is not None:
+            await self._guard(STATUS, status_run, None, self._status(status_run))
+        if known is not None:
+            # Hypervisors the status refresh just discovered get their inventory too.
+            async with self.ctx.sessionmaker() as session:
+                discovered = await hypervisors.live_hypervisor_ids(session=session) - known
+            for hypervisor_id in sorted(discovered):
+                run_id = await self._claim(batch, INVENTORY, hypervisor_id, trigger, requested_by)
+                if run_id is not None:
+                    inventory_runs.append((hypervisor_id, run_id))
+        semaphore = asyncio.Semaphore(self.ctx.settings.inventory_concurrency)
+
+        async def one(hypervisor_id: str, run_id: int) -> None:
+            async with semaphore:
+                await self._guard(INVENTORY, run_id, hypervisor_id,
+                                  self._inventory(run_id, hypervisor_id))
+
+        await asyncio.gather(*(one(hypervisor_id, run_id)
+                               for hypervisor_id, run_id in inventory_runs))
+
+    async def _status(self, run_id: int) -> None:
+        await refresh_status(self.ctx)
+
+    async def _inventory(self, run_id: int, hypervisor_id: str) -> None:
+        try:
+            await refresh_listing(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id)
+        except Exception as error:
+            async with self.ctx.transaction() as session:
+                await hypervisors.record_inventory_outcome(
+                    session=session, hypervisor_id=hypervisor_id, synced_at=None,
+                    error=describe(error))
+            raise
+        await refresh_tags(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id)
+
+    async def _guard(self, kind: str, run_id: int, hypervisor_id: str | None,
+                     work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``, then record how the run ended and give the lease back."""
+        started = time.perf_counter()
+        status, error = "succeeded", None
+        try:
+            await work
+        except Exception as failure:
+            status, error = "failed", describe(failure)
+            if not isinstance(failure, DomainError | LeaseLost | HypervisorNotReadable):
+                logger.exception("refresh run %s failed", run_id)
+        lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
+        now = utcnow()
+        async with self.ctx.transaction() as session:
+            await repository.update_run(session=session, run_id=run_id, status=status,
+                                        error=error, finished_at=now)
+            await repository.release_lease(session=session, name=lease,
+                                           holder=self.ctx.runner_id, now=now)
+        SYNC_RUNS.labels(kind=kind, outcome=status).inc()
+        if status == "succeeded":
+            SYNC_LAST_SUCCESS.labels(kind=kind).set(time.time())
+        logger.info("refresh run ended", extra={"fields": {
+            "run_id": run_id, "kind": kind, "hypervisor_id": hypervisor_id, "status": status,
+            "error": error, "seconds": round(time.perf_counter() - started, 3)}})

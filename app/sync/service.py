@@ -1,0 +1,65 @@
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.pagination import PageParams, page_of
+from app.hypervisors import repository as hypervisors
+from app.sync import repository
+from app.sync.scheduler import Refresher
+from app.sync.schemas import (
+    InventoryRefreshRead,
+    SyncKind,
+    SyncRunPage,
+    SyncRunRead,
+    SyncStatus,
+)
+
+
+class SyncRunNotFound(NotFound):
+    slug, title = "sync-run-not-found", "No such refresh run"
+
+
+class HypervisorNotFound(NotFound):
+    slug, title = "hypervisor-not-found", "No such hypervisor"
+
+
+async def list_runs(*, session: AsyncSession, page: PageParams, kind: SyncKind | None,
+                    hypervisor_id: str | None, status: SyncStatus | None) -> SyncRunPage:
+    rows = await repository.list_runs(
+        session=session, page=page, kind=kind.value if kind else None,
+        hypervisor_id=hypervisor_id, status=status.value if status else None)
+    field, _ = repository.SYNC_RUN_KEYSET.resolve(page.sort)
+    items, next_cursor = page_of(rows, repository.SYNC_RUN_KEYSET, page,
+                                 sort_value=lambda row: getattr(row, field),
+                                 row_id=lambda row: row.id)
+    return SyncRunPage(items=[SyncRunRead.model_validate(row) for row in items],
+                       next_cursor=next_cursor)
+
+
+async def get_run(*, session: AsyncSession, run_id: int) -> SyncRunRead:
+    run = await repository.get_run(session=session, run_id=run_id)
+    if run is None:
+        raise SyncRunNotFound(f"No refresh run {run_id}.")
+    return SyncRunRead.model_validate(run)
+
+
+async def refresh_inventory(
+    *, session: AsyncSession, refresher: Refresher, hypervisor_ids: Sequence[str] | None,
+    requested_by: str, wait_seconds: float,
+) -> InventoryRefreshRead:
+    if hypervisor_ids is not None:
+        for hypervisor_id in dict.fromkeys(hypervisor_ids):
+            if await hypervisors.get_hypervisor(session=session,
+                                                hypervisor_id=hypervisor_id) is None:
+                raise HypervisorNotFound(f"No hypervisor {hypervisor_id} in the cache.")
+        hypervisor_ids = list(dict.fromkeys(hypervisor_ids))
+    batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by=requested_by,
+                                    trigger="manual")
+    await refresher.wait(batch, wait_seconds)
+    # A fresh session: the request's own may hold a snapshot from before the runs progressed.
+    async with refresher.ctx.sessionmaker() as fresh:
+        runs = await repository.get_runs(session=fresh, run_ids=batch.run_ids)
+        items = [SyncRunRead.model_validate(run) for run in runs]
+    return InventoryRefreshRead(
+        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items))

@@ -1,0 +1,147 @@
+"""SQL the inventory refresher uses: the cached snapshot, listing changes, and tag refreshes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.upsert import upsert
+from app.models.hypervisor import Hypervisor
+from app.models.vm import Vm
+from app.models.vm_aws_tag import VmAwsTag
+from app.models.vm_vmware_tag import VmVmwareTag
+
+CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's bind-parameter limits
+LISTED_COLUMNS = ("arn", "hypervisor_id", "name", "host_name", "path", "last_backup_at")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedVm:
+    name: str
+    host_name: str | None
+    path: str
+    last_backup_at: datetime | None
+    is_deleted: bool
+
+
+async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> dict[str, CachedVm]:
+    """Every cached VM of the hypervisor (tombstoned ones too), by id."""
+    result = await session.execute(
+        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at, Vm.deleted_at)
+        .where(Vm.hypervisor_id == hypervisor_id))
+    return {
+        row[0]: CachedVm(row[1], row[2], row[3], row[4], row[5] is not None)
+        for row in result.all()
+    }
+
+
+async def write_listing_changes(
+    *, session: AsyncSession, hypervisor_id: str, changed: Sequence[dict[str, Any]],
+    backup_dates: Sequence[dict[str, Any]], tombstone_ids: Collection[str], now: datetime,
+) -> None:
+    """Apply one complete listing: new/changed rows (their tags are refetched), rows whose
+    only change is the last backup date, and VMs the listing no longer contains."""
+    for start in range(0, len(changed), CHUNK):
+        rows = [
+            row | {"first_seen_at": now, "changed_at": now, "tags_synced_at": None,
+                   "deleted_at": None}
+            for row in changed[start:start + CHUNK]
+        ]
+        await upsert(session=session, model=Vm, rows=rows, conflict_columns=["id"],
+                     update_columns=[*LISTED_COLUMNS, "changed_at", "tags_synced_at",
+                                     "deleted_at"])
+    if backup_dates:
+        await session.execute(
+            update(Vm),
+            [{"id": row["id"], "last_backup_at": row["last_backup_at"], "changed_at": now}
+             for row in backup_dates])
+    ids = list(tombstone_ids)
+    for start in range(0, len(ids), CHUNK):
+        # The hypervisor condition skips a VM another hypervisor's listing has claimed since.
+        await session.execute(
+            update(Vm).where(Vm.id.in_(ids[start:start + CHUNK]), Vm.hypervisor_id == hypervisor_id,
+                             Vm.deleted_at.is_(None))
+            .values(deleted_at=now, changed_at=now)
+            .execution_options(synchronize_session=False))
+
+
+async def vms_needing_tags(
+    *, session: AsyncSession, hypervisor_id: str, stale_before: datetime, limit: int,
+) -> list[tuple[str, str]]:
+    """(id, arn) of live VMs whose tags were never fetched, predate the hypervisor's last
+    metadata sync, or are older than ``stale_before``; never-fetched first, then oldest."""
+    if limit <= 0:
+        return []
+    invalidated_at = (
+        select(Hypervisor.vm_tags_invalidated_at).where(Hypervisor.id == hypervisor_id)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        select(Vm.id, Vm.arn)
+        .where(Vm.hypervisor_id == hypervisor_id, Vm.deleted_at.is_(None),
+               or_(Vm.tags_synced_at.is_(None), Vm.tags_synced_at < stale_before,
+                   Vm.tags_synced_at < invalidated_at))
+        .order_by(Vm.tags_synced_at.is_(None).desc(), Vm.tags_synced_at, Vm.id)
+        .limit(limit))
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def cached_tags(
+    *, session: AsyncSession, vm_ids: Collection[str]
+) -> tuple[dict[str, set[tuple[str, str, str | None]]], dict[str, dict[str, str]]]:
+    """The cached VMware tags and AWS tags of these VMs."""
+    ids = list(vm_ids)
+    vmware: dict[str, set[tuple[str, str, str | None]]] = {vm_id: set() for vm_id in ids}
+    aws: dict[str, dict[str, str]] = {vm_id: {} for vm_id in ids}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = await session.execute(
+            select(VmVmwareTag.vm_id, VmVmwareTag.category, VmVmwareTag.name,
+                   VmVmwareTag.description).where(VmVmwareTag.vm_id.in_(chunk)))
+        for vm_id, category, name, description in rows.all():
+            vmware[vm_id].add((category, name, description))
+        aws_rows = await session.execute(
+            select(VmAwsTag.vm_id, VmAwsTag.key, VmAwsTag.value).where(VmAwsTag.vm_id.in_(chunk)))
+        for vm_id, key, value in aws_rows.all():
+            aws[vm_id][key] = value
+    return vmware, aws
+
+
+async def replace_tags(
+    *, session: AsyncSession, vmware: Mapping[str, set[tuple[str, str, str | None]]],
+    aws: Mapping[str, dict[str, str]],
+) -> None:
+    """Replace the VMware tags of the VMs in ``vmware`` and the AWS tags of those in ``aws``."""
+    vmware_ids, aws_ids = list(vmware), list(aws)
+    for start in range(0, len(vmware_ids), CHUNK):
+        await session.execute(
+            delete(VmVmwareTag).where(VmVmwareTag.vm_id.in_(vmware_ids[start:start + CHUNK])))
+    vmware_rows = [
+        {"vm_id": vm_id, "category": category, "name": name, "description": description}
+        for vm_id, tags in vmware.items() for category, name, description in tags
+    ]
+    if vmware_rows:
+        await session.execute(insert(VmVmwareTag), vmware_rows)
+    for start in range(0, len(aws_ids), CHUNK):
+        await session.execute(
+            delete(VmAwsTag).where(VmAwsTag.vm_id.in_(aws_ids[start:start + CHUNK])))
+    aws_rows = [
+        {"vm_id": vm_id, "key": key, "value": value}
+        for vm_id, tags in aws.items() for key, value in tags.items()
+    ]
+    if aws_rows:
+        await session.execute(insert(VmAwsTag), aws_rows)
+
+
+async def mark_tags_synced(*, session: AsyncSession, vm_ids: Collection[str],
+                           now: datetime) -> None:
+    ids = list(vm_ids)
+    for start in range(0, len(ids), CHUNK):
+        await session.execute(
+            update(Vm).where(Vm.id.in_(ids[start:start + CHUNK])).values(tags_synced_at=now)
+            .execution_options(synchronize_session=False))

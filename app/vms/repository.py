@@ -1,0 +1,164 @@
+"""SQL for reading cached VMs and writing their AWS tags after a tag request."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.upsert import upsert
+from app.models.hypervisor import Hypervisor
+from app.models.vm import Vm
+from app.models.vm_aws_tag import VmAwsTag
+from app.models.vm_vmware_tag import VmVmwareTag
+
+VM_KEYSET = Keyset(
+    fields={
+        "name": SortField(Vm.name),  # type: ignore[arg-type]
+        "path": SortField(Vm.path),  # type: ignore[arg-type]
+        "last_backup_at": SortField(Vm.last_backup_at, is_nullable=True),  # type: ignore[arg-type]
+    },
+    default="name",
+    id_column=Vm.id,  # type: ignore[arg-type]
+)
+
+
+@dataclass(frozen=True)
+class VmFilter:
+    hypervisor_id: str | None = None
+    folder: str | None = None
+    include_subfolders: bool = False
+    name_contains: str | None = None
+    aws_tag_keys: Sequence[str] = ()
+    aws_tags: Sequence[tuple[str, str]] = ()
+    vmware_category: str | None = None
+    vmware_tag_name: str | None = None
+    last_backup_before: datetime | None = None
+    last_backup_after: datetime | None = None
+    never_backed_up: bool | None = None
+    include_deleted: bool = False
+    ids: Sequence[str] = field(default_factory=tuple)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(query: VmFilter) -> Select[Any]:
+    stmt = select(Vm)
+    if not query.include_deleted:
+        stmt = stmt.where(Vm.deleted_at.is_(None))
+    if query.hypervisor_id is not None:
+        stmt = stmt.where(Vm.hypervisor_id == query.hypervisor_id)
+    if query.folder is not None:
+        folder = query.folder.rstrip("/") or "/"
+        if query.include_subfolders:
+            below = _escape_like(folder.rstrip("/")) + "/%"
+            stmt = stmt.where(or_(Vm.path == folder, Vm.path.like(below, escape="\\")))
+        else:
+            stmt = stmt.where(Vm.path == folder)
+    if query.name_contains:
+        pattern = "%" + _escape_like(query.name_contains.lower()) + "%"
+        stmt = stmt.where(func.lower(Vm.name).like(pattern, escape="\\"))
+    for key in query.aws_tag_keys:
+        stmt = stmt.where(exists().where(VmAwsTag.vm_id == Vm.id, VmAwsTag.key == key))
+    for key, value in query.aws_tags:
+        stmt = stmt.where(exists().where(VmAwsTag.vm_id == Vm.id, VmAwsTag.key == key,
+                                         VmAwsTag.value == value))
+    if query.vmware_category is not None or query.vmware_tag_name is not None:
+        conditions = [VmVmwareTag.vm_id == Vm.id]
+        if query.vmware_category is not None:
+            conditions.append(VmVmwareTag.category == query.vmware_category)
+        if query.vmware_tag_name is not None:
+            conditions.append(VmVmwareTag.name == query.vmware_tag_name)
+        stmt = stmt.where(exists().where(and_(*conditions)))
+    if query.last_backup_before is not None:
+        stmt = stmt.where(Vm.last_backup_at < query.last_backup_before)
+    if query.last_backup_after is not None:
+        stmt = stmt.where(Vm.last_backup_at >= query.last_backup_after)
+    if query.never_backed_up is True:
+        stmt = stmt.where(Vm.last_backup_at.is_(None))
+    elif query.never_backed_up is False:
+        stmt = stmt.where(Vm.last_backup_at.is_not(None))
+    if query.ids:
+        stmt = stmt.where(Vm.id.in_(list(query.ids)))
+    return stmt
+
+
+async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams) -> Sequence[Vm]:
+    result = await session.execute(paginate(_filtered(query), VM_KEYSET, page))
+    vms: Sequence[Vm] = result.scalars().all()
+    return vms
+
+
+async def get_vm(*, session: AsyncSession, vm_id: str) -> Vm | None:
+    return await session.get(Vm, vm_id)
+
+
+async def inventory_freshness(
+    *, session: AsyncSession, hypervisor_ids: Collection[str]
+) -> dict[str, tuple[datetime | None, str | None]]:
+    """Per hypervisor: when its listing last completed and the error of a failed refresh."""
+    if not hypervisor_ids:
+        return {}
+    result = await session.execute(
+        select(Hypervisor.id, Hypervisor.inventory_synced_at, Hypervisor.inventory_error)
+        .where(Hypervisor.id.in_(list(hypervisor_ids))))
+    return {row[0]: (row[1], row[2]) for row in result.all()}
+
+
+async def vmware_tags_of(*, session: AsyncSession, vm_id: str) -> Sequence[VmVmwareTag]:
+    result = await session.execute(
+        select(VmVmwareTag).where(VmVmwareTag.vm_id == vm_id)
+        .order_by(VmVmwareTag.category, VmVmwareTag.name))
+    return result.scalars().all()
+
+
+async def aws_tags_of(
+    *, session: AsyncSession, vm_ids: Collection[str]
+) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = {vm_id: {} for vm_id in vm_ids}
+    ids = list(vm_ids)
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            select(VmAwsTag.vm_id, VmAwsTag.key, VmAwsTag.value)
+            .where(VmAwsTag.vm_id.in_(ids[start:start + 500])))
+        for vm_id, key, value in result.all():
+            tags[vm_id][key] = value
+    return tags
+
+
+async def live_vms_by_id(*, session: AsyncSession, vm_ids: Collection[str]) -> dict[str, Vm]:
+    found: dict[str, Vm] = {}
+    ids = list(vm_ids)
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            select(Vm).where(Vm.id.in_(ids[start:start + 500]), Vm.deleted_at.is_(None)))
+        found.update({vm.id: vm for vm in result.scalars().all()})
+    return found
+
+
+async def put_aws_tags(*, session: AsyncSession, vm_ids: Collection[str],
+                       tags: Sequence[tuple[str, str]]) -> None:
+    rows = [{"vm_id": vm_id, "key": key, "value": value} for vm_id in vm_ids for key, value in tags]
+    for start in range(0, len(rows), 1000):
+        await upsert(session=session, model=VmAwsTag, rows=rows[start:start + 1000],
+                     conflict_columns=["vm_id", "key"], update_columns=["value"])
+
+
+async def remove_aws_tags(*, session: AsyncSession, vm_ids: Collection[str],
+                          keys: Collection[str]) -> None:
+    ids = list(vm_ids)
+    for start in range(0, len(ids), 500):
+        await session.execute(
+            delete(VmAwsTag).where(VmAwsTag.vm_id.in_(ids[start:start + 500]),
+                                   VmAwsTag.key.in_(list(keys))))
+
+
+def scoped_to(query: VmFilter, hypervisor_id: str) -> VmFilter:
+    return replace(query, hypervisor_id=hypervisor_id)

@@ -1,0 +1,110 @@
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from app.aws.errors import AWS_ERRORS
+from app.aws.gateway import GatewayClientDep
+from app.core.auth import OperatorDep, ReaderDep
+from app.core.db import SessionDep
+from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
+from app.core.pagination import PageDep
+from app.vms import service
+from app.vms.repository import VmFilter, scoped_to
+from app.vms.schemas import AwsTagsAdd, AwsTagsRemove, AwsTagsResult, VmDetailRead, VmPage
+
+router = APIRouter(prefix="/vms", tags=["vms"])
+_TEXT = Query(max_length=256)
+
+
+def _vm_filter(
+    folder: Annotated[str | None, Query(
+        max_length=4096, description="vCenter folder path, e.g. /Datacenter/vm/Prod.")] = None,
+    include_subfolders: Annotated[bool, Query(
+        description="With `folder`: also VMs in folders below it.")] = False,
+    name: Annotated[str | None, Query(
+        max_length=100, description="Case-insensitive substring of the VM name.")] = None,
+    aws_tag: Annotated[list[str] | None, Query(
+        max_length=20, description="`key=value` (split at the first `=`), or a bare `key` "
+        "for any value. Repeat to require several.")] = None,
+    aws_tag_key: Annotated[list[str] | None, Query(
+        max_length=20, description="VMs having this AWS tag key, whatever the value (for "
+        "keys containing `=`).")] = None,
+    vmware_category: Annotated[str | None, Query(max_length=80)] = None,
+    vmware_tag: Annotated[str | None, Query(
+        max_length=80, description="VMware tag name (within `vmware_category` if given).")
+    ] = None,
+    last_backup_before: datetime | None = None,
+    last_backup_after: datetime | None = None,
+    never_backed_up: bool | None = None,
+    include_deleted: Annotated[bool, Query(description="Include tombstoned VMs.")] = False,
+) -> VmFilter:
+    keys, pairs = list(aws_tag_key or []), []
+    for index, text in enumerate(aws_tag or []):
+        key, has_value, value = text.partition("=")
+        if not key or len(key) > 128 or len(value) > 256:
+            raise ValidationFailed(
+                "aws_tag must be `key` or `key=value` (key 1-128, value 0-256 characters).",
+                invalid_params=[{"name": f"query.aws_tag.{index}", "reason": "malformed"}])
+        if has_value:
+            pairs.append((key, value))
+        else:
+            keys.append(key)
+    for last in (last_backup_before, last_backup_after):
+        if last is not None and last.tzinfo is None:
+            raise ValidationFailed("Timestamps need a time zone, e.g. 2026-01-05T09:00:00Z.",
+                                   invalid_params=[{"name": "query.last_backup", "reason":
+                                                    "naive datetime"}])
+    return VmFilter(
+        folder=folder, include_subfolders=include_subfolders, name_contains=name,
+        aws_tag_keys=tuple(keys), aws_tags=tuple(pairs), vmware_category=vmware_category,
+        vmware_tag_name=vmware_tag, last_backup_before=last_backup_before,
+        last_backup_after=last_backup_after, never_backed_up=never_backed_up,
+        include_deleted=include_deleted)
+
+
+VmFilterDep = Annotated[VmFilter, Depends(_vm_filter)]
+
+
+def _write_concurrency(request: Request) -> int:
+    concurrency: int = request.app.state.settings.tag_write_concurrency
+    return concurrency
+
+
+@router.get("", response_model=VmPage, responses=error_responses(*COMMON_ERRORS))
+async def list_vms(
+    vm_filter: VmFilterDep, session: SessionDep, _principal: ReaderDep, page: PageDep,
+    hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> VmPage:
+    """Cached VMs of all hypervisors, filtered; sort by `name`, `path` or `last_backup_at`
+    (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`."""
+    query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
+    return await service.list_vms(session=session, page=page, query=query)
+
+
+@router.post("/aws-tags/add", response_model=AwsTagsResult,
+             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS))
+async def add_vm_aws_tags(body: AwsTagsAdd, request: Request, session: SessionDep,
+                          client: GatewayClientDep, _principal: OperatorDep) -> AwsTagsResult:
+    """Add (or overwrite) AWS tags on up to 1,000 VMs. Each VM gets its own result: one
+    VM's failure does not fail the others."""
+    return await service.add_aws_tags(session=session, client=client, body=body,
+                                      concurrency=_write_concurrency(request))
+
+
+@router.post("/aws-tags/remove", response_model=AwsTagsResult,
+             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS))
+async def remove_vm_aws_tags(body: AwsTagsRemove, request: Request, session: SessionDep,
+                             client: GatewayClientDep, _principal: OperatorDep) -> AwsTagsResult:
+    """Remove AWS tag keys from up to 1,000 VMs, with a result per VM."""
+    return await service.remove_aws_tags(session=session, client=client, body=body,
+                                         concurrency=_write_concurrency(request))
+
+
+@router.get("/{vm_id}", response_model=VmDetailRead,
+            responses=error_responses(*COMMON_ERRORS, service.VmNotFound))
+async def get_vm(vm_id: Annotated[str, Path(max_length=64)], session: SessionDep,
+                 _principal: ReaderDep) -> VmDetailRead:
+    """One VM with its path, host, hypervisor, VMware tags, AWS tags, last backup and how
+    fresh the cached data is."""
+    return await service.get_vm(session=session, vm_id=vm_id)

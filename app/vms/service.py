@@ -1,0 +1,144 @@
+"""VM reads come from the cache; tag writes go to AWS per VM, then to the cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.aws import gateway as gw
+from app.core.aws_types import MAX_TAGS_PER_RESOURCE
+from app.core.errors import DomainError, NotFound, problem_type
+from app.core.pagination import PageParams, page_of
+from app.hypervisors import repository as hypervisors
+from app.vms import repository
+from app.vms.repository import VmFilter
+from app.vms.schemas import (
+    AwsTagRead,
+    AwsTagsAdd,
+    AwsTagsRemove,
+    AwsTagsResult,
+    VmDetailRead,
+    VmPage,
+    VmRead,
+    VmTagError,
+    VmTagResult,
+    VmwareTagRead,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+
+class VmNotFound(NotFound):
+    slug, title = "vm-not-found", "No such VM"
+
+
+async def list_vms(*, session: AsyncSession, page: PageParams, query: VmFilter) -> VmPage:
+    rows = await repository.list_vms(session=session, query=query, page=page)
+    field, _ = repository.VM_KEYSET.resolve(page.sort)
+    items, next_cursor = page_of(rows, repository.VM_KEYSET, page,
+                                 sort_value=lambda row: getattr(row, field),
+                                 row_id=lambda row: row.id)
+    return VmPage(items=[VmRead.model_validate(row) for row in items], next_cursor=next_cursor)
+
+
+async def get_vm(*, session: AsyncSession, vm_id: str) -> VmDetailRead:
+    vm = await repository.get_vm(session=session, vm_id=vm_id)
+    if vm is None:
+        raise VmNotFound(f"No VM {vm_id}.")
+    hypervisor = await hypervisors.get_hypervisor(session=session, hypervisor_id=vm.hypervisor_id,
+                                                  include_deleted=True)
+    vmware = await repository.vmware_tags_of(session=session, vm_id=vm.id)
+    aws = (await repository.aws_tags_of(session=session, vm_ids=[vm.id]))[vm.id]
+    return VmDetailRead(
+        **VmRead.model_validate(vm).model_dump(),
+        hypervisor_name=hypervisor.name if hypervisor else None,
+        vmware_tags=[VmwareTagRead(category=tag.category, name=tag.name,
+                                   description=tag.description) for tag in vmware],
+        aws_tags=[AwsTagRead(key=key, value=aws[key]) for key in sorted(aws)],
+        tags_synced_at=vm.tags_synced_at,
+        inventory_synced_at=hypervisor.inventory_synced_at if hypervisor else None,
+        inventory_error=hypervisor.inventory_error if hypervisor else None,
+    )
+
+
+def _failure(vm_id: str, error: DomainError) -> VmTagResult:
+    return VmTagResult(vm_id=vm_id, is_successful=False, error=VmTagError(
+        status=error.status, type=problem_type(error.slug), detail=error.detail))
+
+
+async def _tag_each(
+    vm_ids: list[str], check: Callable[[str], DomainError | None],
+    write: Callable[[str], Awaitable[None]], concurrency: int,
+) -> list[VmTagResult]:
+    """Run ``write`` for every VM that passes ``check``, a bounded number at a time; a failure
+    is that VM's result, never the request's."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(vm_id: str) -> VmTagResult:
+        refused = check(vm_id)
+        if refused is not None:
+            return _failure(vm_id, refused)
+        async with semaphore:
+            try:
+                await write(vm_id)
+            except DomainError as error:
+                return _failure(vm_id, error)
+        return VmTagResult(vm_id=vm_id, is_successful=True)
+
+    return list(await asyncio.gather(*(one(vm_id) for vm_id in vm_ids)))
+
+
+def _summary(results: list[VmTagResult]) -> AwsTagsResult:
+    succeeded = sum(result.is_successful for result in results)
+    return AwsTagsResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
+
+
+async def add_aws_tags(*, session: AsyncSession, client: BackupGatewayClient, body: AwsTagsAdd,
+                       concurrency: int) -> AwsTagsResult:
+    vms = await repository.live_vms_by_id(session=session, vm_ids=body.vm_ids)
+    current = await repository.aws_tags_of(session=session, vm_ids=list(vms))
+    tags = [(tag.key, tag.value) for tag in body.tags]
+    new_keys = {key for key, _ in tags}
+
+    def check(vm_id: str) -> DomainError | None:
+        if vm_id not in vms:
+            return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
+        total = len(current[vm_id].keys() | new_keys)
+        if total > MAX_TAGS_PER_RESOURCE:
+            return TooManyTags(f"VM {vm_id} would have {total} tags; AWS allows "
+                               f"{MAX_TAGS_PER_RESOURCE}.")
+        return None
+
+    async def write(vm_id: str) -> None:
+        await gw.tag_resource(client, arn=vms[vm_id].arn, tags=tags)
+
+    results = await _tag_each(body.vm_ids, check, write, concurrency)
+    await repository.put_aws_tags(
+        session=session, vm_ids=[r.vm_id for r in results if r.is_successful], tags=tags)
+    return _summary(results)
+
+
+async def remove_aws_tags(*, session: AsyncSession, client: BackupGatewayClient,
+                          body: AwsTagsRemove, concurrency: int) -> AwsTagsResult:
+    vms = await repository.live_vms_by_id(session=session, vm_ids=body.vm_ids)
+
+    def check(vm_id: str) -> DomainError | None:
+        if vm_id not in vms:
+            return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
+        return None
+
+    async def write(vm_id: str) -> None:
+        await gw.untag_resource(client, arn=vms[vm_id].arn, keys=body.keys)
+
+    results = await _tag_each(body.vm_ids, check, write, concurrency)
+    await repository.remove_aws_tags(
+        session=session, vm_ids=[r.vm_id for r in results if r.is_successful], keys=body.keys)
+    return _summary(results)
+
+
+class TooManyTags(DomainError):
+    status, slug, title = 422, "too-many-tags", "Too many tags on the resource"

@@ -1,0 +1,126 @@
+"""The seed's example end to end, and the two known ways tag mapping fails."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.core.scopes import Scope
+from tests.mappings.builders import (
+    BACKUP_ONLY_ROLE,
+    DR,
+    MISSING_ROLE,
+    PROD,
+    SYNC_ROLE,
+    SYNC_SECONDS,
+    WINDOWS,
+    problem_type,
+    put,
+    read,
+    replace,
+)
+from tests.mappings.conftest import Control, Refresh
+from tests.support.tokens import auth
+
+pytestmark = pytest.mark.emulator
+
+
+async def start_sync(client: httpx.AsyncClient, hypervisor_id: str) -> httpx.Response:
+    response = await client.post(f"/mappings/{hypervisor_id}/sync", headers=auth(Scope.OPERATE))
+    assert response.status_code == 202, response.text
+    assert response.headers["Location"] == f"/mappings/{hypervisor_id}/sync"
+    return response
+
+
+async def sync_status(client: httpx.AsyncClient, hypervisor_id: str) -> dict[str, object]:
+    response = await client.get(f"/mappings/{hypervisor_id}/sync", headers=auth(Scope.READ))
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
+        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+    await refresh()
+    windows_vms = control.vm_names_with(PROD, "OS", "Windows")
+    assert windows_vms  # the demo world has Windows VMs on the prod vCenter
+    written = await replace(client, PROD, [WINDOWS], role=SYNC_ROLE)
+    assert written["mappings"] == [WINDOWS]
+
+    preview = (await client.post(f"/mappings/{PROD}/preview", headers=auth(Scope.READ))).json()
+    assert {vm["name"] for vm in preview["vms"]} == windows_vms
+    assert preview["changing_vm_count"] == len(windows_vms)
+    assert all(vm["aws_tags"][0] | {"is_present": None} == {
+        "key": "OS-Windows", "value": "Windows", "vmware_category": "OS",
+        "vmware_tag_name": "Windows", "is_present": None} for vm in preview["vms"])
+
+    started = (await start_sync(client, PROD)).json()
+    assert started["status"] in ("CREATED", "RUNNING")
+    assert started["started_at"] is not None
+    assert {vm["name"] for vm in started["pending_vms"]} == windows_vms
+
+    control.advance(SYNC_SECONDS)
+    finished = await sync_status(client, PROD)
+    assert finished["status"] == "SUCCEEDED"
+    assert finished["last_succeeded_at"] is not None
+    assert finished["problem"] is None
+
+    await refresh()
+    after = await sync_status(client, PROD)
+    assert {vm["name"] for vm in after["changed_vms"]} == windows_vms  # type: ignore[attr-defined]
+    assert after["pending_vms"] == []
+    assert all(vm["aws_tags"] == {"OS-Windows": "Windows"}
+               for vm in after["changed_vms"])  # type: ignore[attr-defined]
+    # AWS really tagged exactly the Windows VMs.
+    tagged = {vm["name"] for vm in control.get("/vms", hypervisor_id=PROD)["vms"]
+              if vm["aws_tags"].get("OS-Windows") == "Windows"}
+    assert tagged == windows_vms
+    again = (await client.post(f"/mappings/{PROD}/preview", headers=auth(Scope.READ))).json()
+    assert again["changing_vm_count"] == 0
+    assert all(tag["is_present"] for vm in again["vms"] for tag in vm["aws_tags"])
+
+
+async def test_a_role_without_trust_fails_the_sync_with_the_fix(
+        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+    await refresh()
+    await replace(client, PROD, [WINDOWS], role=BACKUP_ONLY_ROLE)  # AWS accepts the role...
+    await start_sync(client, PROD)
+    control.advance(SYNC_SECONDS)
+    status = await sync_status(client, PROD)
+    assert status["status"] == "FAILED"  # ...but cannot assume it when the sync runs
+    problem = status["problem"]
+    assert isinstance(problem, dict)
+    assert problem["type"].endswith("/problems/iam-role-trust")
+    for needed in ("backup.amazonaws.com", "backup-gateway.amazonaws.com",
+                   "AWSBackupGatewayServiceRolePolicyForVirtualMachineMetadataSync"):
+        assert needed in problem["detail"]
+    assert problem["iam_role_arn"] == BACKUP_ONLY_ROLE
+    assert problem["trust_policy"]["Statement"][0]["Principal"]["Service"] == [
+        "backup.amazonaws.com", "backup-gateway.amazonaws.com"]
+
+
+async def test_a_role_aws_cannot_pass_is_refused_with_the_fix(
+        client: httpx.AsyncClient, refresh: Refresh) -> None:
+    await refresh()
+    etag = (await read(client, PROD)).headers["ETag"]
+    response = await put(client, PROD, [WINDOWS], etag=etag, role=MISSING_ROLE)
+    assert response.status_code == 422
+    assert problem_type(response) == "iam-role-trust"
+    assert "backup-gateway.amazonaws.com" in response.json()["detail"]
+    after = await read(client, PROD)
+    assert after.headers["ETag"] == etag  # nothing changed, the ETag was given back
+    assert (await put(client, PROD, [WINDOWS], etag=etag)).status_code == 200
+
+
+async def test_gateway_too_old_says_how_to_update_it(
+        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+    await refresh()
+    etag = (await read(client, DR)).headers["ETag"]
+    response = await put(client, DR, [WINDOWS], etag=etag)
+    assert response.status_code == 409
+    assert problem_type(response) == "gateway-software-outdated"
+    body = response.json()
+    assert body["gateway_id"] == "bgw-67890"
+    assert body["remedy"] == {"method": "POST", "path": "/gateways/bgw-67890/software-update"}
+    assert "/gateways/bgw-67890/software-update" in body["detail"]
+    assert (await read(client, DR)).json()["mappings"] == []
