@@ -109,8 +109,8 @@ def _set_clock(state: EmulatorState, body: Body, query: Query, args: list[str]) 
 def _realtime(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     enabled = bool(body.get("enabled", True))
     speed = float(body.get("speed", 1.0))
+    # For this world only: a reset returns to the clock mode the emulator was started with.
     state.world.clock.set_realtime(enabled, speed)
-    state.realtime_speed = speed if enabled else None
     return _clock(state, body, query, args)
 
 

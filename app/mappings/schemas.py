@@ -179,8 +179,8 @@ class MetadataSyncRead(BaseModel):
         default=None, description="Why the sync failed and how to fix it, when known.")
     inventory_synced_at: datetime | None
     is_inventory_current: bool = Field(
-        description="The VM cache was refreshed after the last successful sync, so the lists "
-        "below show its effect.")
+        description="The inventory refresh has seen the last successful sync (and so reads "
+        "the VMs' AWS tags again); until then the VM lists below show the cache from before.")
     changed_vms: list[SyncVm] = Field(
         description="VMs the sync was to re-tag that now carry their mapped AWS tags.")
     pending_vms: list[SyncVm] = Field(

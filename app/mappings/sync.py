@@ -66,9 +66,15 @@ async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
         problem=await _problem(session, hypervisor, live,
                                mapping_set.iam_role_arn if mapping_set else None),
         inventory_synced_at=inventory_at,
-        is_inventory_current=bool(live.last_succeeded_at and inventory_at
-                                  and inventory_at >= live.last_succeeded_at),
+        is_inventory_current=_has_seen(hypervisor, live),
         changed_vms=changed, pending_vms=pending)
+
+
+def _has_seen(hypervisor: Hypervisor, live: aws_mappings.MetadataSyncState) -> bool:
+    # Both times are AWS's, so they compare even when AWS's clock is not ours (the emulator).
+    seen = hypervisor.last_metadata_sync_succeeded_at
+    return live.last_succeeded_at is not None and seen is not None and (
+        seen >= live.last_succeeded_at)
 
 
 async def _problem(session: AsyncSession, hypervisor: Hypervisor,

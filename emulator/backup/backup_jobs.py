@@ -149,7 +149,7 @@ def job_view(state: BackupState, job: BackupJob) -> dict[str, Any]:
         "PercentDone": f"{percent:.1f}",
         "BackupSizeInBytes": moved,
         "IamRoleArn": job.iam_role_arn,
-        "CreatedBy": _created_by(job.origin),
+        "CreatedBy": job.origin.as_created_by() if job.origin else None,
         "ResourceType": RESOURCE_TYPE_VM,
         "BytesTransferred": moved,
         "ExpectedCompletionDate": job.finishes_at if job.completed_at is None else None,
@@ -169,21 +169,6 @@ def _newest_first(job: BackupJob) -> tuple[int]:
 def _without_describe_only(view: dict[str, Any]) -> dict[str, Any]:
     view.pop("NumberOfChildJobs", None)
     return view
-
-
-def _created_by(origin: PlanOrigin | None) -> dict[str, Any] | None:
-    if origin is None:
-        return None
-    return {
-        "BackupPlanId": origin.plan_id,
-        "BackupPlanArn": origin.plan_arn,
-        "BackupPlanName": origin.plan_name,
-        "BackupPlanVersion": origin.plan_version,
-        "BackupRuleId": origin.rule_id,
-        "BackupRuleName": origin.rule_name,
-        "BackupRuleCron": origin.rule_cron,
-        "BackupRuleTimezone": origin.rule_timezone,
-    }
 
 
 def _matches_filters(state: BackupState, job: BackupJob, params: dict[str, Any]) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from emulator.backup.entities import ABORTING, CREATED, PENDING, RUNNING, BackupJob, RestoreJob
+from emulator.backup.settings import BackupSettings
 
 Work = BackupJob | RestoreJob
 
@@ -30,9 +31,8 @@ def is_waiting(work: Work) -> bool:
 
 
 class Capacity:
-    def __init__(self, per_gateway: int, per_vm: int) -> None:
-        self.per_gateway = per_gateway
-        self.per_vm = per_vm
+    def __init__(self, settings: BackupSettings) -> None:
+        self._settings = settings  # read on every use: tests and benchmarks may tune it live
         self._running_per_gateway: Counter[str] = Counter()
         self._running_per_vm: Counter[str] = Counter()
         self._queues: dict[str | None, list[Work]] = {}
@@ -80,7 +80,7 @@ class Capacity:
         queue = self._queues.get(gateway_arn)
         if not queue:
             return
-        free = self.per_gateway - self._running_per_gateway[gateway_arn]
+        free = self._settings.running_jobs_per_gateway - self._running_per_gateway[gateway_arn]
         kept: list[Work] = []
         index = 0
         while index < len(queue) and free > 0:
@@ -90,7 +90,7 @@ class Capacity:
                 self._queued_ids.discard(work.job_id)
                 continue
             if isinstance(work, BackupJob) and (
-                self._running_per_vm[work.resource_arn] >= self.per_vm
+                self._running_per_vm[work.resource_arn] >= self._settings.running_jobs_per_vm
             ):
                 kept.append(work)
                 continue

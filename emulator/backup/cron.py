@@ -9,7 +9,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from zoneinfo import ZoneInfo
 
 DEFAULT_SCHEDULE = "cron(0 5 ? * * *)"
@@ -75,7 +76,7 @@ class CronSchedule:
 
     def next_after(self, moment: datetime, timezone: str = "UTC") -> datetime | None:
         """The first run strictly after `moment` (returned in UTC), or None when there is none."""
-        zone = ZoneInfo(timezone)
+        zone = time_zone(timezone)
         local_day = moment.astimezone(zone).date()
         while local_day.year <= _LAST_YEAR:
             if local_day.year not in self.years:
@@ -99,6 +100,14 @@ class CronSchedule:
             return day.day in self.days_of_month
         assert self.days_of_week is not None
         return (day.weekday() + 1) % 7 + 1 in self.days_of_week
+
+
+@cache
+def time_zone(name: str) -> tzinfo:
+    """The zone a rule's ScheduleExpressionTimezone names; UTC needs no tz database."""
+    if name in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):
+        return UTC
+    return ZoneInfo(name)
 
 
 def _parse_field(text: str, low: int, high: int, names: dict[str, int], label: str) -> set[int]:

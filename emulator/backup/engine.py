@@ -34,8 +34,7 @@ class JobEngine:
     def __init__(self, state: BackupState) -> None:
         self._state = state
         self.current = state.world.clock.now()
-        settings = state.settings
-        self._capacity = Capacity(settings.running_jobs_per_gateway, settings.running_jobs_per_vm)
+        self._capacity = Capacity(state.settings)
         self._events: list[tuple[datetime, int, str, str]] = []
         self._sequence = itertools.count()
         self._jobs: dict[str, BackupJob] = {}  # active backup jobs

@@ -99,6 +99,18 @@ class PlanOrigin:
     rule_cron: str
     rule_timezone: str
 
+    def as_created_by(self) -> dict[str, str]:
+        return {
+            "BackupPlanId": self.plan_id,
+            "BackupPlanArn": self.plan_arn,
+            "BackupPlanName": self.plan_name,
+            "BackupPlanVersion": self.plan_version,
+            "BackupRuleId": self.rule_id,
+            "BackupRuleName": self.rule_name,
+            "BackupRuleCron": self.rule_cron,
+            "BackupRuleTimezone": self.rule_timezone,
+        }
+
 
 @dataclass
 class BackupJob:
@@ -149,6 +161,8 @@ class RecoveryPoint:
     vm_path: str
     host_name: str
     disks: tuple[DiskImage, ...]
+    iam_role_arn: str
+    origin: PlanOrigin | None
     aws_tags: dict[str, str] = field(default_factory=dict)
     status: str = COMPLETED
 

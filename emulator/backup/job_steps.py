@@ -152,6 +152,8 @@ def _complete(state: BackupState, job: BackupJob, at: datetime) -> None:
         vm_path=vm.path,
         host_name=vm.host_name,
         disks=tuple(DiskImage(d.label, d.capacity_bytes, d.used_bytes) for d in vm.disks),
+        iam_role_arn=job.iam_role_arn,
+        origin=job.origin,
         aws_tags=dict(vm.aws_tags),
     )
     state.recovery_points[point.arn] = point

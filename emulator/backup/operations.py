@@ -22,9 +22,11 @@ Handler = Callable[["BackupState", dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {
     "CreateBackupVault": vaults.create_backup_vault,
     "ListBackupVaults": vaults.list_backup_vaults,
+    "DescribeBackupVault": vaults.describe_backup_vault,
     "CreateBackupPlan": plans.create_backup_plan,
     "GetBackupPlan": plans.get_backup_plan,
     "ListBackupPlans": plans.list_backup_plans,
+    "UpdateBackupPlan": plans.update_backup_plan,
     "DeleteBackupPlan": plans.delete_backup_plan,
     "CreateBackupSelection": selections.create_backup_selection,
     "GetBackupSelection": selections.get_backup_selection,
@@ -35,7 +37,10 @@ HANDLERS: dict[str, Handler] = {
     "ListBackupJobs": backup_jobs.list_backup_jobs,
     "StopBackupJob": backup_jobs.stop_backup_job,
     "ListRecoveryPointsByResource": recovery_points.list_recovery_points_by_resource,
+    "ListRecoveryPointsByBackupVault": recovery_points.list_recovery_points_by_backup_vault,
+    "DescribeRecoveryPoint": recovery_points.describe_recovery_point,
     "GetRecoveryPointRestoreMetadata": recovery_points.get_recovery_point_restore_metadata,
     "StartRestoreJob": restores.start_restore_job,
     "DescribeRestoreJob": restores.describe_restore_job,
+    "ListRestoreJobs": restores.list_restore_jobs,
 }

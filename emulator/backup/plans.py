@@ -29,17 +29,7 @@ def create_plan(
     if remembered is not None:
         return state.plan(remembered)
     name = plan_input["BackupPlanName"]
-    if not PLAN_NAME.fullmatch(name):
-        raise invalid_parameter(f"Invalid backup plan name {name!r}")
-    existing = next(
-        (p for p in state.plans.values() if p.name == name and p.deleted_at is None), None
-    )
-    if existing is not None:
-        raise already_exists(
-            f"Backup plan with the same name {name} already exists",
-            Arn=existing.arn,
-            CreatorRequestId=existing.creator_request_id or "",
-        )
+    _check_name(state, name, renamed_plan=None)
     live_plans = sum(1 for p in state.plans.values() if p.deleted_at is None)
     if live_plans >= state.settings.max_plans:
         raise limit_exceeded(f"Maximum number of backup plans ({state.settings.max_plans}) reached")
@@ -60,6 +50,32 @@ def create_plan(
     state.engine.rules_changed()
     state.remember("CreateBackupPlan", creator_request_id, plan_id)
     return plan
+
+
+def update_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the plan's name and rules: a new version; rules that keep their name keep
+    their RuleId. Only the current version is kept (GetBackupPlan of an older one: not found)."""
+    plan = state.plan(params["BackupPlanId"])
+    if plan.deleted_at is not None:
+        raise not_found(f"Backup plan {plan.plan_id} is deleted")
+    plan_input = params["BackupPlan"]
+    _check_name(state, plan_input["BackupPlanName"], renamed_plan=plan)
+    rules = build_rules(state, plan_input["Rules"], state.now())
+    rule_ids = {rule.name: rule.rule_id for rule in plan.rules}
+    for rule in rules:
+        rule.rule_id = rule_ids.get(rule.name, rule.rule_id)
+    plan.name = plan_input["BackupPlanName"]
+    plan.rules = rules
+    plan.advanced_settings = plan_input.get("AdvancedBackupSettings")
+    plan.version_id = state.ids.version_id()
+    state.engine.rules_changed()
+    return {
+        "BackupPlanId": plan.plan_id,
+        "BackupPlanArn": plan.arn,
+        "CreationDate": plan.created_at,
+        "VersionId": plan.version_id,
+        "AdvancedBackupSettings": plan.advanced_settings,
+    }
 
 
 def create_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +142,18 @@ def delete_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, 
         "DeletionDate": plan.deleted_at,
         "VersionId": plan.version_id,
     }
+
+
+def _check_name(state: BackupState, name: str, *, renamed_plan: Plan | None) -> None:
+    if not PLAN_NAME.fullmatch(name):
+        raise invalid_parameter(f"Invalid backup plan name {name!r}")
+    for other in state.plans.values():
+        if other.name == name and other.deleted_at is None and other is not renamed_plan:
+            raise already_exists(
+                f"Backup plan with the same name {name} already exists",
+                Arn=other.arn,
+                CreatorRequestId=other.creator_request_id or "",
+            )
 
 
 def _identity(plan: Plan) -> dict[str, Any]:

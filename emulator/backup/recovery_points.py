@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from emulator.backup.aws_errors import not_found
@@ -30,17 +31,43 @@ def list_recovery_points_by_resource(state: BackupState, params: dict[str, Any])
     return {"RecoveryPoints": [_summary(point) for point in page], "NextToken": token}
 
 
-def get_recovery_point_restore_metadata(
+def list_recovery_points_by_backup_vault(
     state: BackupState, params: dict[str, Any]
 ) -> dict[str, Any]:
     vault = state.vault(params["BackupVaultName"])
-    point = state.recovery_points.get(params["RecoveryPointArn"])
-    if point is None or point.vault is not vault:
-        raise not_found(
-            f"Recovery point {params['RecoveryPointArn']} does not exist in vault {vault.name}"
-        )
+    created_before, created_after = params.get("ByCreatedBefore"), params.get("ByCreatedAfter")
+    points = [
+        point
+        for point in state.recovery_points.values()
+        if point.vault is vault
+        and params.get("ByResourceArn") in (None, point.resource_arn)
+        and params.get("ByResourceType") in (None, RESOURCE_TYPE_VM)
+        and params.get("ByBackupPlanId") in (None, point.origin and point.origin.plan_id)
+        and params.get("ByParentRecoveryPointArn") is None
+        and (created_before is None or point.created_at < created_before)
+        and (created_after is None or point.created_at > created_after)
+    ]
+    points.sort(key=_newest_first)
+    page, token = paginate(
+        points,
+        params,
+        scope=f"vault-recovery-points:{vault.name}",
+        default_size=state.settings.default_page_size,
+        key=_newest_first,
+    )
+    return {"RecoveryPoints": [_detail(point) for point in page], "NextToken": token}
+
+
+def describe_recovery_point(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    return {**_detail(_point_in_vault(state, params)), "StorageClass": "WARM"}
+
+
+def get_recovery_point_restore_metadata(
+    state: BackupState, params: dict[str, Any]
+) -> dict[str, Any]:
+    point = _point_in_vault(state, params)
     return {
-        "BackupVaultArn": vault.arn,
+        "BackupVaultArn": point.vault.arn,
         "RecoveryPointArn": point.arn,
         "RestoreMetadata": restore_metadata(point),
         "ResourceType": RESOURCE_TYPE_VM,
@@ -75,6 +102,44 @@ def restore_metadata(point: RecoveryPoint) -> dict[str, str]:
         "ComputeResourceName": point.host_name,
         "VMDatastore": DEFAULT_DATASTORE,
         "DisksToRestore": json.dumps(disks),
+    }
+
+
+def _point_in_vault(state: BackupState, params: dict[str, Any]) -> RecoveryPoint:
+    vault = state.vault(params["BackupVaultName"])
+    point = state.recovery_points.get(params["RecoveryPointArn"])
+    if point is None or point.vault is not vault:
+        raise not_found(
+            f"Recovery point {params['RecoveryPointArn']} does not exist in vault {vault.name}"
+        )
+    return point
+
+
+def _detail(point: RecoveryPoint) -> dict[str, Any]:
+    delete_after_days = (point.lifecycle or {}).get("DeleteAfterDays")
+    return {
+        "RecoveryPointArn": point.arn,
+        "BackupVaultName": point.vault.name,
+        "BackupVaultArn": point.vault.arn,
+        "ResourceArn": point.resource_arn,
+        "ResourceType": RESOURCE_TYPE_VM,
+        "CreatedBy": point.origin.as_created_by() if point.origin else None,
+        "IamRoleArn": point.iam_role_arn,
+        "Status": point.status,
+        "CreationDate": point.created_at,
+        "InitiationDate": point.created_at,
+        "CompletionDate": point.completed_at,
+        "BackupSizeInBytes": point.size_bytes,
+        "CalculatedLifecycle": {"DeleteAt": point.created_at + timedelta(days=delete_after_days)}
+        if delete_after_days is not None
+        else None,
+        "Lifecycle": point.lifecycle,
+        "EncryptionKeyArn": point.vault.encryption_key_arn,
+        "IsEncrypted": True,
+        "IsParent": False,
+        "ResourceName": point.resource_name,
+        "VaultType": "BACKUP_VAULT",
+        "EncryptionKeyType": "AWS_OWNED_KMS_KEY",
     }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from emulator.backup.aws_errors import invalid_parameter, missing_parameter, not_found
 from emulator.backup.entities import RESOURCE_TYPE_VM, DiskImage, RecoveryPoint, RestoreJob
+from emulator.backup.pagination import paginate
 from emulator.backup.selection_rules import IAM_ROLE_ARN
 from emulator.world import check_vm_name
 
@@ -52,7 +54,23 @@ def start_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str, A
 
 
 def describe_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
-    job = state.restore_job(params["RestoreJobId"])
+    return _view(state, state.restore_job(params["RestoreJobId"]))
+
+
+def list_restore_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    jobs = [job for job in state.restore_jobs.values() if _matches_filters(state, job, params)]
+    jobs.sort(key=_newest_first)
+    page, token = paginate(
+        jobs,
+        params,
+        scope="restore-jobs",
+        default_size=state.settings.default_page_size,
+        key=_newest_first,
+    )
+    return {"RestoreJobs": [_view(state, job) for job in page], "NextToken": token}
+
+
+def _view(state: BackupState, job: RestoreJob) -> dict[str, Any]:
     point = job.recovery_point
     total = job.total_bytes
     moved = _restored_bytes(state, job)
@@ -81,6 +99,26 @@ def describe_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str
         "RecoveryPointCreationDate": point.created_at,
         "IsParent": False,
     }
+
+
+def _matches_filters(state: BackupState, job: RestoreJob, params: dict[str, Any]) -> bool:
+    completed = job.completed_at
+    checks: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+        ("ByStatus", lambda value: job.state == value),
+        ("ByResourceType", lambda value: value == RESOURCE_TYPE_VM),
+        ("ByAccountId", lambda value: value == state.world.account_id),
+        ("ByCreatedBefore", lambda value: job.created_at < value),
+        ("ByCreatedAfter", lambda value: job.created_at > value),
+        ("ByCompleteBefore", lambda value: completed is not None and completed < value),
+        ("ByCompleteAfter", lambda value: completed is not None and completed > value),
+        ("ByRestoreTestingPlanArn", lambda value: False),
+        ("ByParentJobId", lambda value: False),
+    )
+    return all(params.get(member) is None or holds(params[member]) for member, holds in checks)
+
+
+def _newest_first(job: RestoreJob) -> tuple[int]:
+    return (-job.sequence,)
 
 
 def _restored_bytes(state: BackupState, job: RestoreJob) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from emulator.backup.aws_errors import invalid_parameter
-from emulator.backup.cron import DEFAULT_SCHEDULE, CronError, CronSchedule
+from emulator.backup.cron import DEFAULT_SCHEDULE, CronError, CronSchedule, time_zone
 from emulator.backup.entities import Rule
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _build_rule(state: BackupState, given: dict[str, Any], created_at: datetime)
         )
     timezone = given.get("ScheduleExpressionTimezone") or "Etc/UTC"
     try:
-        ZoneInfo(timezone)
+        time_zone(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise invalid_parameter(f"Invalid ScheduleExpressionTimezone {timezone!r}") from error
     start_window, completion_window = check_windows(

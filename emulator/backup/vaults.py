@@ -63,6 +63,10 @@ def list_backup_vaults(state: BackupState, params: dict[str, Any]) -> dict[str, 
     return {"BackupVaultList": [_summary(state, v) for v in page], "NextToken": token}
 
 
+def describe_backup_vault(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    return _summary(state, state.vault(params["BackupVaultName"]))
+
+
 def _in_creation_order(vault: Vault) -> tuple[int]:
     return (vault.sequence,)
 

@@ -47,8 +47,9 @@ def test_realtime_mode_moves_with_the_wall_clock(control: httpx.Client) -> None:
     assert first["speed"] == 1000
     # Every request lets the clock catch up; at 1000x, a millisecond is a virtual second.
     later = control.get("/clock").json()
-    control.post("/clock/realtime", json={"enabled": False}).raise_for_status()
     assert datetime.fromisoformat(later["now"]) > datetime.fromisoformat(first["now"])
+    control.post("/reset").raise_for_status()  # back to the manual clock of the start
+    assert control.get("/clock").json()["realtime"] is False
 
 
 def test_reset_restores_the_scenario(control: httpx.Client, gateway: Any) -> None:

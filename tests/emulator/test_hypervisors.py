@@ -177,3 +177,32 @@ def test_test_configuration_needs_a_known_online_gateway(
     with pytest.raises(gateway.exceptions.ConflictException) as excinfo:
         gateway.test_hypervisor_configuration(GatewayArn=PROD_GATEWAY, Host=LAB_HOST)
     assert excinfo.value.response["ErrorCode"] == "GatewayOffline"
+
+
+def test_update_to_a_host_already_imported_conflicts(gateway: Any) -> None:
+    with pytest.raises(gateway.exceptions.ConflictException) as excinfo:
+        gateway.update_hypervisor(HypervisorArn=DR, Host="vcenter-prod.example.local")
+    assert excinfo.value.response["ErrorCode"] == "HypervisorAlreadyExists"
+
+
+def test_delete_unknown_hypervisor_is_not_found(gateway: Any) -> None:
+    with pytest.raises(gateway.exceptions.ResourceNotFoundException):
+        gateway.delete_hypervisor(HypervisorArn=hypervisor_arn("hype-00000"))
+
+
+def test_import_keeps_the_kms_key(gateway: Any) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    arn = gateway.import_hypervisor_configuration(Name="lab", Host=LAB_HOST, KmsKeyArn=key)[
+        "HypervisorArn"
+    ]
+    assert gateway.get_hypervisor(HypervisorArn=arn)["Hypervisor"]["KmsKeyArn"] == key
+    listed = {h["HypervisorArn"]: h for h in gateway.list_hypervisors()["Hypervisors"]}
+    assert listed[arn]["KmsKeyArn"] == key
+
+
+def test_update_log_group(gateway: Any) -> None:
+    log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/backup-gateway/prod:*"
+    gateway.update_hypervisor(HypervisorArn=PROD, LogGroupArn=log_group)
+    assert gateway.get_hypervisor(HypervisorArn=PROD)["Hypervisor"]["LogGroupArn"] == log_group
+    gateway.update_hypervisor(HypervisorArn=PROD, LogGroupArn="")
+    assert "LogGroupArn" not in gateway.get_hypervisor(HypervisorArn=PROD)["Hypervisor"]

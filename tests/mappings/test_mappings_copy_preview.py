@@ -10,7 +10,6 @@ from tests.mappings.builders import (
     BRANCH,
     DR,
     PROD,
-    SYNC_ROLE,
     WINDOWS,
     mapping,
     read,
@@ -125,4 +124,3 @@ async def test_preview_of_invalid_proposal_is_a_422(client: httpx.AsyncClient,
                                  json={"mappings": [WINDOWS, WINDOWS]})
     assert response.status_code == 422
     assert response.json()["invalid_params"][0]["name"] == "body.mappings"
-    assert SYNC_ROLE  # the role is not needed for a preview

@@ -255,3 +255,30 @@ async def test_unknown_hypervisor_and_scopes(client: httpx.AsyncClient, refresh:
     reader = await client.put(f"/mappings/{PROD}", headers=auth(Scope.READ) | {"If-Match": etag},
                               json={"iam_role_arn": SYNC_ROLE, "mappings": [WINDOWS]})
     assert reader.status_code == 403
+
+
+async def test_removing_the_last_mapping_leaves_an_empty_list(client: httpx.AsyncClient,
+                                                              refresh: Refresh) -> None:
+    await refresh()
+    await replace(client, PROD, [WINDOWS])
+    removed = await client.delete(f"/mappings/{PROD}/entries", headers=auth(),
+                                  params={"vmware_category": "OS", "vmware_tag_name": "Windows"})
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["mappings"] == []
+    assert (await read(client, PROD, refresh="true")).json()["mappings"] == []
+
+
+async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, control: Control,
+                                                refresh: Refresh) -> None:
+    await refresh()
+    await read(client, PROD)
+    assert (await put(client, PROD, [WINDOWS], etag="*")).status_code == 200
+    control.reset_counters()
+    headers = auth() | {"Idempotency-Key": "add-linux-1"}
+    linux = mapping("OS", "Linux")
+    first = await client.post(f"/mappings/{PROD}/entries", headers=headers, json=linux)
+    replay = await client.post(f"/mappings/{PROD}/entries", headers=headers, json=linux)
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    assert control.calls("PutHypervisorPropertyMappings") == 1

@@ -50,9 +50,9 @@ async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
     preview = (await client.post(f"/mappings/{PROD}/preview", headers=auth(Scope.READ))).json()
     assert {vm["name"] for vm in preview["vms"]} == windows_vms
     assert preview["changing_vm_count"] == len(windows_vms)
-    assert all(vm["aws_tags"][0] | {"is_present": None} == {
-        "key": "OS-Windows", "value": "Windows", "vmware_category": "OS",
-        "vmware_tag_name": "Windows", "is_present": None} for vm in preview["vms"])
+    expected_tag = {"key": "OS-Windows", "value": "Windows", "vmware_category": "OS",
+                    "vmware_tag_name": "Windows", "is_present": False}
+    assert all(vm["aws_tags"] == [expected_tag] for vm in preview["vms"])
 
     started = (await start_sync(client, PROD)).json()
     assert started["status"] in ("CREATED", "RUNNING")
@@ -64,9 +64,11 @@ async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
     assert finished["status"] == "SUCCEEDED"
     assert finished["last_succeeded_at"] is not None
     assert finished["problem"] is None
+    assert finished["is_inventory_current"] is False  # the cache has not seen it yet
 
     await refresh()
     after = await sync_status(client, PROD)
+    assert after["is_inventory_current"] is True
     assert {vm["name"] for vm in after["changed_vms"]} == windows_vms  # type: ignore[attr-defined]
     assert after["pending_vms"] == []
     assert all(vm["aws_tags"] == {"OS-Windows": "Windows"}
@@ -124,3 +126,28 @@ async def test_gateway_too_old_says_how_to_update_it(
     assert body["remedy"] == {"method": "POST", "path": "/gateways/bgw-67890/software-update"}
     assert "/gateways/bgw-67890/software-update" in body["detail"]
     assert (await read(client, DR)).json()["mappings"] == []
+
+
+async def test_following_the_gateway_remedy_makes_tag_mapping_work(
+        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+    await refresh()
+    etag = (await read(client, DR)).headers["ETag"]
+    refused = await put(client, DR, [WINDOWS], etag=etag)
+    remedy = refused.json()["remedy"]
+    updated = await client.request(remedy["method"], remedy["path"], headers=auth())
+    assert updated.status_code == 202, updated.text
+    control.advance(600)  # the update installs later, on the emulator's clock
+    response = await put(client, DR, [WINDOWS], etag=etag)
+    assert response.status_code == 200, response.text
+    assert (await read(client, DR, refresh="true")).json()["mappings"] == [WINDOWS]
+
+
+async def test_sync_status_before_any_sync(client: httpx.AsyncClient, refresh: Refresh) -> None:
+    await refresh()
+    status = await sync_status(client, PROD)
+    assert status["status"] is None
+    assert status["started_at"] is None
+    assert status["problem"] is None
+    assert status["changed_vms"] == status["pending_vms"] == []
+    missing = await client.get("/mappings/hype-00000/sync", headers=auth(Scope.READ))
+    assert missing.status_code == 404

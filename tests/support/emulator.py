@@ -35,11 +35,11 @@ class EmulatorControl:
                                  f"{response.text}")
         return response.json() if response.content else None
 
-    def post(self, path: str, **body: Any) -> Any:
-        return self._send("POST", path, body)
+    def post(self, route: str, **body: Any) -> Any:
+        return self._send("POST", route, body)
 
-    def get(self, path: str, **params: Any) -> Any:
-        return self._send("GET", path, params=params)
+    def get(self, route: str, **params: Any) -> Any:
+        return self._send("GET", route, params=params)
 
     # world ---------------------------------------------------------------------------------
     def reset(self, scenario: str | None = None) -> None:
@@ -56,8 +56,8 @@ class EmulatorControl:
         return found
 
     def add_vm(self, hypervisor: str, name: str, path: str, **props: Any) -> dict[str, Any]:
-        created: dict[str, Any] = self.post("vms", hypervisor=hypervisor, name=name, path=path,
-                                            **props)
+        created: dict[str, Any] = self._send(
+            "POST", "vms", {"hypervisor": hypervisor, "name": name, "path": path, **props})
         return created
 
     def update_vm(self, vm_id: str, **changes: Any) -> dict[str, Any]:

@@ -194,3 +194,31 @@ def test_pages_stay_stable_while_jobs_are_created(
     listed = [job["BackupJobId"] for job in first["BackupJobs"] + second["BackupJobs"]]
     assert listed == list(reversed(older))
     assert "NextToken" not in second
+
+
+def test_recovery_points_paginate_newest_first(
+    backup: Any, site: Site, vault: str, world: World
+) -> None:
+    vm = site.add_vm("web-1")
+    arns = []
+    for _ in range(3):
+        job_id = start_job(backup, vm.arn)
+        world.clock.advance(HOUR)
+        arns.append(backup.describe_backup_job(BackupJobId=job_id)["RecoveryPointArn"])
+    paginator = backup.get_paginator("list_recovery_points_by_resource")
+    pages = list(paginator.paginate(ResourceArn=vm.arn, PaginationConfig={"PageSize": 2}))
+    assert [len(page["RecoveryPoints"]) for page in pages] == [2, 1]
+    listed = [point["RecoveryPointArn"] for page in pages for point in page["RecoveryPoints"]]
+    assert listed == list(reversed(arns))
+
+
+def test_running_job_reports_its_expected_completion(
+    backup: Any, site: Site, vault: str, world: World
+) -> None:
+    vm = site.add_vm("web-1", used_gib=10)
+    job_id = start_job(backup, vm.arn)
+    world.clock.advance(90)
+    job = backup.describe_backup_job(BackupJobId=job_id)
+    assert job["State"] == "RUNNING"
+    world.clock.set(job["ExpectedCompletionDate"])
+    assert job_state(backup, job_id) == "COMPLETED"

@@ -204,3 +204,23 @@ def test_restore_fails_when_its_hypervisor_goes_away(
     job = backup.describe_restore_job(RestoreJobId=job_id)
     assert job["Status"] == "FAILED"
     assert job["StatusMessage"] == "The target hypervisor no longer exists."
+
+
+def test_list_restore_jobs(backup: Any, recovery_point: str, world: World) -> None:
+    first = backup.start_restore_job(
+        RecoveryPointArn=recovery_point, Metadata=restore_metadata(backup, recovery_point)
+    )["RestoreJobId"]
+    world.clock.advance(HOUR)
+    second = backup.start_restore_job(
+        RecoveryPointArn=recovery_point,
+        Metadata=restore_metadata(backup, recovery_point, VMName="copy-2"),
+    )["RestoreJobId"]
+
+    def ids(**filters: Any) -> list[str]:
+        return [job["RestoreJobId"] for job in backup.list_restore_jobs(**filters)["RestoreJobs"]]
+
+    assert ids() == [second, first]
+    assert ids(ByStatus="COMPLETED") == [first]
+    assert ids(ByStatus="PENDING") == [second]
+    assert ids(ByCompleteBefore=world.clock.now()) == [first]
+    assert ids(ByResourceType="VirtualMachine", MaxResults=1) == [second]

@@ -190,3 +190,12 @@ def test_invalid_names_and_roles(backup: Any, plan_id: str) -> None:
             BackupPlanId=plan_id,
             BackupSelection={"SelectionName": "x", "IamRoleArn": "role", "Resources": ["*"]},
         )
+
+
+def test_missing_selection_members(unvalidated_backup: Any, plan_id: str) -> None:
+    client = unvalidated_backup
+    with pytest.raises(client.exceptions.MissingParameterValueException) as raised:
+        client.create_backup_selection(
+            BackupPlanId=plan_id, BackupSelection={"IamRoleArn": ROLE_ARN, "Resources": ["*"]}
+        )
+    assert "SelectionName" in str(raised.value)

@@ -188,3 +188,63 @@ def test_seed_demo(backup: Any, world: World) -> None:
         backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
         == []
     )
+
+
+def test_unknown_plan_version(backup: Any, vault: str) -> None:
+    plan_id = backup.create_backup_plan(BackupPlan=daily_plan())["BackupPlanId"]
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.get_backup_plan(BackupPlanId=plan_id, VersionId="not-a-version")
+
+
+def test_plan_pagination(backup: Any, vault: str) -> None:
+    created = [
+        backup.create_backup_plan(BackupPlan=daily_plan(f"plan-{i}"))["BackupPlanId"]
+        for i in range(3)
+    ]
+    first = backup.list_backup_plans(MaxResults=2)
+    second = backup.list_backup_plans(MaxResults=2, NextToken=first["NextToken"])
+    listed = [p["BackupPlanId"] for p in first["BackupPlansList"] + second["BackupPlansList"]]
+    assert listed == created
+    with pytest.raises(backup.exceptions.InvalidParameterValueException):
+        backup.list_backup_plans(NextToken=first["NextToken"][:-4])
+
+
+def test_describe_vault(backup: Any, vault: str) -> None:
+    described = backup.describe_backup_vault(BackupVaultName=vault)
+    assert described["BackupVaultName"] == vault
+    assert described["NumberOfRecoveryPoints"] == 0
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.describe_backup_vault(BackupVaultName="missing")
+
+
+def test_update_plan_makes_a_new_version(backup: Any, vault: str, world: World) -> None:
+    created = backup.create_backup_plan(BackupPlan=daily_plan())
+    plan_id = created["BackupPlanId"]
+    before = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"][0]
+    updated = backup.update_backup_plan(
+        BackupPlanId=plan_id,
+        BackupPlan=daily_plan("renamed", ScheduleExpression="cron(30 1 ? * * *)"),
+    )
+    assert updated["VersionId"] != created["VersionId"]
+    got = backup.get_backup_plan(BackupPlanId=plan_id)
+    assert got["BackupPlan"]["BackupPlanName"] == "renamed"
+    (rule,) = got["BackupPlan"]["Rules"]
+    assert rule["RuleId"] == before["RuleId"]  # same rule name, same rule
+    assert rule["ScheduleExpression"] == "cron(30 1 ? * * *)"
+    preview = backup.get_backup_plan(BackupPlanId=plan_id, MaxScheduledRunsPreview=1)
+    assert preview["ScheduledRunsPreview"][0]["ExecutionTime"].isoformat() == (
+        "2026-01-06T01:30:00+00:00"
+    )
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.get_backup_plan(BackupPlanId=plan_id, VersionId=created["VersionId"])
+
+
+def test_update_plan_errors(backup: Any, vault: str) -> None:
+    backup.create_backup_plan(BackupPlan=daily_plan("taken"))
+    plan_id = backup.create_backup_plan(BackupPlan=daily_plan("mine"))["BackupPlanId"]
+    with pytest.raises(backup.exceptions.AlreadyExistsException):
+        backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan=daily_plan("taken"))
+    with pytest.raises(backup.exceptions.InvalidParameterValueException):
+        backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan=daily_plan(vault="missing"))
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.update_backup_plan(BackupPlanId="nope", BackupPlan=daily_plan("mine"))

@@ -1,0 +1,204 @@
+"""The inventory refresh against the emulator: discovery, changes, tombstones, failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import AppFactory
+from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD, EmulatorControl
+from tests.support.inventory import all_pages, by_kind, refresh
+from tests.support.tokens import auth
+
+
+async def test_first_refresh_discovers_the_demo_world(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        runs = await refresh(client)
+        assert [run["status"] for run in by_kind(runs, "status")] == ["succeeded"]
+        inventory = {run["hypervisor_id"]: run for run in by_kind(runs, "inventory")}
+        assert set(inventory) == {DEMO_PROD, DEMO_DR, DEMO_BRANCH}
+        assert inventory[DEMO_PROD]["status"] == "succeeded"
+        assert inventory[DEMO_PROD]["vms_new"] == 200
+        assert inventory[DEMO_PROD]["tags_fetched"] == 200
+        assert inventory[DEMO_DR]["vms_new"] == 80
+        # The branch office's gateway is offline: AWS lists nothing, the run says why.
+        assert inventory[DEMO_BRANCH]["status"] == "failed"
+        assert "OFFLINE" in inventory[DEMO_BRANCH]["error"]
+
+        hypervisors = (await client.get("/hypervisors", headers=auth())).json()["items"]
+        by_id = {item["id"]: item for item in hypervisors}
+        assert by_id[DEMO_PROD]["vm_count"] == 200
+        assert by_id[DEMO_PROD]["gateway_id"] == "bgw-12345"
+        assert by_id[DEMO_PROD]["state"] == "ONLINE"
+        assert by_id[DEMO_PROD]["inventory_synced_at"] is not None
+        assert by_id[DEMO_BRANCH]["state"] == "OFFLINE"
+        assert by_id[DEMO_BRANCH]["inventory_error"]
+
+        vms = await all_pages(client, "/vms")
+        expected = {vm["vm_id"] for vm in emulator.vms() if vm["hypervisor_id"] != DEMO_BRANCH}
+        assert {vm["id"] for vm in vms} == expected
+
+        one = next(vm for vm in emulator.vms(hypervisor_id=DEMO_PROD) if vm["vmware_tags"])
+        detail = (await client.get(f"/vms/{one['vm_id']}", headers=auth())).json()
+        assert detail["path"] == one["path"]
+        assert detail["hypervisor_id"] == DEMO_PROD
+        assert {(t["category"], t["name"]) for t in detail["vmware_tags"]} == {
+            (t["category"], t["name"]) for t in one["vmware_tags"]}
+        assert detail["tags_synced_at"] is not None
+        assert detail["inventory_synced_at"] is not None
+
+
+async def test_a_second_refresh_without_changes_writes_nothing_and_fetches_no_tags(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        first = await client.get(f"/vms?hypervisor_id={DEMO_PROD}&limit=5", headers=auth())
+        emulator.reset_counters()
+        runs = await refresh(client, DEMO_PROD)
+        run = by_kind(runs, "inventory")[0]
+        assert (run["vms_seen"], run["vms_new"], run["vms_changed"], run["vms_tombstoned"],
+                run["tags_fetched"]) == (200, 0, 0, 0, 0)
+        calls = emulator.calls()
+        assert "GetVirtualMachine" not in calls
+        assert "ListTagsForResource" not in calls
+        again = await client.get(f"/vms?hypervisor_id={DEMO_PROD}&limit=5", headers=auth())
+        assert again.json() == first.json()  # changed_at untouched: no row was rewritten
+
+
+async def test_added_moved_renamed_and_deleted_vms_show_up_after_a_refresh(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    vms = emulator.vms(hypervisor_id=DEMO_PROD)
+    moved, renamed, deleted = vms[0], vms[1], vms[2]
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        added = emulator.add_vm(DEMO_PROD, "brand-new-vm", "/Datacenter/vm/Prod/New",
+                                vmware_tags=[{"category": "OS", "name": "Linux"}])
+        emulator.update_vm(moved["vm_id"], path="/Datacenter/vm/Archive")
+        emulator.update_vm(renamed["vm_id"], name="renamed-vm")
+        emulator.delete_vm(deleted["vm_id"])
+        emulator.reset_counters()
+
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert (run["vms_new"], run["vms_changed"], run["vms_tombstoned"]) == (1, 2, 1)
+        # Tags are fetched for the new and the changed VMs only.
+        assert run["tags_fetched"] == 3
+        assert emulator.calls()["GetVirtualMachine"] == 3
+
+        async def vm(vm_id: str) -> dict[str, Any]:
+            response = await client.get(f"/vms/{vm_id}", headers=auth())
+            assert response.status_code == 200
+            body: dict[str, Any] = response.json()
+            return body
+
+        assert (await vm(added["vm_id"]))["vmware_tags"][0]["name"] == "Linux"
+        assert (await vm(moved["vm_id"]))["path"] == "/Datacenter/vm/Archive"
+        assert (await vm(renamed["vm_id"]))["name"] == "renamed-vm"
+        assert (await vm(deleted["vm_id"]))["deleted_at"] is not None
+
+        listed = {item["id"] for item in await all_pages(client, "/vms",
+                                                         hypervisor_id=DEMO_PROD)}
+        assert deleted["vm_id"] not in listed and added["vm_id"] in listed
+        with_deleted = await all_pages(client, "/vms", hypervisor_id=DEMO_PROD,
+                                       include_deleted="true")
+        assert deleted["vm_id"] in {item["id"] for item in with_deleted}
+
+
+async def test_a_listing_that_fails_midway_changes_nothing(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory(inventory_page_size=50) as (app, client):
+        await refresh(client)
+        before = await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)
+        for vm in emulator.vms(hypervisor_id=DEMO_PROD)[:5]:
+            emulator.delete_vm(vm["vm_id"])
+        emulator.add_vm(DEMO_PROD, "late-arrival", "/Datacenter/vm/Prod/Web")
+
+        # Once the first page is served, every further ListVirtualMachines call fails.
+        pages_served = 0
+
+        def fail_after_first_page(**_kwargs: Any) -> None:
+            nonlocal pages_served
+            pages_served += 1
+            if pages_served == 1:
+                emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
+                                   fail_next=100, fail_code="InternalServerException")
+
+        events = app.state.aws.gateway.meta.events
+        events.register("after-call.backup-gateway.ListVirtualMachines", fail_after_first_page)
+        try:
+            run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        finally:
+            events.unregister("after-call.backup-gateway.ListVirtualMachines",
+                              fail_after_first_page)
+        assert run["status"] == "failed"
+        assert run["pages"] == 1 and not run["is_listing_complete"]
+        assert "ListVirtualMachines" in run["error"]
+        assert await all_pages(client, "/vms", hypervisor_id=DEMO_PROD) == before
+        hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
+        assert hypervisor["inventory_error"] == run["error"]
+        assert hypervisor["vm_count"] == 200
+
+        emulator.clear_faults()
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert (run["status"], run["vms_new"], run["vms_tombstoned"]) == ("succeeded", 1, 5)
+        hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
+        assert hypervisor["inventory_error"] is None
+
+
+async def test_a_gateway_going_offline_keeps_the_last_good_inventory(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        emulator.set_gateway_online("bgw-12345", False)
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert run["status"] == "failed" and run["vms_tombstoned"] == 0
+        assert len(await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)) == 200
+        hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
+        assert hypervisor["state"] == "OFFLINE"
+        assert "last complete inventory" in hypervisor["inventory_error"]
+
+
+async def test_throttling_is_absorbed_by_retries(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory(aws_max_attempts=3) as (_app, client):
+        emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
+                           fail_next=1, fail_code="ThrottlingException")
+        emulator.add_fault(service="backup-gateway", operation="GetVirtualMachine",
+                           fail_next=2, fail_code="ThrottlingException")
+        runs = {run["hypervisor_id"]: run for run in by_kind(await refresh(client), "inventory")}
+        run = runs[DEMO_PROD]
+        assert (run["status"], run["vms_new"], run["tag_errors"]) == ("succeeded", 200, 0)
+        assert runs[DEMO_DR]["status"] == "succeeded"
+        calls = emulator.calls()
+        # Two hypervisors listed (the branch is offline), one throttled call retried.
+        assert calls["ListVirtualMachines"] == 2 + 1
+        assert calls["GetVirtualMachine"] == 280 + 2
+
+
+async def test_reads_keep_working_from_the_cache_while_aws_is_down(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        vm_id = emulator.vms(hypervisor_id=DEMO_PROD)[0]["vm_id"]
+        emulator.add_fault(service="*", operation="*", error_rate=1.0)
+
+        assert (await client.get("/vms", headers=auth())).status_code == 200
+        assert (await client.get(f"/vms/{vm_id}", headers=auth())).status_code == 200
+        hypervisors = await client.get("/hypervisors", headers=auth())
+        assert hypervisors.status_code == 200
+        assert (await client.get("/gateways", headers=auth())).status_code == 200
+
+        started = await client.post(f"/hypervisors/{DEMO_PROD}/metadata-sync", headers=auth())
+        assert started.status_code == 503
+        assert started.headers["retry-after"]
+        assert started.headers["content-type"] == "application/problem+json"
+
+        run = by_kind(await refresh(client, DEMO_PROD), "status")[0]
+        assert run["status"] == "failed"
+        assert len(await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)) == 200
