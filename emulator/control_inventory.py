@@ -212,6 +212,7 @@ def add_vcenter(state: EmulatorState, body: Body, query: Query, args: list[str])
         str(body["host"]), str(body["username"]), str(body["password"])
     )
     server.is_reachable = bool(body.get("is_reachable", True))
+    state.world.touch_inventory()  # reachability changes hypervisor states and running jobs
     return {"host": server.host, "is_reachable": server.is_reachable}
 
 

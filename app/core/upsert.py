@@ -24,7 +24,8 @@ async def upsert(
         return
     table = model.__table__
     assert isinstance(table, Table)
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(list(rows))
     if update_columns:
         excluded = statement.excluded

@@ -51,6 +51,8 @@ class Refresher:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
+        # The task doing each run started by this process, so a later trigger can wait on it.
+        self._task_of_run: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -102,17 +104,29 @@ class Refresher:
         batch.task = self._spawn(self._execute(batch, status_run, inventory_runs,
                                                set(targets) if hypervisor_ids is None else None,
                                                trigger, requested_by))
+        for run_id in batch.run_ids:
+            self._task_of_run.setdefault(run_id, batch.task)
         return batch
 
     async def wait(self, batch: Batch, timeout_seconds: float) -> None:
-        if batch.task is not None and timeout_seconds > 0:
-            await asyncio.wait([batch.task], timeout=timeout_seconds)
+        """Wait until the batch's runs that this process executes have ended, or the timeout."""
+        tasks = {self._task_of_run[run_id] for run_id in batch.run_ids
+                 if run_id in self._task_of_run}
+        if batch.task is not None:
+            tasks.add(batch.task)
+        if tasks and timeout_seconds > 0:
+            await asyncio.wait(tasks, timeout=timeout_seconds)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        for run_id in [run for run, owner in self._task_of_run.items() if owner is task]:
+            del self._task_of_run[run_id]
 
     async def _claim(self, batch: Batch, kind: str, hypervisor_id: str | None, trigger: str,
                      requested_by: str | None) -> int | None:
@@ -153,8 +167,9 @@ class Refresher:
                 discovered = await hypervisors.live_hypervisor_ids(session=session) - known
             for hypervisor_id in sorted(discovered):
                 run_id = await self._claim(batch, INVENTORY, hypervisor_id, trigger, requested_by)
-                if run_id is not None:
+                if run_id is not None and batch.task is not None:
                     inventory_runs.append((hypervisor_id, run_id))
+                    self._task_of_run[run_id] = batch.task
         semaphore = asyncio.Semaphore(self.ctx.settings.inventory_concurrency)
 
         async def one(hypervisor_id: str, run_id: int) -> None:

@@ -21,7 +21,8 @@ async def test_gateways_show_software_liveness_maintenance_and_warnings(
 
         prod = by_id["bgw-12345"]
         assert prod["hypervisor_id"] == "hype-12345"
-        assert prod["supports_tag_mapping"] is True and prod["warnings"] == []
+        assert prod["supports_tag_mapping"] is True
+        assert prod["warnings"] == []
         assert prod["maintenance_window"] == {"day_of_week": 6, "day_of_month": None,
                                               "hour_of_day": 2, "minute_of_hour": 0}
 

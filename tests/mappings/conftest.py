@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from emulator.runner import RunningEmulator, start_emulator
 from tests.conftest import AppFactory
+from tests.mappings.inventory import refresh_inventory
 
-Refresh = Callable[[], Awaitable[None]]
+Refresh = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture(scope="session")
@@ -79,9 +80,7 @@ async def app_and_client(app_factory: AppFactory,
 def refresh(app: FastAPI) -> Refresh:
     """Run the inventory refresh (issue 4's entry point) once, as the background task would."""
 
-    async def run() -> None:
-        from tests.mappings.inventory import refresh_inventory
-
-        await refresh_inventory(app)
+    async def run(*, with_vms: bool = True) -> None:
+        await refresh_inventory(app, with_vms=with_vms)
 
     return run

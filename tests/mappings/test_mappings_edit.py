@@ -28,7 +28,7 @@ pytestmark = pytest.mark.emulator
 
 async def test_no_mappings_yet_is_an_empty_list_read_from_aws_once(
         client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     control.reset_counters()
     first = await read(client, PROD)
     second = await read(client, PROD)
@@ -45,7 +45,7 @@ async def test_no_mappings_yet_is_an_empty_list_read_from_aws_once(
 
 async def test_replace_writes_aws_then_the_cache(client: httpx.AsyncClient, control: Control,
                                                  refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     linux = mapping("OS", "Linux", "OS-Linux", "Linux")
     written = await replace(client, PROD, [WINDOWS, linux])
     assert written["mappings"] == [WINDOWS, linux]
@@ -58,7 +58,7 @@ async def test_replace_writes_aws_then_the_cache(client: httpx.AsyncClient, cont
 
 
 async def test_if_none_match_gives_304(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     response = await client.get(f"/mappings/{PROD}",
                                 headers=auth(Scope.READ) | {"If-None-Match": f"W/{etag}"})
@@ -68,7 +68,7 @@ async def test_if_none_match_gives_304(client: httpx.AsyncClient, refresh: Refre
 
 async def test_replace_needs_if_match(client: httpx.AsyncClient, control: Control,
                                       refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     await read(client, PROD)
     control.reset_counters()
     response = await put(client, PROD, [WINDOWS], etag=None)
@@ -79,7 +79,7 @@ async def test_replace_needs_if_match(client: httpx.AsyncClient, control: Contro
 
 async def test_stale_if_match_is_412_and_costs_no_aws_write(
         client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     assert (await put(client, PROD, [WINDOWS], etag=etag)).status_code == 200
     control.reset_counters()
@@ -95,7 +95,7 @@ async def test_stale_if_match_is_412_and_costs_no_aws_write(
 
 async def test_concurrent_replaces_one_wins_the_other_gets_412(
         client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     linux = mapping("OS", "Linux")
     first, second = await asyncio.gather(put(client, PROD, [WINDOWS], etag=etag),
@@ -108,7 +108,7 @@ async def test_concurrent_replaces_one_wins_the_other_gets_412(
 
 async def test_at_most_ten_mappings(client: httpx.AsyncClient, control: Control,
                                     refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     ten = [mapping("Cat", f"Tag{number}") for number in range(10)]
     assert (await put(client, PROD, ten, etag=etag)).status_code == 200
@@ -144,7 +144,7 @@ INVALID_BODIES = [
 async def test_each_invalid_field_is_a_422_naming_it_without_aws_calls(
         client: httpx.AsyncClient, control: Control, refresh: Refresh, field: str,
         change: dict[str, str]) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     control.reset_counters()
     response = await put(client, PROD, [WINDOWS, WINDOWS | {"vmware_tag_name": "X"} | change],
@@ -160,7 +160,7 @@ async def test_each_invalid_field_is_a_422_naming_it_without_aws_calls(
 
 
 async def test_accepts_what_aws_accepts(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     edge = mapping("c" * 80, "n" * 80, "Ünïcode key_.:/=+-@ 1" + "k" * 107, "")
     response = await put(client, PROD, [edge], etag=etag)
@@ -171,7 +171,7 @@ async def test_accepts_what_aws_accepts(client: httpx.AsyncClient, refresh: Refr
                                   "arn:aws:iam::acct:role/SyncRole"])
 async def test_invalid_role_arn_is_a_422(client: httpx.AsyncClient, control: Control,
                                          refresh: Refresh, role: str) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     control.reset_counters()
     response = await put(client, PROD, [WINDOWS], etag=etag, role=role)
@@ -182,7 +182,7 @@ async def test_invalid_role_arn_is_a_422(client: httpx.AsyncClient, control: Con
 
 async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, control: Control,
                                                refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     control.reset_counters()
     response = await put(client, PROD, [WINDOWS, WINDOWS | {"aws_tag_key": "Other"}], etag=etag)
@@ -194,7 +194,7 @@ async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, contro
 
 
 async def test_add_and_remove_one_mapping(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     await replace(client, PROD, [WINDOWS])
     linux = mapping("OS", "Linux")
     added = await client.post(f"/mappings/{PROD}/entries", headers=auth(), json=linux)
@@ -220,7 +220,7 @@ async def test_add_and_remove_one_mapping(client: httpx.AsyncClient, refresh: Re
 
 
 async def test_first_add_needs_a_role(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     response = await client.post(f"/mappings/{PROD}/entries", headers=auth(), json=WINDOWS)
     assert response.status_code == 422
     assert response.json()["invalid_params"][0]["name"] == "body.iam_role_arn"
@@ -232,7 +232,7 @@ async def test_first_add_needs_a_role(client: httpx.AsyncClient, refresh: Refres
 
 async def test_list_shows_every_hypervisor_with_freshness(client: httpx.AsyncClient,
                                                           refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     await replace(client, PROD, [WINDOWS])
     response = await client.get("/mappings", headers=auth(Scope.READ))
     assert response.status_code == 200
@@ -247,7 +247,7 @@ async def test_list_shows_every_hypervisor_with_freshness(client: httpx.AsyncCli
 
 
 async def test_unknown_hypervisor_and_scopes(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     unknown = await client.get("/mappings/hype-00000", headers=auth())
     assert unknown.status_code == 404
     assert problem_type(unknown) == "hypervisor-not-found"
@@ -259,7 +259,7 @@ async def test_unknown_hypervisor_and_scopes(client: httpx.AsyncClient, refresh:
 
 async def test_removing_the_last_mapping_leaves_an_empty_list(client: httpx.AsyncClient,
                                                               refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     await replace(client, PROD, [WINDOWS])
     removed = await client.delete(f"/mappings/{PROD}/entries", headers=auth(),
                                   params={"vmware_category": "OS", "vmware_tag_name": "Windows"})
@@ -270,7 +270,7 @@ async def test_removing_the_last_mapping_leaves_an_empty_list(client: httpx.Asyn
 
 async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, control: Control,
                                                 refresh: Refresh) -> None:
-    await refresh()
+    await refresh(with_vms=False)
     await read(client, PROD)
     assert (await put(client, PROD, [WINDOWS], etag="*")).status_code == 200
     control.reset_counters()

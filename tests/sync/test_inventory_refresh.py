@@ -100,7 +100,8 @@ async def test_added_moved_renamed_and_deleted_vms_show_up_after_a_refresh(
 
         listed = {item["id"] for item in await all_pages(client, "/vms",
                                                          hypervisor_id=DEMO_PROD)}
-        assert deleted["vm_id"] not in listed and added["vm_id"] in listed
+        assert deleted["vm_id"] not in listed
+        assert added["vm_id"] in listed
         with_deleted = await all_pages(client, "/vms", hypervisor_id=DEMO_PROD,
                                        include_deleted="true")
         assert deleted["vm_id"] in {item["id"] for item in with_deleted}
@@ -134,7 +135,8 @@ async def test_a_listing_that_fails_midway_changes_nothing(
             events.unregister("after-call.backup-gateway.ListVirtualMachines",
                               fail_after_first_page)
         assert run["status"] == "failed"
-        assert run["pages"] == 1 and not run["is_listing_complete"]
+        assert run["pages"] == 1
+        assert not run["is_listing_complete"]
         assert "ListVirtualMachines" in run["error"]
         assert await all_pages(client, "/vms", hypervisor_id=DEMO_PROD) == before
         hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
@@ -155,7 +157,8 @@ async def test_a_gateway_going_offline_keeps_the_last_good_inventory(
         await refresh(client)
         emulator.set_gateway_online("bgw-12345", False)
         run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
-        assert run["status"] == "failed" and run["vms_tombstoned"] == 0
+        assert run["status"] == "failed"
+        assert run["vms_tombstoned"] == 0
         assert len(await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)) == 200
         hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
         assert hypervisor["state"] == "OFFLINE"

@@ -69,7 +69,8 @@ async def test_aws_tag_filters(client: httpx.AsyncClient, emulator: EmulatorCont
     assert await _ids(client, aws_tag_key="team") == set(vms)
     assert await _ids(client, aws_tag=["team", "team=web"]) == set(vms[:2])
     bad = await client.get("/vms", params={"aws_tag": "=x"}, headers=auth())
-    assert bad.status_code == 422 and bad.json()["invalid_params"][0]["name"] == "query.aws_tag.0"
+    assert bad.status_code == 422
+    assert bad.json()["invalid_params"][0]["name"] == "query.aws_tag.0"
 
 
 async def test_sorting_and_cursor_paging_cover_every_vm_once(
