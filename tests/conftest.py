@@ -14,17 +14,23 @@ from fastapi import FastAPI
 from app.core.config import Settings
 from app.main import create_app
 from app.migrate import upgrade_to_head
-from tests.support.database import backend, empty_all_tables, fresh_database_url
+from tests.support.database import (
+    backend,
+    drop_database,
+    empty_all_tables,
+    fresh_database_url,
+)
 from tests.support.tokens import api_key_configs
 
 AppFactory = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
 
 
 @pytest.fixture(scope="session")
-async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     url = await fresh_database_url(tmp_path_factory.mktemp("db"), "vmbackup_test")
     await upgrade_to_head(url)
-    return url
+    yield url
+    await drop_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.schema_version import alembic_config, head_revision
 from app.migrate import upgrade_to_head
 from app.models import Base
-from tests.support.database import fresh_database_url
+from tests.support.database import drop_database, fresh_database_url
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -32,6 +32,7 @@ async def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+        await drop_database(url)
 
 
 async def test_migrations_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
@@ -47,3 +48,4 @@ async def test_migrations_downgrade_to_base_and_up_again(tmp_path: Path) -> None
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+        await drop_database(url)

@@ -20,8 +20,12 @@ def backend() -> str:
 
 
 async def fresh_database_url(tmp_dir: Path, name: str) -> str:
-    """An empty database for one test session (or one migration test)."""
+    """An empty database for one test session (or one migration test).
+
+    PostgreSQL names carry the process id, so concurrent test runs on one server never collide.
+    """
     if backend() == "postgres":
+        name = f"{name}_{os.getpid()}"
         connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -31,6 +35,17 @@ async def fresh_database_url(tmp_dir: Path, name: str) -> str:
         host_part = POSTGRES_ADMIN_DSN.removeprefix("postgresql://").rsplit("/", 1)[0]
         return f"postgresql+asyncpg://{host_part}/{name}"
     return f"sqlite+aiosqlite:///{tmp_dir / (name + '.db')}"
+
+
+async def drop_database(url: str) -> None:
+    if backend() != "postgres":
+        return
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 async def empty_all_tables(engine: AsyncEngine) -> None:
