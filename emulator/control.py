@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from emulator import control_backup
 from emulator import control_inventory as inventory
 from emulator.emulator_state import EmulatorState
 from emulator.errors import ControlError
@@ -74,7 +75,13 @@ def _json_default(value: Any) -> Any:
 
 # --- emulator-wide ------------------------------------------------------------------------
 def _health(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
-    return {"ok": True, "scenario": state.scenario, "strict": state.strict}
+    return {
+        "ok": True,
+        "scenario": state.scenario,
+        "strict": state.strict,
+        # Moves with every change the listing cache and the backup jobs engine watch.
+        "inventory_version": state.world.inventory_version,
+    }
 
 
 def _reset(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
@@ -172,5 +179,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("GET", "roles", inventory.list_roles),
         ("POST", "roles", inventory.add_role),
         ("POST", "vcenters", inventory.add_vcenter),
+        ("GET", "backup/settings", control_backup.get_settings),
+        ("PATCH", "backup/settings", control_backup.update_settings),
     ]
 ]

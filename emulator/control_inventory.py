@@ -150,9 +150,9 @@ def list_hypervisors(state: EmulatorState, body: Body, query: Query, args: list[
 
 def set_hypervisor_online(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     world = state.world
-    hypervisor = _hypervisor(world, args[0])
-    hypervisor.is_forced_offline = args[1] == "offline"
-    world.touch_inventory()
+    hypervisor = world.set_hypervisor_forced_offline(
+        _hypervisor(world, args[0]).arn, args[1] == "offline"
+    )
     return {"hypervisor_id": hypervisor.hypervisor_id, "state": world.hypervisor_state(hypervisor)}
 
 
@@ -178,12 +178,7 @@ def list_gateways(state: EmulatorState, body: Body, query: Query, args: list[str
 
 def set_gateway_online(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     world = state.world
-    gateway = _gateway(world, args[0])
-    if args[1] == "offline":
-        gateway.offline_since = gateway.offline_since or world.clock.now()
-    else:
-        gateway.offline_since = None
-    world.touch_inventory()
+    gateway = world.set_gateway_online(_gateway(world, args[0]).arn, args[1] == "online")
     return {"gateway_id": gateway.gateway_id, "is_online": gateway.is_online(world.clock.now())}
 
 
@@ -209,10 +204,11 @@ def add_role(state: EmulatorState, body: Body, query: Query, args: list[str]) ->
 
 def add_vcenter(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     server = state.world.add_vcenter(
-        str(body["host"]), str(body["username"]), str(body["password"])
+        str(body["host"]),
+        str(body["username"]),
+        str(body["password"]),
+        is_reachable=bool(body.get("is_reachable", True)),
     )
-    server.is_reachable = bool(body.get("is_reachable", True))
-    state.world.touch_inventory()  # reachability changes hypervisor states and running jobs
     return {"host": server.host, "is_reachable": server.is_reachable}
 
 

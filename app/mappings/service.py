@@ -50,6 +50,8 @@ class MappingState:
     etag: str
     synced_at: datetime | None
     changed_at: datetime | None
+    # Read from AWS in this very request: no need to ask AWS again before writing.
+    is_fresh: bool = False
 
     @property
     def resource(self) -> str:
@@ -86,18 +88,20 @@ async def load_state(*, session: AsyncSession, client: BackupGatewayClient, hype
     """The cached list; read from AWS (and cached) when never seen or when asked to."""
     hypervisor = await live_hypervisor(session=session, hypervisor_id=hypervisor_id)
     mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
-    if mapping_set is None or refresh:
+    is_fresh = mapping_set is None or refresh
+    if is_fresh:
         fetched = await aws_mappings.get_property_mappings(client, hypervisor_arn=hypervisor.arn)
         entries = [MappingRow(**asdict(m)) for m in fetched.mappings]
         await repository.store_set(
             session=session, hypervisor_id=hypervisor_id, iam_role_arn=fetched.iam_role_arn,
             etag=state_etag(fetched.iam_role_arn, entries), entries=entries, synced_at=utcnow())
         mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
-        assert mapping_set is not None
+    assert mapping_set is not None
     entries = await repository.list_entries(session=session, hypervisor_id=hypervisor_id)
     return MappingState(hypervisor=hypervisor, iam_role_arn=mapping_set.iam_role_arn,
                         entries=entries, etag=mapping_set.etag,
-                        synced_at=mapping_set.synced_at, changed_at=mapping_set.changed_at)
+                        synced_at=mapping_set.synced_at, changed_at=mapping_set.changed_at,
+                        is_fresh=is_fresh)
 
 
 async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
@@ -111,6 +115,8 @@ async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
         raise PreconditionFailed(f"{state.resource} were changed by a concurrent request; "
                                  "read them again and retry.")
     try:
+        if not state.is_fresh:
+            await _check_unchanged_in_aws(client, state)
         await aws_mappings.put_property_mappings(
             client, hypervisor_arn=state.hypervisor.arn,
             mappings=[aws_mappings.PropertyMapping(**asdict(e)) for e in entries],
@@ -133,6 +139,18 @@ async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
                                synced_at=now, changed_at=now)
     return MappingState(hypervisor=state.hypervisor, iam_role_arn=iam_role_arn,
                         entries=entries, etag=new_etag, synced_at=now, changed_at=now)
+
+
+async def _check_unchanged_in_aws(client: BackupGatewayClient, state: MappingState) -> None:
+    """Refuse to overwrite a change made outside vmbackup (the console, another tool) that
+    the cache has not seen: the client's ETag matched the cache, but the cache is stale."""
+    live = await aws_mappings.get_property_mappings(client, hypervisor_arn=state.hypervisor.arn)
+    live_etag = state_etag(live.iam_role_arn, [MappingRow(**asdict(m)) for m in live.mappings])
+    if live_etag != state.etag:
+        raise PreconditionFailed(
+            f"{state.resource} were changed outside vmbackup since it last read them: read "
+            f"them again with GET /mappings/{state.hypervisor.id}?refresh=true, re-apply your "
+            "change and retry.", headers={"ETag": live_etag}, current_etag=live_etag)
 
 
 async def _give_back(session: AsyncSession, hypervisor_id: str, claimed: str,

@@ -32,11 +32,21 @@ def inventory_lease(hypervisor_id: str) -> str:
 
 
 @dataclass
+class RunProgress:
+    """How far a run in this process has got; its sync_run row catches up when it ends (a
+    listing is one transaction, so its row cannot be updated meanwhile on SQLite)."""
+
+    pages: int = 0
+    vms_seen: int = 0
+
+
+@dataclass
 class SyncContext:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     aws: AwsClients
     runner_id: str = field(default_factory=new_runner_id)
+    progress: dict[int, RunProgress] = field(default_factory=dict)
 
     @property
     def gateway(self) -> BackupGatewayClient:

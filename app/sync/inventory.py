@@ -1,29 +1,35 @@
-"""One hypervisor's inventory refresh: page through ListVirtualMachines, diff against the cache,
-and write only what changed, in one transaction after the listing completed.
+"""One hypervisor's inventory refresh: page through ListVirtualMachines (fetching the next page
+while diffing the last against the cached snapshot), then write only what changed.
 
-Nothing is written before the listing is complete, so a listing that fails or is interrupted
-changes nothing; VMs absent from a complete listing are tombstoned, never deleted.
+Nothing is written until the listing is complete, and then in one transaction: a listing that
+fails or is interrupted changes nothing, and VMs absent from a complete listing are tombstoned,
+never deleted. The SQLite write lock is held only for that final write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
 from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
+from app.models.hypervisor import Hypervisor
 from app.sync import repository
-from app.sync.context import LeaseLost, SyncContext, inventory_lease
+from app.sync.context import LeaseLost, RunProgress, SyncContext, inventory_lease
 from app.vms import inventory_repository as inventory
-from app.vms.inventory_repository import CachedVm
+from app.vms.inventory_repository import CachedVm, PageChanges
 
 logger = logging.getLogger("vmbackup.sync.inventory")
 ONLINE = "ONLINE"
+T = TypeVar("T")
 
 
 class HypervisorNotReadable(Exception):
@@ -32,97 +38,32 @@ class HypervisorNotReadable(Exception):
 
 @dataclass
 class ListingDiff:
-    """Compares listed VMs with the cached snapshot, one page at a time."""
+    """Compares listed VMs with the cached snapshot, page by page, keeping only the changes."""
 
     hypervisor_id: str
     cached: dict[str, CachedVm]
     seen: set[str] = field(default_factory=set)
-    new: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)
-    backup_dates: list[dict[str, Any]] = field(default_factory=list)
+    changes: PageChanges = field(default_factory=PageChanges)
 
     def add_page(self, page: list[gw.VmInfo]) -> None:
+        changes, cached, seen = self.changes, self.cached, self.seen
         for vm in page:
             vm_id = vm.id
-            self.seen.add(vm_id)
-            old = self.cached.get(vm_id)
+            seen.add(vm_id)
+            old = cached.get(vm_id)
             if (old is not None and not old.is_deleted and old.name == vm.name
                     and old.host_name == vm.host_name and old.path == vm.path):
                 if old.last_backup_at != vm.last_backup_at:
-                    self.backup_dates.append({"id": vm_id, "last_backup_at": vm.last_backup_at})
+                    changes.backup_dates.append((vm_id, vm.last_backup_at))
                 continue
             row = {"id": vm_id, "arn": vm.arn, "hypervisor_id": self.hypervisor_id,
                    "name": vm.name, "host_name": vm.host_name, "path": vm.path,
                    "last_backup_at": vm.last_backup_at}
-            (self.new if old is None else self.changed).append(row)
+            (changes.new if old is None else changes.changed).append(row)
 
     def tombstones(self) -> list[str]:
         return [vm_id for vm_id, vm in self.cached.items()
                 if not vm.is_deleted and vm_id not in self.seen]
-
-
-async def _readable_hypervisor(ctx: SyncContext, arn: str) -> None:
-    info = await gw.get_hypervisor(ctx.gateway, arn=arn)
-    async with ctx.transaction() as session:
-        await hypervisors.save_hypervisor(session=session, info=info, now=utcnow())
-    if info.state != ONLINE:
-        raise HypervisorNotReadable(
-            f"The hypervisor is {info.state}: AWS cannot list its VMs now; the cache keeps the "
-            "last complete inventory.")
-
-
-async def _load_snapshot(ctx: SyncContext, hypervisor_id: str) -> dict[str, CachedVm]:
-    async with ctx.sessionmaker() as session:
-        return await inventory.snapshot(session=session, hypervisor_id=hypervisor_id)
-
-
-async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str) -> None:
-    """List, diff and write the hypervisor's VMs. Raises when the listing is not complete."""
-    settings, lease = ctx.settings, inventory_lease(hypervisor_id)
-    async with ctx.sessionmaker() as session:
-        hypervisor = await hypervisors.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
-    if hypervisor is None:
-        raise HypervisorNotReadable("The hypervisor is no longer known to AWS.")
-    arn = hypervisor.arn
-    await _readable_hypervisor(ctx, arn)
-    snapshot_task = asyncio.create_task(_load_snapshot(ctx, hypervisor_id))
-    pending: list[list[gw.VmInfo]] = []  # pages listed before the snapshot finished loading
-    diff: ListingDiff | None = None
-    page_count = seen_count = 0
-    try:
-        async for page in gw.list_virtual_machines(ctx.gateway, hypervisor_arn=arn,
-                                                   page_size=settings.inventory_page_size):
-            page_count, seen_count = page_count + 1, seen_count + len(page)
-            if diff is None and snapshot_task.done():
-                diff = _diff_of(hypervisor_id, snapshot_task.result(), pending)
-            if diff is None:
-                pending.append(page)
-            else:
-                diff.add_page(page)
-            await _progress(ctx, run_id, lease, pages=page_count, seen=seen_count)
-    except BaseException:
-        snapshot_task.cancel()
-        raise
-    if diff is None:
-        diff = _diff_of(hypervisor_id, await snapshot_task, pending)
-    # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
-    await _readable_hypervisor(ctx, arn)
-    await _write(ctx, run_id, lease, diff)
-
-
-def _diff_of(hypervisor_id: str, cached: dict[str, CachedVm],
-             pending: list[list[gw.VmInfo]]) -> ListingDiff:
-    diff = ListingDiff(hypervisor_id, cached)
-    for page in pending:
-        diff.add_page(page)
-    pending.clear()
-    return diff
-
-
-async def _progress(ctx: SyncContext, run_id: int, lease: str, *, pages: int, seen: int) -> None:
-    async with ctx.transaction() as session:
-        await repository.update_run(session=session, run_id=run_id, pages=pages, vms_seen=seen)
-        await renew(ctx, session, lease)
 
 
 async def renew(ctx: SyncContext, session: AsyncSession, lease: str) -> None:
@@ -131,22 +72,94 @@ async def renew(ctx: SyncContext, session: AsyncSession, lease: str) -> None:
         raise LeaseLost(f"lost the lease {lease}; another replica may be refreshing it")
 
 
-async def _write(ctx: SyncContext, run_id: int, lease: str, diff: ListingDiff) -> None:
+async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Yield pages while the next one is already being fetched."""
+    iterator = aiter(pages)
+    upcoming = asyncio.ensure_future(anext(iterator))
+    try:
+        while True:
+            try:
+                page = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(anext(iterator))
+            yield page
+    finally:
+        upcoming.cancel()
+
+
+async def _require_online(ctx: SyncContext, hypervisor: Hypervisor) -> None:
+    """Read the hypervisor's state from AWS into the cache; raise unless it is ONLINE."""
+    info = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
+    async with ctx.transaction() as session:
+        await hypervisors.save_hypervisor(session=session, info=info, now=utcnow())
+    if info.state != ONLINE:
+        raise HypervisorNotReadable(
+            f"The hypervisor is {info.state}: AWS cannot list its VMs now; the cache keeps the "
+            "last complete inventory.")
+
+
+async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
+                          progress: RunProgress) -> None:
+    """List and diff the hypervisor's VMs, then write what changed in one transaction.
+    Raises, having written nothing, when the listing is not complete."""
+    lease, renew_every = inventory_lease(hypervisor_id), ctx.settings.sync_lease_seconds / 3
+    async with ctx.sessionmaker() as session:
+        hypervisor = await hypervisors.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
+        if hypervisor is None:
+            raise HypervisorNotReadable("AWS no longer knows the hypervisor.")
+        snapshot = await inventory.snapshot(session=session, hypervisor_id=hypervisor_id)
+    await _require_online(ctx, hypervisor)
+    diff = ListingDiff(hypervisor_id, snapshot)
+    renewed_at = time.monotonic()
+    async for page in _prefetched(gw.list_virtual_machines(
+            ctx.gateway, hypervisor_arn=hypervisor.arn,
+            page_size=ctx.settings.inventory_page_size)):
+        diff.add_page(page)
+        progress.pages += 1
+        progress.vms_seen += len(page)
+        if time.monotonic() - renewed_at > renew_every:
+            async with ctx.transaction() as session:
+                await renew(ctx, session, lease)
+            renewed_at = time.monotonic()
+    # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
+    await _require_online(ctx, hypervisor)
+    try:
+        await _write(ctx, run_id, lease, diff, progress, moved=None)
+    except IntegrityError:
+        # A "new" VM is cached under another hypervisor: it moved here. Rare, so only now
+        # look up which ones, and write again.
+        async with ctx.sessionmaker() as session:
+            moved = await inventory.cached_elsewhere(
+                session=session, hypervisor_id=hypervisor_id,
+                vm_ids=[row["id"] for row in diff.changes.new])
+        await _write(ctx, run_id, lease, diff, progress, moved=moved)
+
+
+async def _write(ctx: SyncContext, run_id: int, lease: str, diff: ListingDiff,
+                 progress: RunProgress, *, moved: set[str] | None) -> None:
     now = utcnow()
     tombstones = diff.tombstones()
+    changes = diff.changes
+    if moved:
+        changes = PageChanges(
+            new=[row for row in changes.new if row["id"] not in moved],
+            changed=changes.changed + [row for row in changes.new if row["id"] in moved],
+            backup_dates=changes.backup_dates)
     async with ctx.transaction() as session:
-        # Renewing in the same transaction fences the write: if the lease was lost, nothing lands.
+        # First statement, a write: it fences the commit (a lost lease writes nothing) and, on
+        # SQLite, takes the write lock before any read.
         await renew(ctx, session, lease)
-        await inventory.write_listing_changes(
-            session=session, hypervisor_id=diff.hypervisor_id, changed=diff.new + diff.changed,
-            backup_dates=diff.backup_dates, tombstone_ids=tombstones, now=now)
+        await inventory.write_changes(session=session, changes=changes, now=now)
+        await inventory.tombstone(session=session, hypervisor_id=diff.hypervisor_id,
+                                  vm_ids=tombstones, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
         await repository.update_run(
-            session=session, run_id=run_id, vms_seen=len(diff.seen), vms_new=len(diff.new),
-            vms_changed=len(diff.changed) + len(diff.backup_dates),
-            vms_tombstoned=len(tombstones), is_listing_complete=True)
+            session=session, run_id=run_id, pages=progress.pages, vms_seen=len(diff.seen),
+            vms_new=len(changes.new), vms_changed=len(changes.changed) + len(
+                changes.backup_dates), vms_tombstoned=len(tombstones), is_listing_complete=True)
     logger.info("inventory listed", extra={"fields": {
         "hypervisor_id": diff.hypervisor_id, "run_id": run_id, "seen": len(diff.seen),
-        "new": len(diff.new), "changed": len(diff.changed) + len(diff.backup_dates),
+        "new": len(changes.new), "changed": len(changes.changed) + len(changes.backup_dates),
         "tombstoned": len(tombstones)}})

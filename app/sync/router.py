@@ -28,6 +28,7 @@ def _refresher(request: Request) -> Refresher:
 
 @router.get("/runs", response_model=SyncRunPage, responses=error_responses(*COMMON_ERRORS))
 async def list_sync_runs(
+    request: Request,
     session: SessionDep,
     _principal: ReaderDep,
     page: PageDep,
@@ -36,15 +37,18 @@ async def list_sync_runs(
     status: SyncStatus | None = None,
 ) -> SyncRunPage:
     """Refresh runs, newest first: what each read, changed and tombstoned, and how it ended."""
-    return await service.list_runs(session=session, page=page, kind=kind,
+    return await service.list_runs(session=session, progress=_refresher(request).ctx.progress,
+                                   page=page, kind=kind,
                                    hypervisor_id=hypervisor_id, status=status)
 
 
 @router.get("/runs/{run_id}", response_model=SyncRunRead,
             responses=error_responses(*COMMON_ERRORS, service.SyncRunNotFound))
-async def get_sync_run(run_id: int, session: SessionDep, _principal: ReaderDep) -> SyncRunRead:
+async def get_sync_run(run_id: int, request: Request, session: SessionDep,
+                       _principal: ReaderDep) -> SyncRunRead:
     """One refresh run; poll it to follow the progress of a run in flight."""
-    return await service.get_run(session=session, run_id=run_id)
+    return await service.get_run(session=session, progress=_refresher(request).ctx.progress,
+                                 run_id=run_id)
 
 
 @router.post("/inventory", status_code=202, response_model=InventoryRefreshRead,

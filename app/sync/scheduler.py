@@ -21,7 +21,14 @@ from app.core.metrics import SYNC_LAST_SUCCESS, SYNC_RUNS
 from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
 from app.sync import repository
-from app.sync.context import INVENTORY, STATUS, LeaseLost, SyncContext, inventory_lease
+from app.sync.context import (
+    INVENTORY,
+    STATUS,
+    LeaseLost,
+    RunProgress,
+    SyncContext,
+    inventory_lease,
+)
 from app.sync.inventory import HypervisorNotReadable, refresh_listing
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
@@ -184,8 +191,10 @@ class Refresher:
         await refresh_status(self.ctx)
 
     async def _inventory(self, run_id: int, hypervisor_id: str) -> None:
+        progress = self.ctx.progress.setdefault(run_id, RunProgress())
         try:
-            await refresh_listing(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id)
+            await refresh_listing(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id,
+                                  progress=progress)
         except Exception as error:
             async with self.ctx.transaction() as session:
                 await hypervisors.record_inventory_outcome(
@@ -207,9 +216,13 @@ class Refresher:
                 logger.exception("refresh run %s failed", run_id)
         lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
         now = utcnow()
+        progress = self.ctx.progress.pop(run_id, None)
+        counts = {} if progress is None else {"pages": progress.pages}
+        if progress is not None and status == "failed":
+            counts["vms_seen"] = progress.vms_seen  # how far the failed listing got
         async with self.ctx.transaction() as session:
             await repository.update_run(session=session, run_id=run_id, status=status,
-                                        error=error, finished_at=now)
+                                        error=error, finished_at=now, **counts)
             await repository.release_lease(session=session, name=lease,
                                            holder=self.ctx.runner_id, now=now)
         SYNC_RUNS.labels(kind=kind, outcome=status).inc()

@@ -1,11 +1,13 @@
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, page_of
 from app.hypervisors import repository as hypervisors
+from app.models.sync_run import SyncRun
 from app.sync import repository
+from app.sync.context import RunProgress
 from app.sync.scheduler import Refresher
 from app.sync.schemas import (
     InventoryRefreshRead,
@@ -24,8 +26,17 @@ class HypervisorNotFound(NotFound):
     slug, title = "hypervisor-not-found", "No such hypervisor"
 
 
-async def list_runs(*, session: AsyncSession, page: PageParams, kind: SyncKind | None,
-                    hypervisor_id: str | None, status: SyncStatus | None) -> SyncRunPage:
+def to_read(run: SyncRun, progress: Mapping[int, RunProgress]) -> SyncRunRead:
+    read = SyncRunRead.model_validate(run)
+    live = progress.get(run.id) if run.status == SyncStatus.RUNNING else None
+    if live is not None:  # a run of this process: its row is only written when it ends
+        read = read.model_copy(update={"pages": live.pages, "vms_seen": live.vms_seen})
+    return read
+
+
+async def list_runs(*, session: AsyncSession, progress: Mapping[int, RunProgress],
+                    page: PageParams, kind: SyncKind | None, hypervisor_id: str | None,
+                    status: SyncStatus | None) -> SyncRunPage:
     rows = await repository.list_runs(
         session=session, page=page, kind=kind.value if kind else None,
         hypervisor_id=hypervisor_id, status=status.value if status else None)
@@ -33,15 +44,15 @@ async def list_runs(*, session: AsyncSession, page: PageParams, kind: SyncKind |
     items, next_cursor = page_of(rows, repository.SYNC_RUN_KEYSET, page,
                                  sort_value=lambda row: getattr(row, field),
                                  row_id=lambda row: row.id)
-    return SyncRunPage(items=[SyncRunRead.model_validate(row) for row in items],
-                       next_cursor=next_cursor)
+    return SyncRunPage(items=[to_read(row, progress) for row in items], next_cursor=next_cursor)
 
 
-async def get_run(*, session: AsyncSession, run_id: int) -> SyncRunRead:
+async def get_run(*, session: AsyncSession, progress: Mapping[int, RunProgress],
+                  run_id: int) -> SyncRunRead:
     run = await repository.get_run(session=session, run_id=run_id)
     if run is None:
         raise SyncRunNotFound(f"No refresh run {run_id}.")
-    return SyncRunRead.model_validate(run)
+    return to_read(run, progress)
 
 
 async def refresh_inventory(
@@ -60,6 +71,6 @@ async def refresh_inventory(
     # A fresh session: the request's own may hold a snapshot from before the runs progressed.
     async with refresher.ctx.sessionmaker() as fresh:
         runs = await repository.get_runs(session=fresh, run_ids=batch.run_ids)
-        items = [SyncRunRead.model_validate(run) for run in runs]
+        items = [to_read(run, refresher.ctx.progress) for run in runs]
     return InventoryRefreshRead(
         runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items))

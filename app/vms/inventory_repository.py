@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.upsert import upsert
 from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
 
-CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's bind-parameter limits
+CHUNK = 900  # ids per IN (...): well under SQLite's and PostgreSQL's bind-parameter limits
 LISTED_COLUMNS = ("arn", "hypervisor_id", "name", "host_name", "path", "last_backup_at")
 
 
@@ -40,27 +39,62 @@ async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> dict[str, Ca
     }
 
 
-async def write_listing_changes(
-    *, session: AsyncSession, hypervisor_id: str, changed: Sequence[dict[str, Any]],
-    backup_dates: Sequence[dict[str, Any]], tombstone_ids: Collection[str], now: datetime,
-) -> None:
-    """Apply one complete listing: new/changed rows (their tags are refetched), rows whose
-    only change is the last backup date, and VMs the listing no longer contains."""
-    for start in range(0, len(changed), CHUNK):
-        rows = [
+@dataclass
+class PageChanges:
+    """One listed page compared with the cache: rows to insert, rows whose listed fields
+    changed (their tags are fetched again), and VMs whose only change is the last backup."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    backup_dates: list[tuple[str, datetime | None]] = field(default_factory=list)
+
+
+_vm = cast(Table, Vm.__table__)
+_UPDATE_LISTED = (
+    update(_vm).where(_vm.c.id == bindparam("b_id"))
+    .values({column: bindparam(f"b_{column}")
+             for column in (*LISTED_COLUMNS, "changed_at", "tags_synced_at", "deleted_at")})
+)
+_UPDATE_BACKUP = (
+    update(_vm).where(_vm.c.id == bindparam("b_id"))
+    .values(last_backup_at=bindparam("b_last_backup_at"), changed_at=bindparam("b_changed_at"))
+)
+
+
+async def write_changes(*, session: AsyncSession, changes: PageChanges, now: datetime) -> None:
+    """Write a listing's changes with a few executemany statements (no per-row SQL). Raises
+    IntegrityError when a "new" VM is already cached (under another hypervisor)."""
+    if changes.new:
+        await session.execute(insert(_vm), [
             row | {"first_seen_at": now, "changed_at": now, "tags_synced_at": None,
-                   "deleted_at": None}
-            for row in changed[start:start + CHUNK]
-        ]
-        await upsert(session=session, model=Vm, rows=rows, conflict_columns=["id"],
-                     update_columns=[*LISTED_COLUMNS, "changed_at", "tags_synced_at",
-                                     "deleted_at"])
-    if backup_dates:
-        await session.execute(
-            update(Vm),
-            [{"id": row["id"], "last_backup_at": row["last_backup_at"], "changed_at": now}
-             for row in backup_dates])
-    ids = list(tombstone_ids)
+                   "deleted_at": None} for row in changes.new])
+    if changes.changed:
+        await session.execute(_UPDATE_LISTED, [
+            {f"b_{key}": value for key, value in row.items()}
+            | {"b_changed_at": now, "b_tags_synced_at": None, "b_deleted_at": None}
+            for row in changes.changed])
+    if changes.backup_dates:
+        await session.execute(_UPDATE_BACKUP, [
+            {"b_id": vm_id, "b_last_backup_at": last_backup_at, "b_changed_at": now}
+            for vm_id, last_backup_at in changes.backup_dates])
+
+
+async def cached_elsewhere(*, session: AsyncSession, hypervisor_id: str,
+                           vm_ids: Sequence[str]) -> set[str]:
+    """Which of these VMs are cached under another hypervisor."""
+    found: set[str] = set()
+    for start in range(0, len(vm_ids), CHUNK):
+        result = await session.execute(
+            select(Vm.id).where(Vm.id.in_(vm_ids[start:start + CHUNK]),
+                                Vm.hypervisor_id != hypervisor_id))
+        found |= set(result.scalars().all())
+    return found
+
+
+async def tombstone(*, session: AsyncSession, hypervisor_id: str, vm_ids: Collection[str],
+                    now: datetime) -> None:
+    """Mark VMs a complete listing no longer contained as deleted (kept for history)."""
+    ids = list(vm_ids)
     for start in range(0, len(ids), CHUNK):
         # The hypervisor condition skips a VM another hypervisor's listing has claimed since.
         await session.execute(

@@ -16,8 +16,8 @@ from emulator.backup.entities import (
 )
 from emulator.backup.job_steps import bytes_moved
 from emulator.backup.pagination import paginate
+from emulator.backup.roles import check_backup_role
 from emulator.backup.rules import check_lifecycle, check_windows
-from emulator.backup.selection_rules import IAM_ROLE_ARN
 
 if TYPE_CHECKING:
     from emulator.backup.state import BackupState
@@ -71,8 +71,7 @@ def start_backup_job(state: BackupState, params: dict[str, Any]) -> dict[str, An
     if state.world.vm(resource_arn) is None:
         raise not_found(f"Resource {resource_arn} does not exist")
     role = params["IamRoleArn"]
-    if not IAM_ROLE_ARN.fullmatch(role):
-        raise invalid_parameter(f"Invalid IAM role ARN {role}")
+    check_backup_role(state, role)
     start_window, completion_window = check_windows(
         state, params.get("StartWindowMinutes"), params.get("CompleteWindowMinutes")
     )

@@ -61,6 +61,10 @@ class JobEngine:
     def rules_changed(self) -> None:
         self._are_rules_changed = True
 
+    def settings_changed(self) -> None:
+        """Re-read the settings at the next step: more slots per gateway start waiting jobs."""
+        self._synced_inventory_version = None
+
     def request_abort(self, job: BackupJob) -> None:
         job_steps.request_abort(self._state, job, self.current)
         assert job.abort_done_at is not None
@@ -90,12 +94,17 @@ class JobEngine:
         return self._next_rule_at
 
     def _resync(self) -> None:
-        """Apply what changed in the world between clock moves (a gateway back online, a VM
-        deleted: the world bumps its inventory version) and rebuild slots and queues."""
+        """Apply what changed in the world between clock moves (a gateway offline or back, a VM
+        deleted: the world bumps its inventory version): settle, pause or resume running jobs,
+        rebuild slots and queues, start what may start."""
         self._synced_inventory_version = self._state.world.inventory_version
         moment = self.current
         for work in self._active_work():
             self._settle(work, moment)
+        for job in self._jobs.values():
+            resumed_finish = job_steps.follow_gateway(self._state, job, moment)
+            if resumed_finish is not None:
+                self._push(resumed_finish, SETTLE, job.job_id)
         self._capacity.recount(self._active_work())
         self._capacity.rebuild_queues(
             (self._gateway_for(work, moment), work)

@@ -133,6 +133,10 @@ class BackupJob:
     started_at: datetime | None = None
     transfer_starts_at: datetime | None = None
     finishes_at: datetime | None = None
+    # Set while a running job's gateway (or hypervisor) is unavailable: progress stands still.
+    paused_at: datetime | None = None
+    # Fixed when the job starts, so tuning the settings later does not rewrite its progress.
+    throughput_bytes_per_second: float = 0.0
     abort_done_at: datetime | None = None
     completed_at: datetime | None = None
     total_bytes: int = 0

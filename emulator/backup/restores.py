@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.backup.aws_errors import invalid_parameter, missing_parameter, not_found
 from emulator.backup.entities import RESOURCE_TYPE_VM, DiskImage, RecoveryPoint, RestoreJob
 from emulator.backup.pagination import paginate
-from emulator.backup.selection_rules import IAM_ROLE_ARN
+from emulator.backup.roles import check_backup_role
 from emulator.world import check_vm_name
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def start_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str, A
     if resource_type not in (None, RESOURCE_TYPE_VM):
         raise invalid_parameter(f"Resource type {resource_type} does not match the recovery point")
     role = params.get("IamRoleArn")
-    if role is not None and not IAM_ROLE_ARN.fullmatch(role):
-        raise invalid_parameter(f"Invalid IAM role ARN {role}")
+    if role is not None:
+        check_backup_role(state, role)
     now = state.now()
     job = RestoreJob(
         job_id=state.ids.upper_uuid(),

@@ -1,8 +1,10 @@
-"""The limits AWS puts on a BackupSelection, and its translation into matching criteria."""
+"""The limits AWS puts on a BackupSelection, and its translation into matching criteria.
+
+The selection's IAM role is checked against the account's roles by `roles.check_backup_role`.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from emulator.backup.aws_errors import invalid_parameter, limit_exceeded
@@ -11,14 +13,10 @@ from emulator.backup.matching import SelectionCriteria, TagCondition
 if TYPE_CHECKING:
     from emulator.backup.settings import BackupSettings
 
-IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 CONDITION_OPERATORS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
 
 
 def check_selection(document: dict[str, Any], settings: BackupSettings) -> SelectionCriteria:
-    role = document["IamRoleArn"]
-    if not IAM_ROLE_ARN.fullmatch(role):
-        raise invalid_parameter(f"Invalid IAM role ARN {role}")
     resources = list(document.get("Resources") or [])
     not_resources = list(document.get("NotResources") or [])
     list_of_tags = document.get("ListOfTags") or []

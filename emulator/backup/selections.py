@@ -8,6 +8,7 @@ from emulator.backup.aws_errors import already_exists, invalid_parameter, limit_
 from emulator.backup.entities import Plan, Selection
 from emulator.backup.matching import selection_matches
 from emulator.backup.pagination import paginate
+from emulator.backup.roles import check_backup_role
 from emulator.backup.selection_rules import check_selection
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def create_backup_selection(state: BackupState, params: dict[str, Any]) -> dict[
         raise limit_exceeded(
             f"A backup plan can have at most {state.settings.max_selections_per_plan} selections"
         )
+    check_backup_role(state, document["IamRoleArn"])
     selection = Selection(
         selection_id=state.ids.uuid(),
         plan_id=plan_id,

@@ -123,12 +123,35 @@ class World:
 
     # changes ---------------------------------------------------------------------------
     def touch_inventory(self) -> None:
+        """Every change to what AWS can see or reach goes through here: the listing cache and
+        the backup jobs engine (which pauses, resumes or fails jobs) watch this version."""
         self.inventory_version += 1
 
-    def add_vcenter(self, host: str, username: str, password: str) -> VCenterServer:
-        server = VCenterServer(host=host, username=username, password=password)
+    def add_vcenter(
+        self, host: str, username: str, password: str, *, is_reachable: bool = True
+    ) -> VCenterServer:
+        """Add or replace the vCenter at `host` (new credentials or reachability change the
+        state of the hypervisor that points at it)."""
+        server = VCenterServer(host, username, password, is_reachable=is_reachable)
         self.vcenters[host] = server
+        self.touch_inventory()
         return server
+
+    def set_gateway_online(self, arn: str, is_online: bool) -> Gateway:
+        """Connect or disconnect a gateway; offline, its LastSeenTime stays when it left."""
+        gateway = self.gateways[arn]
+        if not is_online:
+            gateway.offline_since = gateway.offline_since or self.clock.now()
+        else:
+            gateway.offline_since = None
+        self.touch_inventory()
+        return gateway
+
+    def set_hypervisor_forced_offline(self, arn: str, is_forced_offline: bool) -> Hypervisor:
+        hypervisor = self.hypervisors[arn]
+        hypervisor.is_forced_offline = is_forced_offline
+        self.touch_inventory()
+        return hypervisor
 
     def add_hypervisor(
         self, name: str, host: str, *, hypervisor_id: str | None = None, **props: Any

@@ -14,12 +14,73 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator.runner import RunningEmulator
-from tests.emulator.aws_ids import PROD
+from tests.emulator.aws_ids import LAB_HOST, LAB_PASSWORD, LAB_USER, PROD, SPARE_GATEWAY
 from tests.emulator.conftest import make_gateway_client
 
 
 def test_health(control: httpx.Client) -> None:
-    assert control.get("/health").json() == {"ok": True, "scenario": "demo", "strict": True}
+    health = control.get("/health").json()
+    assert health == {
+        "ok": True,
+        "scenario": "demo",
+        "strict": True,
+        "inventory_version": health["inventory_version"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body"),
+    [
+        ("POST", "/gateways/bgw-12345/offline", None),
+        ("POST", "/gateways/bgw-24680/online", None),
+        ("POST", "/hypervisors/hype-12345/offline", None),
+        (
+            "POST",
+            "/vcenters",
+            {
+                "host": "vcenter-prod.example.local",
+                "username": "u",
+                "password": "p",
+                "is_reachable": False,
+            },
+        ),
+        ("POST", "/vms", {"hypervisor": "hype-12345", "name": "new-1", "path": "/Datacenter/vm"}),
+        ("PATCH", "/vms/{vm}", {"ctk_enabled": False}),
+        ("POST", "/vms/{vm}/hard-shutdown", None),
+        ("DELETE", "/vms/{vm}", None),
+    ],
+)
+def test_changes_the_jobs_engine_watches_move_the_inventory_version(
+    control: httpx.Client, method: str, route: str, body: dict[str, Any] | None
+) -> None:
+    """The backup jobs engine re-reads gateways, hypervisors and VMs only when this moves."""
+    vm_id = control.get("/vms", params={"hypervisor_id": "hype-12345"}).json()["vms"][0]["vm_id"]
+    before = control.get("/health").json()["inventory_version"]
+    control.request(method, route.format(vm=vm_id), json=body).raise_for_status()
+    assert control.get("/health").json()["inventory_version"] > before
+
+
+def test_aws_changes_the_jobs_engine_watches_move_the_inventory_version(
+    control: httpx.Client, json_gateway: Any
+) -> None:
+    def version() -> int:
+        found: int = control.get("/health").json()["inventory_version"]
+        return found
+
+    steps = [
+        lambda: json_gateway.update_hypervisor(HypervisorArn=PROD, Password="wrong"),
+        lambda: json_gateway.associate_gateway_to_server(
+            GatewayArn=SPARE_GATEWAY,
+            ServerArn=json_gateway.import_hypervisor_configuration(
+                Name="lab", Host=LAB_HOST, Username=LAB_USER, Password=LAB_PASSWORD
+            )["HypervisorArn"],
+        ),
+        lambda: json_gateway.delete_hypervisor(HypervisorArn=PROD),
+    ]
+    for step in steps:
+        before = version()
+        step()
+        assert version() > before
 
 
 def test_clock_get_advance_set(control: httpx.Client) -> None:

@@ -31,7 +31,12 @@ def test_standalone_emulator_serves_the_scenario() -> None:
             if "Uvicorn running on" in line:
                 break
         health = httpx.get(f"http://127.0.0.1:{port}/_emulator/health")
-        assert health.json() == {"ok": True, "scenario": "scale:50", "strict": True}
+        assert health.json() | {"inventory_version": 0} == {
+            "ok": True,
+            "scenario": "scale:50",
+            "strict": True,
+            "inventory_version": 0,
+        }
         vms = httpx.get(f"http://127.0.0.1:{port}/_emulator/vms").json()["vms"]
         assert len(vms) == 50
     finally:

@@ -10,6 +10,7 @@ from tests.support.tokens import auth
 
 ACCOUNT = "123456789012"
 PROD, DR, BRANCH = "hype-12345", "hype-67890", "hype-24680"
+PROD_ARN = f"arn:aws:backup-gateway:us-east-1:{ACCOUNT}:hypervisor/{PROD}"
 SYNC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/SyncRole"
 BACKUP_ONLY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/BackupOnlyRole"
 MISSING_ROLE = f"arn:aws:iam::{ACCOUNT}:role/NoSuchRole"

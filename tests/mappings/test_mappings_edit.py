@@ -1,4 +1,4 @@
-"""Reading and editing a hypervisor's mappings: ETags, validation, single add/remove."""
+"""Reading and replacing a hypervisor's mappings: ETags, validation, concurrency."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.core.scopes import Scope
 from tests.mappings.builders import (
     BRANCH,
     DR,
     PROD,
+    PROD_ARN,
     SYNC_ROLE,
     WINDOWS,
     mapping,
@@ -193,43 +195,6 @@ async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, contro
     assert control.calls("PutHypervisorPropertyMappings") == 0
 
 
-async def test_add_and_remove_one_mapping(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh(with_vms=False)
-    await replace(client, PROD, [WINDOWS])
-    linux = mapping("OS", "Linux")
-    added = await client.post(f"/mappings/{PROD}/entries", headers=auth(), json=linux)
-    assert added.status_code == 201, added.text
-    assert added.json()["mappings"] == [WINDOWS, linux]
-    assert added.headers["ETag"] == added.json()["etag"]
-    again = await client.post(f"/mappings/{PROD}/entries", headers=auth(), json=linux)
-    assert again.status_code == 409
-    assert problem_type(again) == "mapping-exists"
-    stale = await client.delete(f"/mappings/{PROD}/entries", headers=auth() | {
-        "If-Match": (await read(client, PROD)).headers["ETag"] + "x"},
-        params={"vmware_category": "OS", "vmware_tag_name": "Windows"})
-    assert stale.status_code == 412
-    removed = await client.delete(f"/mappings/{PROD}/entries", headers=auth(),
-                                  params={"vmware_category": "OS", "vmware_tag_name": "Windows"})
-    assert removed.status_code == 200, removed.text
-    assert removed.json()["mappings"] == [linux]
-    assert (await read(client, PROD, refresh="true")).json()["mappings"] == [linux]
-    missing = await client.delete(f"/mappings/{PROD}/entries", headers=auth(),
-                                  params={"vmware_category": "OS", "vmware_tag_name": "BeOS"})
-    assert missing.status_code == 404
-    assert problem_type(missing) == "mapping-not-found"
-
-
-async def test_first_add_needs_a_role(client: httpx.AsyncClient, refresh: Refresh) -> None:
-    await refresh(with_vms=False)
-    response = await client.post(f"/mappings/{PROD}/entries", headers=auth(), json=WINDOWS)
-    assert response.status_code == 422
-    assert response.json()["invalid_params"][0]["name"] == "body.iam_role_arn"
-    with_role = await client.post(f"/mappings/{PROD}/entries", headers=auth(),
-                                  json=WINDOWS | {"iam_role_arn": SYNC_ROLE})
-    assert with_role.status_code == 201
-    assert with_role.json()["iam_role_arn"] == SYNC_ROLE
-
-
 async def test_list_shows_every_hypervisor_with_freshness(client: httpx.AsyncClient,
                                                           refresh: Refresh) -> None:
     await refresh(with_vms=False)
@@ -257,28 +222,19 @@ async def test_unknown_hypervisor_and_scopes(client: httpx.AsyncClient, refresh:
     assert reader.status_code == 403
 
 
-async def test_removing_the_last_mapping_leaves_an_empty_list(client: httpx.AsyncClient,
-                                                              refresh: Refresh) -> None:
+async def test_a_change_made_outside_vmbackup_is_not_overwritten(
+        app: FastAPI, client: httpx.AsyncClient, refresh: Refresh) -> None:
     await refresh(with_vms=False)
-    await replace(client, PROD, [WINDOWS])
-    removed = await client.delete(f"/mappings/{PROD}/entries", headers=auth(),
-                                  params={"vmware_category": "OS", "vmware_tag_name": "Windows"})
-    assert removed.status_code == 200, removed.text
-    assert removed.json()["mappings"] == []
-    assert (await read(client, PROD, refresh="true")).json()["mappings"] == []
+    etag = (await read(client, PROD)).headers["ETag"]
+    console_edit = [{"VmwareCategory": "OS", "VmwareTagName": "Linux", "AwsTagKey": "OS-Linux",
+                     "AwsTagValue": "Linux"}]
+    app.state.aws.gateway.put_hypervisor_property_mappings(  # as the AWS console would
+        HypervisorArn=PROD_ARN, VmwareToAwsTagMappings=console_edit, IamRoleArn=SYNC_ROLE)
+    refused = await put(client, PROD, [WINDOWS], etag=etag)
+    assert refused.status_code == 412
+    assert "outside vmbackup" in refused.json()["detail"]
+    fresh = await read(client, PROD, refresh="true")
+    assert fresh.headers["ETag"] == refused.headers["ETag"]
+    assert fresh.json()["mappings"] == [mapping("OS", "Linux")]
+    assert (await put(client, PROD, [WINDOWS], etag=fresh.headers["ETag"])).status_code == 200
 
-
-async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, control: Control,
-                                                refresh: Refresh) -> None:
-    await refresh(with_vms=False)
-    await read(client, PROD)
-    assert (await put(client, PROD, [WINDOWS], etag="*")).status_code == 200
-    control.reset_counters()
-    headers = auth() | {"Idempotency-Key": "add-linux-1"}
-    linux = mapping("OS", "Linux")
-    first = await client.post(f"/mappings/{PROD}/entries", headers=headers, json=linux)
-    replay = await client.post(f"/mappings/{PROD}/entries", headers=headers, json=linux)
-    assert first.status_code == replay.status_code == 201
-    assert replay.headers["idempotent-replayed"] == "true"
-    assert replay.json() == first.json()
-    assert control.calls("PutHypervisorPropertyMappings") == 1

@@ -28,12 +28,10 @@ class Site:
         return self.world.add_vm(self.hypervisor_arn, name, "/Datacenter/vm/Lab", disks, **props)
 
     def take_gateway_offline(self) -> None:
-        self.world.gateways[self.gateway_arn].offline_since = self.world.clock.now()
-        self.world.touch_inventory()
+        self.world.set_gateway_online(self.gateway_arn, False)
 
     def bring_gateway_online(self) -> None:
-        self.world.gateways[self.gateway_arn].offline_since = None
-        self.world.touch_inventory()
+        self.world.set_gateway_online(self.gateway_arn, True)
 
 
 def make_site(world: World, name: str) -> Site:

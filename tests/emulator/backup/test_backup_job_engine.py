@@ -101,31 +101,6 @@ def test_four_running_jobs_per_gateway(backup: Any, site: Site, vault: str, worl
     assert [job_state(backup, job) for job in jobs] == ["COMPLETED"] + ["RUNNING"] * 4
 
 
-def test_offline_gateway_makes_jobs_wait_then_expire(
-    backup: Any, site: Site, vault: str, world: World
-) -> None:
-    vm = site.add_vm("web-1")
-    site.take_gateway_offline()
-    job_id = start_job(backup, vm.arn, StartWindowMinutes=60)
-    world.clock.advance(59 * MINUTE)
-    assert job_state(backup, job_id) == "CREATED"
-    world.clock.advance(MINUTE)
-    job = describe(backup, job_id)
-    assert job["State"] == "EXPIRED"
-    assert job["StatusMessage"] == "No gateways available to work on job."
-    assert job["MessageCategory"] != "SUCCESS"
-
-
-def test_gateway_back_within_the_window(backup: Any, site: Site, vault: str, world: World) -> None:
-    vm = site.add_vm("web-1")
-    site.take_gateway_offline()
-    job_id = start_job(backup, vm.arn, StartWindowMinutes=60)
-    world.clock.advance(30 * MINUTE)
-    site.bring_gateway_online()
-    world.clock.advance(1)
-    assert job_state(backup, job_id) == "RUNNING"
-
-
 def test_waiting_for_a_slot_until_the_window_ends_expires(
     backup: Any, site: Site, vault: str, world: World
 ) -> None:
@@ -217,3 +192,48 @@ def test_ctk_disabled_is_cbt_unavailable(backup: Any, site: Site, vault: str, wo
     job_id = start_job(backup, vm.arn)
     world.clock.advance(HOUR)
     assert describe(backup, job_id)["StatusMessage"] == messages.CBT_UNAVAILABLE
+
+
+def test_engine_settings_over_the_control_api(
+    backup: Any, site: Site, vault: str, world: World, control: Any
+) -> None:
+    defaults = control.get("/backup/settings").json()
+    assert defaults["running_jobs_per_gateway"] == 4
+    assert defaults["default_start_window_minutes"] == 480
+    vms = [site.add_vm(f"vm-{i}", used_gib=10) for i in range(3)]
+    changed = control.patch(
+        "/backup/settings",
+        json={"running_jobs_per_gateway": 1, "throughput_bytes_per_second": GIB / 30},
+    )
+    changed.raise_for_status()
+    assert changed.json()["running_jobs_per_gateway"] == 1
+    jobs = [start_job(backup, vm.arn) for vm in vms]
+    world.clock.advance(MINUTE)
+    assert [job_state(backup, job) for job in jobs] == ["RUNNING", "CREATED", "CREATED"]
+    # More slots start waiting jobs at once; the running one keeps its throughput (2 GiB/min).
+    control.patch("/backup/settings", json={"running_jobs_per_gateway": 4}).raise_for_status()
+    world.clock.advance(1)
+    assert [job_state(backup, job) for job in jobs] == ["RUNNING"] * 3
+    world.clock.advance(6 * MINUTE - 1)
+    assert job_state(backup, jobs[0]) == "COMPLETED"
+    control.post("/reset").raise_for_status()  # the settings belong to the world
+    assert control.get("/backup/settings").json()["running_jobs_per_gateway"] == 4
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"no_such_setting": 1},
+        {"running_jobs_per_gateway": 1.5},
+        {"running_jobs_per_gateway": True},
+        {"throughput_bytes_per_second": 0},
+        {"start_delay_seconds": -1},
+        {"default_page_size": 5000},
+        {"message_category_with_issues": 7},
+    ],
+)
+def test_engine_settings_refuse_bad_values(world: World, control: Any, change: Any) -> None:
+    before = control.get("/backup/settings").json()
+    refused = control.patch("/backup/settings", json=change)
+    assert refused.status_code == 400
+    assert control.get("/backup/settings").json() == before

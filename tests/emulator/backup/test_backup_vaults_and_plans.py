@@ -8,7 +8,7 @@ import pytest
 
 from emulator.backup.seed import seed_demo
 from emulator.world import World
-from tests.emulator.backup.lab import daily_plan
+from tests.emulator.backup.lab import ROLE_ARN, daily_plan
 
 
 def test_create_and_list_vaults(backup: Any, world: World) -> None:
@@ -162,7 +162,7 @@ def test_delete_plan_needs_its_selections_gone(backup: Any, vault: str) -> None:
     plan_id = backup.create_backup_plan(BackupPlan=daily_plan())["BackupPlanId"]
     selection = {
         "SelectionName": "all",
-        "IamRoleArn": "arn:aws:iam::123456789012:role/r",
+        "IamRoleArn": ROLE_ARN,
         "Resources": ["*"],
     }
     selection_id = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=selection)[

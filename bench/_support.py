@@ -1,0 +1,301 @@
+"""Shared by the inventory benchmarks (not a benchmark itself): run the emulator and the service
+as separate processes, fresh databases, an RSS sampler, and wrk.
+
+Every process is started here and stopped by the caller through the returned handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL",
+                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_BENCH_DB = "vmbackup_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str,
+                  timeout_seconds: float = 60) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode} before answering")
+        try:
+            httpx.get(url, timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{what} did not answer {url} within {timeout_seconds} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def emulator(scenario: str) -> Iterator[str]:
+    """`python -m emulator --scenario <scenario>` in its own process; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
+               "--scenario", scenario, "--log-level", "warning", "--without-backup"]
+    process = subprocess.Popen(command, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/_emulator/health", process, "the emulator")
+        yield url
+    finally:
+        stop(process)
+
+
+def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int, float]:
+    """Plain boto3 paging through every VM (ListVirtualMachines, MaxResults=page_size)."""
+    import boto3
+
+    client = boto3.client("backup-gateway", endpoint_url=emulator_url, region_name="us-east-1",
+                          aws_access_key_id="AKID", aws_secret_access_key="secret")
+    started = time.perf_counter()
+    listed = 0
+    for page in client.get_paginator("list_virtual_machines").paginate(
+            PaginationConfig={"PageSize": page_size}):
+        listed += len(page["VirtualMachines"])
+    return listed, time.perf_counter() - started
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL."""
+    if kind == "sqlite":
+        path = workdir / "vmbackup_bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite+aiosqlite:///{path}"
+    asyncio.run(_recreate_postgres_database())
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{POSTGRES_BENCH_DB}"
+
+
+async def _recreate_postgres_database() -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
+        await connection.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
+    finally:
+        await connection.close()
+
+
+def table_fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple[int, int]]:
+    """(row count, hash of all rows) per table: equal before and after means nothing changed."""
+    return asyncio.run(_fingerprints(database_url, tables))
+
+
+async def _fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple[int, int]]:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            prints = {}
+            for table in tables:
+                rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
+                prints[table] = (len(rows), hash(frozenset(tuple(row) for row in rows)))
+            return prints
+    finally:
+        await engine.dispose()
+
+
+def postgres_tuple_writes(tables: list[str]) -> dict[str, int]:
+    """Rows inserted + updated + deleted per table since the statistics were reset (PG only)."""
+    return asyncio.run(_tuple_writes(tables))
+
+
+async def _tuple_writes(tables: list[str]) -> dict[str, int]:
+    import asyncpg
+
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    connection = await asyncpg.connect(f"{base}/{POSTGRES_BENCH_DB}")
+    try:
+        await connection.execute("SELECT pg_stat_force_next_flush()")
+        await asyncio.sleep(1.2)  # other backends flush their counters at most once a second
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        rows = await connection.fetch(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS writes "
+            "FROM pg_stat_user_tables WHERE relname = ANY($1::text[])", tables)
+        return {row["relname"]: int(row["writes"]) for row in rows}
+    finally:
+        await connection.close()
+
+
+# --- the service -------------------------------------------------------------------------------
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen[bytes]
+    admin_key: str
+    read_key: str
+    database_url: str
+    log_path: Path
+
+    def headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+
+def _make_key(name: str, scope: str) -> tuple[str, dict[str, Any]]:
+    out = subprocess.run([str(BIN / "vmbackup"), "create-api-key", "--name", name,
+                          "--scope", scope], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    key = re.search(r"API key \(shown once[^)]*\): (\S+)", out)
+    entry = next(line for line in out.splitlines() if line.startswith("{"))
+    assert key is not None, out
+    return key.group(1), json.loads(entry)
+
+
+def service_env(database_url: str, emulator_url: str, entries: list[dict[str, Any]],
+                extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VMBACKUP_")}
+    env.update({
+        "VMBACKUP_DATABASE_URL": database_url,
+        "VMBACKUP_AWS_ENDPOINT_URL": emulator_url,
+        "VMBACKUP_API_KEYS": json.dumps(entries),
+        "VMBACKUP_BACKGROUND_REFRESH_ENABLED": "false",
+        "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    })
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def service(database_url: str, emulator_url: str, workdir: Path,
+            extra_env: dict[str, str] | None = None) -> Iterator[Service]:
+    """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker) in its own process."""
+    admin_key, admin_entry = _make_key("bench-admin", "admin")
+    read_key, read_entry = _make_key("bench-reader", "read")
+    env = service_env(database_url, emulator_url, [admin_entry, read_entry], extra_env)
+    subprocess.run([str(BIN / "vmbackup"), "migrate"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    port = free_port()
+    log_path = workdir / f"service-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "vmbackup"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", process, "the service")
+        yield Service(url, process, admin_key, read_key, database_url, log_path)
+    finally:
+        stop(process)
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+def proc_status_kib(pid: int, field_name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise KeyError(field_name)
+
+
+@dataclass
+class RssSampler:
+    """Samples a process's VmRSS every `interval` seconds in a thread; `peak_kib` is the highest."""
+
+    pid: int
+    interval: float = 0.05
+    peak_kib: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, proc_status_kib(self.pid, "VmRSS"))
+            self._stop.wait(self.interval)
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+WRK_MISSING = ("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
+               "`brew install wrk` (macOS), then run this again.")
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: str | None
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit(WRK_MISSING)
+    return path
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, headers: dict[str, str], *, connections: int, seconds: float,
+        threads: int = 1) -> WrkResult:
+    command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+               "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    problems = [line.strip() for line in out.splitlines()
+                if "Non-2xx" in line or "Socket errors" in line]
+    return WrkResult(rate, p50, p99, total, "; ".join(problems) or None)

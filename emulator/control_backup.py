@@ -1,0 +1,65 @@
+"""Control API routes for the AWS Backup side's engine settings (throughput, windows, limits).
+
+The settings belong to the current world: a reset or scenario load brings back the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from emulator.emulator_state import EmulatorState
+from emulator.errors import ControlError
+
+Body = dict[str, Any]
+Query = dict[str, str]
+# Divisors and page sizes: zero would mean "never" or a crash, not a setting.
+_MUST_BE_POSITIVE = frozenset(
+    {"throughput_bytes_per_second", "restore_throughput_bytes_per_second", "default_page_size"}
+)
+
+
+def get_settings(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    return asdict(_backup(state).settings)
+
+
+def update_settings(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    """Change some settings; everything is checked before anything changes. Running jobs keep
+    the throughput they started with; windows and limits apply to what is checked next."""
+    backup = _backup(state)
+    settings = backup.settings
+    current = asdict(settings)
+    unknown = sorted(set(body) - set(current))
+    if unknown:
+        raise ControlError(400, f"unknown settings {unknown}; known: {sorted(current)}")
+    for name, value in body.items():
+        _check(name, value, current[name])
+    for name, value in body.items():
+        # An integer is a fine value for a float setting; store it as the float it stands for.
+        setattr(settings, name, float(value) if isinstance(current[name], float) else value)
+    backup.engine.settings_changed()
+    return asdict(settings)
+
+
+def _check(name: str, value: Any, default: Any) -> None:
+    if isinstance(default, str):
+        if not isinstance(value, str) or not value:
+            raise ControlError(400, f"{name} must be a non-empty string")
+        return
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, int) and not (is_number and isinstance(value, int)):
+        raise ControlError(400, f"{name} must be an integer")
+    if not is_number:
+        raise ControlError(400, f"{name} must be a number")
+    if value < 0 or (name in _MUST_BE_POSITIVE and value == 0):
+        raise ControlError(
+            400, f"{name} must be {'positive' if name in _MUST_BE_POSITIVE else 'zero or more'}"
+        )
+    if name == "default_page_size" and value > 1000:
+        raise ControlError(400, "default_page_size must be at most 1000 (AWS's MaxResults limit)")
+
+
+def _backup(state: EmulatorState) -> Any:
+    if state.world.backup is None:
+        raise ControlError(404, "the emulator runs without its AWS Backup side")
+    return state.world.backup
