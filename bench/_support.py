@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import re
 import shutil
 import socket
@@ -26,9 +27,22 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 POSTGRES_BENCH_DB = "vmbackup_bench"
+# The emulator accepts any credentials (SigV4 is not checked).
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "AKID", "aws_secret_access_key": "secret"}
+
+
+def machine() -> str:
+    """One line naming the machine, the date and how busy the host is (figures depend on it)."""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"; load average {load}"
+    )
 
 
 def free_port() -> int:
@@ -38,8 +52,9 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str,
-                  timeout_seconds: float = 60) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], what: str, timeout_seconds: float = 60
+) -> None:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -67,8 +82,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def emulator(scenario: str) -> Iterator[str]:
     """`python -m emulator --scenario <scenario>` in its own process; yields its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
-               "--scenario", scenario, "--log-level", "warning", "--without-backup"]
+    command = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--scenario",
+        scenario,
+        "--log-level",
+        "warning",
+        "--without-backup",
+    ]
     process = subprocess.Popen(command, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -82,17 +109,20 @@ def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int
     """Plain boto3 paging through every VM (ListVirtualMachines, MaxResults=page_size)."""
     import boto3
 
-    client = boto3.client("backup-gateway", endpoint_url=emulator_url, region_name="us-east-1",
-                          aws_access_key_id="AKID", aws_secret_access_key="secret")
+    client = boto3.client(
+        "backup-gateway", endpoint_url=emulator_url, region_name="us-east-1", **EMULATOR_CREDENTIALS
+    )
     started = time.perf_counter()
     listed = 0
     for page in client.get_paginator("list_virtual_machines").paginate(
-            PaginationConfig={"PageSize": page_size}):
+        PaginationConfig={"PageSize": page_size}
+    ):
         listed += len(page["VirtualMachines"])
     return listed, time.perf_counter() - started
 
 
 # --- databases ---------------------------------------------------------------------------------
+
 
 def fresh_database(kind: str, workdir: Path) -> str:
     """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL."""
@@ -107,7 +137,7 @@ def fresh_database(kind: str, workdir: Path) -> str:
 
 
 async def _recreate_postgres_database() -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
@@ -131,36 +161,88 @@ async def _fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple
         async with engine.connect() as connection:
             prints = {}
             for table in tables:
-                rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
+                query = text(f"SELECT * FROM {table}")  # noqa: S608 (our own table names)
+                rows = (await connection.execute(query)).all()
                 prints[table] = (len(rows), hash(frozenset(tuple(row) for row in rows)))
             return prints
     finally:
         await engine.dispose()
 
 
-def postgres_tuple_writes(tables: list[str]) -> dict[str, int]:
-    """Rows inserted + updated + deleted per table since the statistics were reset (PG only)."""
-    return asyncio.run(_tuple_writes(tables))
+_SQLITE_COUNTER = """
+CREATE TRIGGER bench_{table}_{op} AFTER {op} ON {table}
+BEGIN UPDATE bench_row_writes SET row_count = row_count + 1 WHERE table_name = '{table}'; END
+"""
+_POSTGRES_COUNTER = """
+CREATE FUNCTION bench_count_row_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE bench_row_writes SET row_count = row_count + 1 WHERE table_name = TG_TABLE_NAME;
+  RETURN NULL;
+END $$
+"""
 
 
-async def _tuple_writes(tables: list[str]) -> dict[str, int]:
-    import asyncpg
+def count_row_writes(database_url: str, tables: list[str]) -> None:
+    """Install triggers counting every row inserted, updated or deleted in these tables (even
+    an UPDATE that sets the same values) into bench_row_writes. Bench databases only."""
+    asyncio.run(_install_counters(database_url, tables))
 
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    connection = await asyncpg.connect(f"{base}/{POSTGRES_BENCH_DB}")
+
+async def _install_counters(database_url: str, tables: list[str]) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
     try:
-        await connection.execute("SELECT pg_stat_force_next_flush()")
-        await asyncio.sleep(1.2)  # other backends flush their counters at most once a second
-        await connection.execute("SELECT pg_stat_clear_snapshot()")
-        rows = await connection.fetch(
-            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS writes "
-            "FROM pg_stat_user_tables WHERE relname = ANY($1::text[])", tables)
-        return {row["relname"]: int(row["writes"]) for row in rows}
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "CREATE TABLE bench_row_writes (table_name VARCHAR(64) PRIMARY KEY, "
+                    "row_count INTEGER NOT NULL)"
+                )
+            )
+            is_postgres = engine.dialect.name == "postgresql"
+            if is_postgres:
+                await connection.execute(text(_POSTGRES_COUNTER))
+            for table in tables:
+                await connection.execute(
+                    text("INSERT INTO bench_row_writes VALUES (:table, 0)"), {"table": table}
+                )
+                if is_postgres:
+                    await connection.execute(
+                        text(
+                            f"CREATE TRIGGER bench_{table}_writes AFTER INSERT OR UPDATE OR DELETE "
+                            f"ON {table} FOR EACH ROW EXECUTE FUNCTION bench_count_row_write()"
+                        )
+                    )
+                    continue
+                for op in ("INSERT", "UPDATE", "DELETE"):
+                    await connection.execute(text(_SQLITE_COUNTER.format(table=table, op=op)))
     finally:
-        await connection.close()
+        await engine.dispose()
+
+
+def row_writes(database_url: str) -> dict[str, int]:
+    return asyncio.run(_row_writes(database_url))
+
+
+async def _row_writes(database_url: str) -> dict[str, int]:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT table_name, row_count FROM bench_row_writes")
+            )
+            return {name: int(count) for name, count in rows.all()}
+    finally:
+        await engine.dispose()
 
 
 # --- the service -------------------------------------------------------------------------------
+
 
 @dataclass
 class Service:
@@ -176,45 +258,62 @@ class Service:
 
 
 def _make_key(name: str, scope: str) -> tuple[str, dict[str, Any]]:
-    out = subprocess.run([str(BIN / "vmbackup"), "create-api-key", "--name", name,
-                          "--scope", scope], capture_output=True, text=True, check=True,
-                         cwd=ROOT).stdout
+    out = subprocess.run(
+        [str(BIN / "vmbackup"), "create-api-key", "--name", name, "--scope", scope],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
     key = re.search(r"API key \(shown once[^)]*\): (\S+)", out)
     entry = next(line for line in out.splitlines() if line.startswith("{"))
     assert key is not None, out
     return key.group(1), json.loads(entry)
 
 
-def service_env(database_url: str, emulator_url: str, entries: list[dict[str, Any]],
-                extra: dict[str, str] | None = None) -> dict[str, str]:
+def service_env(
+    database_url: str,
+    emulator_url: str,
+    entries: list[dict[str, Any]],
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("VMBACKUP_")}
-    env.update({
-        "VMBACKUP_DATABASE_URL": database_url,
-        "VMBACKUP_AWS_ENDPOINT_URL": emulator_url,
-        "VMBACKUP_API_KEYS": json.dumps(entries),
-        "VMBACKUP_BACKGROUND_REFRESH_ENABLED": "false",
-        "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    })
+    env.update(
+        {
+            "VMBACKUP_DATABASE_URL": database_url,
+            "VMBACKUP_AWS_ENDPOINT_URL": emulator_url,
+            "VMBACKUP_API_KEYS": json.dumps(entries),
+            "VMBACKUP_BACKGROUND_REFRESH_ENABLED": "false",
+            "AWS_ACCESS_KEY_ID": EMULATOR_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     env.update(extra or {})
     return env
 
 
 @contextmanager
-def service(database_url: str, emulator_url: str, workdir: Path,
-            extra_env: dict[str, str] | None = None) -> Iterator[Service]:
+def service(
+    database_url: str, emulator_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Service]:
     """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker) in its own process."""
     admin_key, admin_entry = _make_key("bench-admin", "admin")
     read_key, read_entry = _make_key("bench-reader", "read")
     env = service_env(database_url, emulator_url, [admin_entry, read_entry], extra_env)
-    subprocess.run([str(BIN / "vmbackup"), "migrate"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "vmbackup"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     port = free_port()
     log_path = workdir / f"service-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(BIN / "vmbackup"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+            env=env,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/healthz", process, "the service")
@@ -224,6 +323,7 @@ def service(database_url: str, emulator_url: str, workdir: Path,
 
 
 # --- memory ------------------------------------------------------------------------------------
+
 
 def proc_status_kib(pid: int, field_name: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -260,8 +360,10 @@ class RssSampler:
 
 # --- wrk ---------------------------------------------------------------------------------------
 
-WRK_MISSING = ("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
-               "`brew install wrk` (macOS), then run this again.")
+WRK_MISSING = (
+    "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
+    "`brew install wrk` (macOS), then run this again."
+)
 
 
 @dataclass
@@ -285,10 +387,18 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, headers: dict[str, str], *, connections: int, seconds: float,
-        threads: int = 1) -> WrkResult:
-    command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "--timeout", "10s"]
+def wrk(
+    url: str, headers: dict[str, str], *, connections: int, seconds: float, threads: int = 1
+) -> WrkResult:
+    command = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -296,6 +406,7 @@ def wrk(url: str, headers: dict[str, str], *, connections: int, seconds: float,
     p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    problems = [line.strip() for line in out.splitlines()
-                if "Non-2xx" in line or "Socket errors" in line]
+    problems = [
+        line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line
+    ]
     return WrkResult(rate, p50, p99, total, "; ".join(problems) or None)

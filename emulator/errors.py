@@ -28,20 +28,15 @@ def not_found(message: str) -> AwsError:
     return AwsError("ResourceNotFoundException", message, 404)
 
 
-def conflict(message: str) -> AwsError:
-    return AwsError("ConflictException", message, 409)
+def conflict(message: str, *, error_code: str | None = None) -> AwsError:
+    """ConflictException; `error_code` says which conflict (the model's ErrorCode member)."""
+    fields = {} if error_code is None else {"ErrorCode": error_code}
+    return AwsError("ConflictException", message, 409, **fields)
 
 
-def access_denied(message: str) -> AwsError:
-    return AwsError("AccessDeniedException", message, 403)
-
-
-def throttled(message: str = "Rate exceeded") -> AwsError:
-    return AwsError("ThrottlingException", message, 429)
-
-
-def internal_error(message: str = "An internal error occurred") -> AwsError:
-    return AwsError("InternalServerException", message, 500)
+def access_denied(message: str, *, error_code: str | None = None) -> AwsError:
+    fields = {} if error_code is None else {"ErrorCode": error_code}
+    return AwsError("AccessDeniedException", message, 403, **fields)
 
 
 class ControlError(Exception):

@@ -5,11 +5,11 @@ Every scenario is deterministic: the same name builds the same world, ids includ
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Callable
 from datetime import timedelta
 
+from emulator.backup.seed import seed_demo
 from emulator.world import World
 from emulator.world.gateways import MaintenanceWindow
 from emulator.world.iam import BACKUP_GATEWAY_SERVICE, BACKUP_SERVICE
@@ -70,39 +70,38 @@ def _build_roles(world: World) -> None:
     world.add_role("BackupOnlyRole", {BACKUP_SERVICE}, [SYNC_POLICY])
 
 
+# The demo's vCenters: (hypervisor id, short name, password). All use the same backup user.
+DEMO_SITES = (
+    ("hype-12345", "prod", "Prod-Passw0rd!"),
+    ("hype-67890", "dr", "Dr-Passw0rd!"),
+    ("hype-24680", "branch", "Branch-Passw0rd!"),
+)
+DEMO_USER = "backup@vsphere.local"
+
+
 def build_demo(world: World) -> None:
     """Three vCenters: prod (hype-12345 behind bgw-12345), DR (gateway on old software) and a
     branch office whose gateway is offline; ~300 VMs in nested folders with VMware tags."""
     rng = random.Random(12345)  # noqa: S311 - deterministic test data
     now = world.clock.now()
     _build_roles(world)
-    world.add_vcenter("vcenter-prod.example.local", "backup@vsphere.local", "Prod-Passw0rd!")
-    world.add_vcenter("vcenter-dr.example.local", "backup@vsphere.local", "Dr-Passw0rd!")
-    world.add_vcenter("vcenter-branch.example.local", "backup@vsphere.local", "Branch-Passw0rd!")
+    hypervisors = []
+    for hypervisor_id, site, password in DEMO_SITES:
+        host = f"vcenter-{site}.example.local"
+        world.add_vcenter(host, DEMO_USER, password)
+        hypervisors.append(
+            world.add_hypervisor(
+                f"vcenter-{site}",
+                host,
+                hypervisor_id=hypervisor_id,
+                username=DEMO_USER,
+                password=password,
+            )
+        )
+    prod, dr, branch = hypervisors
     # Not imported yet: try ImportHypervisorConfiguration against it.
     world.add_vcenter("vcenter-lab.example.local", "lab@vsphere.local", "Lab-Passw0rd!")
 
-    prod = world.add_hypervisor(
-        "vcenter-prod",
-        "vcenter-prod.example.local",
-        hypervisor_id="hype-12345",
-        username="backup@vsphere.local",
-        password="Prod-Passw0rd!",  # noqa: S106 - demo vCenter credentials
-    )
-    dr = world.add_hypervisor(
-        "vcenter-dr",
-        "vcenter-dr.example.local",
-        hypervisor_id="hype-67890",
-        username="backup@vsphere.local",
-        password="Dr-Passw0rd!",  # noqa: S106 - demo vCenter credentials
-    )
-    branch = world.add_hypervisor(
-        "vcenter-branch",
-        "vcenter-branch.example.local",
-        hypervisor_id="hype-24680",
-        username="backup@vsphere.local",
-        password="Branch-Passw0rd!",  # noqa: S106 - demo vCenter credentials
-    )
     world.add_gateway("gateway-prod", gateway_id="bgw-12345", hypervisor_arn=prod.arn)
     world.add_gateway(
         "gateway-dr",
@@ -126,7 +125,8 @@ def build_demo(world: World) -> None:
     _add_vms(world, rng, prod.arn, "/Datacenter/vm", prod_folders, 200, "prod")
     _add_vms(world, rng, dr.arn, "/DR-Site/vm", ["Replicas", "Replicas/Critical"], 80, "dr")
     _add_vms(world, rng, branch.arn, "/Branch/vm", ["Office"], 20, "branch")
-    _seed_backup_side(world)
+    if world.backup is not None:
+        seed_demo(world)
 
 
 def build_scale(world: World, vm_count: int) -> None:
@@ -204,15 +204,3 @@ def _add_vms(
             power_state=POWERED_OFF if number % 41 == 3 else "poweredOn",
             cbt_valid=number % 29 != 11,  # a few were hard-shut-down since their last backup
         )
-
-
-def _seed_backup_side(world: World) -> None:
-    """Vaults and a plan come from the AWS Backup side, when that package is present."""
-    try:
-        seed_module = importlib.import_module("emulator.backup.seed")
-    except ModuleNotFoundError as missing:
-        if missing.name not in ("emulator.backup", "emulator.backup.seed"):
-            raise
-        return
-    if world.backup is not None:
-        seed_module.seed_demo(world)

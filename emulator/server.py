@@ -8,14 +8,12 @@ run on the event loop; only injected latency awaits.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 from typing import Any
 
 from emulator import control
+from emulator.backup import protocol as backup_protocol
 from emulator.emulator_state import EmulatorState
 from emulator.errors import AwsError
 from emulator.gateway import protocol as gateway_protocol
@@ -35,7 +33,6 @@ BACKUP = "backup"
 class EmulatorApp:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self._backup_protocol = _load_backup_protocol() if state.with_backup else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -91,19 +88,15 @@ class EmulatorApp:
     async def _call_backup(
         self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
     ) -> Response:
-        backup = self._backup_protocol
-        world = self.state.world
-        if backup is None or world.backup is None:
+        if self.state.world.backup is None:
             error = AwsError("UnknownOperationException", f"No route for {method} {raw_path}", 404)
-            return 404, *_rest_json_error(error, self.state.next_request_id())[1:]
-        operation = backup.operation_for(method, raw_path) or "UnknownOperation"
+            return backup_protocol.render_error(error, self.state.next_request_id())
+        operation = backup_protocol.operation_for(method, raw_path) or "UnknownOperation"
         try:
             await self._before_call(BACKUP, operation)
         except AwsError as error:
-            return _render_backup_error(backup, error, self.state.next_request_id())
-        with world.lock:
-            result: Response = backup.handle(world, method, raw_path, query, headers, body)
-        return result
+            return backup_protocol.render_error(error, self.state.next_request_id())
+        return backup_protocol.handle(self.state.world, method, raw_path, query, headers, body)
 
     async def _before_call(self, service: str, operation: str) -> None:
         """Let the clock catch up, count the call, apply injected faults (errors and latency)."""
@@ -113,35 +106,6 @@ class EmulatorApp:
             latency_seconds = self.state.faults.before_call(service, operation)
         if latency_seconds > 0:
             await asyncio.sleep(latency_seconds)
-
-
-def _render_backup_error(backup: ModuleType, error: AwsError, request_id: str) -> Response:
-    renderer = getattr(backup, "render_error", None)
-    if renderer is not None:
-        rendered: Response = renderer(error, request_id)
-        return rendered
-    return _rest_json_error(error, request_id)
-
-
-def _rest_json_error(error: AwsError, request_id: str) -> Response:
-    """AWS Backup's error shape: botocore reads the code from the x-amzn-ErrorType header."""
-    body = {"Message": error.message, "Code": error.code, "Type": "User"} | error.fields
-    headers = {
-        "content-type": "application/json",
-        "x-amzn-ErrorType": error.code,
-        "x-amzn-RequestId": request_id,
-    }
-    return error.status, headers, json.dumps(body).encode()
-
-
-def _load_backup_protocol() -> ModuleType | None:
-    try:
-        return importlib.import_module("emulator.backup.protocol")
-    except ModuleNotFoundError as missing:
-        if missing.name not in ("emulator.backup", "emulator.backup.protocol"):
-            raise
-        log.warning("emulator.backup.protocol is absent: AWS Backup requests get 404")
-        return None
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -89,7 +89,7 @@ def check_constraints(value: Any, shape: botocore.model.Shape, path: str, *, ful
         _check_structure(value, shape, path, full=full)
     elif kind == "list":
         _check_type(value, list, path, full=full)
-        _check_size(len(value), shape, path, "length")
+        _check_bounds(len(value), shape, path, "length")
         member = shape.member  # type: ignore[attr-defined]
         for index, item in enumerate(value):
             check_constraints(item, member, f"{path}[{index}]", full=full)
@@ -103,10 +103,10 @@ def check_constraints(value: Any, shape: botocore.model.Shape, path: str, *, ful
         _check_string(value, shape, path)
     elif kind in ("integer", "long"):
         _check_type(value, int, path, full=full)
-        _check_number(value, shape, path)
+        _check_bounds(value, shape, path, "value")
     elif kind in ("float", "double"):
         _check_type(value, (int, float), path, full=full)
-        _check_number(value, shape, path)
+        _check_bounds(value, shape, path, "value")
     elif kind == "boolean":
         _check_type(value, bool, path, full=full)
     elif kind == "timestamp":
@@ -142,26 +142,18 @@ def _check_type(value: Any, kinds: type | tuple[type, ...], path: str, *, full: 
         raise Violation(path, f"wrong type {type(value).__name__}")
 
 
-def _check_size(size: int, shape: botocore.model.Shape, path: str, what: str) -> None:
+def _check_bounds(measure: float, shape: botocore.model.Shape, path: str, what: str) -> None:
+    """The shape's min/max on a number's value or a string's or list's length."""
     minimum = shape.metadata.get("min")
     maximum = shape.metadata.get("max")
-    if minimum is not None and size < minimum:
+    if minimum is not None and measure < minimum:
         raise Violation(path, f"Member must have {what} greater than or equal to {minimum}")
-    if maximum is not None and size > maximum:
+    if maximum is not None and measure > maximum:
         raise Violation(path, f"Member must have {what} less than or equal to {maximum}")
 
 
-def _check_number(value: float, shape: botocore.model.Shape, path: str) -> None:
-    minimum = shape.metadata.get("min")
-    maximum = shape.metadata.get("max")
-    if minimum is not None and value < minimum:
-        raise Violation(path, f"Member must have value greater than or equal to {minimum}")
-    if maximum is not None and value > maximum:
-        raise Violation(path, f"Member must have value less than or equal to {maximum}")
-
-
 def _check_string(value: str, shape: botocore.model.Shape, path: str) -> None:
-    _check_size(len(value), shape, path, "length")
+    _check_bounds(len(value), shape, path, "length")
     enum = shape.enum  # type: ignore[attr-defined]
     if enum and value not in enum:
         raise Violation(path, f"Member must satisfy enum value set: [{', '.join(enum)}]")

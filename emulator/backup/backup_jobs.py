@@ -128,7 +128,7 @@ def stop_backup_job(state: BackupState, params: dict[str, Any]) -> dict[str, Any
 
 def job_view(state: BackupState, job: BackupJob) -> dict[str, Any]:
     total = job.total_bytes
-    moved = bytes_moved(state, job, state.now())
+    moved = bytes_moved(job, state.now())
     percent = 100.0 if job.completed_at and total == 0 else 100.0 * moved / (total or 1)
     return {
         "AccountId": state.world.account_id,

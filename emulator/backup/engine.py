@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from emulator.backup import job_steps, recovery_points, restore_steps
 from emulator.backup.capacity import Capacity, Work, holds_slot, is_waiting
-from emulator.backup.entities import BackupJob, RecoveryPoint, RestoreJob
+from emulator.backup.entities import RUNNING, BackupJob, RecoveryPoint, RestoreJob
 from emulator.backup.schedules import next_rule_run, run_due_rules
 
 if TYPE_CHECKING:
@@ -101,10 +101,8 @@ class JobEngine:
         moment = self.current
         for work in self._active_work():
             self._settle(work, moment)
-        for job in self._jobs.values():
-            resumed_finish = job_steps.follow_gateway(self._state, job, moment)
-            if resumed_finish is not None:
-                self._push(resumed_finish, SETTLE, job.job_id)
+        for work in self._active_work():
+            self._pause_or_resume(work, moment)
         self._capacity.recount(self._active_work())
         self._capacity.rebuild_queues(
             (self._gateway_for(work, moment), work)
@@ -164,6 +162,24 @@ class JobEngine:
             self._capacity.release(work)
             return work.gateway_arn
         return None
+
+    def _pause_or_resume(self, work: Work, moment: datetime) -> None:
+        """Running work stands still while its gateway or hypervisor is unavailable and picks
+        up where it stopped when it is back (a paused backup still ends with its completion
+        window, see job_steps.settle)."""
+        if work.state != RUNNING:
+            return
+        is_available = self._gateway_for(work, moment) is not None
+        if work.paused_at is None and not is_available:
+            work.paused_at = moment
+        elif work.paused_at is not None and is_available:
+            assert work.transfer_starts_at is not None
+            assert work.finishes_at is not None
+            pause = moment - work.paused_at
+            work.transfer_starts_at += pause
+            work.finishes_at += pause
+            work.paused_at = None
+            self._push(work.finishes_at, SETTLE, work.job_id)
 
     def _active_work(self) -> list[Work]:
         return [*self._jobs.values(), *self._restores.values()]

@@ -185,7 +185,10 @@ class RestoreJob:
     state: str = PENDING
     status_message: str | None = None
     started_at: datetime | None = None
+    transfer_starts_at: datetime | None = None
     finishes_at: datetime | None = None
+    paused_at: datetime | None = None  # as for BackupJob
+    throughput_bytes_per_second: float = 0.0  # as for BackupJob
     completed_at: datetime | None = None
     created_resource_arn: str | None = None
     gateway_arn: str | None = None

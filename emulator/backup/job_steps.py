@@ -31,26 +31,18 @@ SUCCESS = "SUCCESS"
 def available_gateway(state: BackupState, job: BackupJob, moment: datetime) -> str | None:
     """The ARN of the online gateway that can back up the job's VM; records when there is none,
     so a job that never starts can say why."""
-    gateway_arn = _serving_gateway(state, job, moment)
-    job.waiting_for_gateway = gateway_arn is None
-    return gateway_arn
-
-
-def _serving_gateway(state: BackupState, job: BackupJob, moment: datetime) -> str | None:
     world = state.world
     vm = world.vm(job.resource_arn)
-    if vm is None:
-        return None
-    gateway = world.gateway_for_vm(vm)
-    hypervisor = world.hypervisor_of(vm)
-    if (
-        gateway is None
-        or not gateway.is_online(moment)
-        or hypervisor is None
-        or world.hypervisor_state(hypervisor) != ONLINE
-    ):
-        return None
-    return gateway.arn
+    gateway = world.gateway_for_vm(vm) if vm is not None else None
+    hypervisor = world.hypervisor_of(vm) if vm is not None else None
+    is_available = (
+        gateway is not None
+        and gateway.is_online(moment)
+        and hypervisor is not None
+        and world.hypervisor_state(hypervisor) == ONLINE
+    )
+    job.waiting_for_gateway = not is_available
+    return gateway.arn if is_available and gateway is not None else None
 
 
 def start(state: BackupState, job: BackupJob, gateway_arn: str, moment: datetime) -> None:
@@ -78,29 +70,6 @@ def start(state: BackupState, job: BackupJob, gateway_arn: str, moment: datetime
     )
 
 
-def follow_gateway(state: BackupState, job: BackupJob, moment: datetime) -> datetime | None:
-    """Pause a running job while its gateway or hypervisor is unavailable, resume it when it is
-    back; return the new finish time when it resumed. A job paused past its completion window
-    is aborted by `settle`."""
-    if job.state != RUNNING:
-        return None
-    is_available = _serving_gateway(state, job, moment) is not None
-    if job.paused_at is None and not is_available:
-        update_progress(state, job, moment)
-        job.paused_at = moment
-        return None
-    if job.paused_at is not None and is_available:
-        assert job.transfer_starts_at is not None
-        assert job.finishes_at is not None
-        # The transfer picks up where it stopped: every later milestone moves by the pause.
-        pause = moment - job.paused_at
-        job.transfer_starts_at += pause
-        job.finishes_at += pause
-        job.paused_at = None
-        return job.finishes_at
-    return None
-
-
 def settle(state: BackupState, job: BackupJob, moment: datetime) -> None:
     """Apply everything due for the job up to `moment` except starting and expiring."""
     if job.state == ABORTING:
@@ -115,12 +84,13 @@ def settle(state: BackupState, job: BackupJob, moment: datetime) -> None:
     if job.paused_at is not None:
         if job.complete_by <= moment:
             # Its gateway stayed away until the completion window closed.
+            update_progress(job, job.complete_by)
             _finish(job, ABORTED, messages.NO_GATEWAY, ABORTED, job.complete_by)
         return
     if job.finishes_at <= min(moment, job.complete_by):
         _complete(state, job, job.finishes_at)
     elif job.complete_by <= moment:
-        update_progress(state, job, job.complete_by)
+        update_progress(job, job.complete_by)
         _finish(job, ABORTED, messages.ABORT_SIGNAL, ABORTED, job.complete_by)
 
 
@@ -139,7 +109,7 @@ def expire_if_window_closed(state: BackupState, job: BackupJob, moment: datetime
 
 def request_abort(state: BackupState, job: BackupJob, moment: datetime) -> None:
     if job.state == RUNNING:
-        update_progress(state, job, moment)
+        update_progress(job, moment)
     job.state = ABORTING
     job.abort_done_at = moment + timedelta(seconds=state.settings.abort_delay_seconds)
 
@@ -152,17 +122,17 @@ def _change_detection_message(vm: VirtualMachine) -> str | None:
     return None
 
 
-def bytes_moved(state: BackupState, job: BackupJob, moment: datetime) -> int:
+def bytes_moved(job: BackupJob, moment: datetime) -> int:
     """How far a running job has got by `moment` (the clock drives progress)."""
-    if job.state != RUNNING or job.transfer_starts_at is None or job.paused_at is not None:
+    if job.state != RUNNING or job.transfer_starts_at is None:
         return job.bytes_transferred
-    elapsed = (moment - job.transfer_starts_at).total_seconds()
+    elapsed = ((job.paused_at or moment) - job.transfer_starts_at).total_seconds()
     moved = int(elapsed * job.throughput_bytes_per_second)
     return max(0, min(job.total_bytes, moved))
 
 
-def update_progress(state: BackupState, job: BackupJob, moment: datetime) -> None:
-    job.bytes_transferred = bytes_moved(state, job, moment)
+def update_progress(job: BackupJob, moment: datetime) -> None:
+    job.bytes_transferred = bytes_moved(job, moment)
 
 
 def _complete(state: BackupState, job: BackupJob, at: datetime) -> None:

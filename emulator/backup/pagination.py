@@ -26,12 +26,13 @@ def paginate(
     default_size: int,
     key: Callable[[T], SortKey],
 ) -> tuple[Sequence[T], str | None]:
-    """One page of `items` (sorted ascending by `key`) and the token for the next, if any."""
+    """One page of `items` in ascending `key` order and the token for the next, if any."""
     size = params.get("MaxResults", default_size)
     if not 1 <= size <= 1000:
         raise invalid_parameter("MaxResults must be between 1 and 1000")
     after = _decode(params.get("NextToken"), scope)
-    remaining = items if after is None else [item for item in items if key(item) > after]
+    ordered = sorted(items, key=key)
+    remaining = ordered if after is None else [item for item in ordered if key(item) > after]
     page = remaining[:size]
     has_more = len(remaining) > size
     return page, (_encode(key(page[-1]), scope) if has_more and page else None)

@@ -69,17 +69,15 @@ def update_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, 
     plan.advanced_settings = plan_input.get("AdvancedBackupSettings")
     plan.version_id = state.ids.version_id()
     state.engine.rules_changed()
-    return {
-        "BackupPlanId": plan.plan_id,
-        "BackupPlanArn": plan.arn,
-        "CreationDate": plan.created_at,
-        "VersionId": plan.version_id,
-        "AdvancedBackupSettings": plan.advanced_settings,
-    }
+    return _saved(plan)
 
 
 def create_backup_plan(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
-    plan = create_plan(state, params["BackupPlan"], params.get("CreatorRequestId"))
+    return _saved(create_plan(state, params["BackupPlan"], params.get("CreatorRequestId")))
+
+
+def _saved(plan: Plan) -> dict[str, Any]:
+    """What CreateBackupPlan and UpdateBackupPlan answer."""
     return {
         "BackupPlanId": plan.plan_id,
         "BackupPlanArn": plan.arn,

@@ -22,6 +22,7 @@ from emulator.backup.routing import match_route
 from emulator.errors import AwsError
 from emulator.models import operation_model
 from emulator.validation import validate_input, validate_output
+from emulator.wire import without_none
 
 if TYPE_CHECKING:
     from emulator.world import World
@@ -51,9 +52,24 @@ def handle(
     body: bytes,
 ) -> Response:
     try:
-        return _handle(world, method, raw_path, query, headers, body)
+        operation, params = _parse_request(method, raw_path, query, headers, body)
+        with world.lock:
+            state = world.backup
+            if state is None:
+                raise AwsError("UnknownOperationException", "AWS Backup is not emulated here", 404)
+            state.engine.run_until(world.clock.now())
+            result = without_none(HANDLERS[operation](state, params))
+            state.engine.run_until(world.clock.now())
+        if world.strict:
+            validate_output(SERVICE, operation, result)
     except AwsError as error:
         return render_error(error)
+    response_headers = {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": _request_id()}
+    return (
+        200,
+        response_headers,
+        serialize_output(operation_model(SERVICE, operation).output_shape, result),
+    )
 
 
 def render_error(error: AwsError, request_id: str | None = None) -> Response:
@@ -73,14 +89,10 @@ def render_error(error: AwsError, request_id: str | None = None) -> Response:
     return error.status, headers, json.dumps(document).encode()
 
 
-def _handle(
-    world: World,
-    method: str,
-    raw_path: str | bytes,
-    query: QueryInput,
-    headers: HeadersInput,
-    body: bytes,
-) -> Response:
+def _parse_request(
+    method: str, raw_path: str | bytes, query: QueryInput, headers: HeadersInput, body: bytes
+) -> tuple[str, dict[str, Any]]:
+    """The operation a request calls and its validated input parameters."""
     path, _, inline_query = _text(raw_path).partition("?")
     query_params = _parse_query(query) if query else _parse_query(inline_query)
     matched = match_route(method, path, query_params.keys())
@@ -88,8 +100,7 @@ def _handle(
         raise AwsError(
             "UnknownOperationException", f"No backup operation matches {method} {path}", 404
         )
-    handler = HANDLERS.get(matched.operation)
-    if handler is None:
+    if matched.operation not in HANDLERS:
         raise AwsError(
             "NotImplementedException",
             f"The emulator does not implement backup {matched.operation}",
@@ -100,24 +111,7 @@ def _handle(
         model.input_shape, matched.uri_params, query_params, _lower_headers(headers), body
     )
     validate_input(SERVICE, matched.operation, params)
-    with world.lock:
-        state = world.backup
-        state.engine.run_until(world.clock.now())
-        result = _without_nulls(handler(state, params))
-        state.engine.run_until(world.clock.now())
-    if world.strict:
-        validate_output(SERVICE, matched.operation, result)
-    response_headers = {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": _request_id()}
-    return 200, response_headers, serialize_output(model.output_shape, result)
-
-
-def _without_nulls(value: Any) -> Any:
-    # Domain views list every member; AWS simply omits the ones without a value.
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value
+    return matched.operation, params
 
 
 def _parse_query(query: QueryInput) -> dict[str, list[str]]:

@@ -20,7 +20,6 @@ DEFAULT_DATASTORE = "datastore1"
 def list_recovery_points_by_resource(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
     resource_arn = params["ResourceArn"]
     points = [p for p in state.recovery_points.values() if p.resource_arn == resource_arn]
-    points.sort(key=_newest_first)
     page, token = paginate(
         points,
         params,
@@ -47,7 +46,6 @@ def list_recovery_points_by_backup_vault(
         and (created_before is None or point.created_at < created_before)
         and (created_after is None or point.created_at > created_after)
     ]
-    points.sort(key=_newest_first)
     page, token = paginate(
         points,
         params,

@@ -35,8 +35,19 @@ def start(state: BackupState, job: RestoreJob, gateway_arn: str, moment: datetim
     job.state = RUNNING
     job.started_at = moment
     job.gateway_arn = gateway_arn
-    transfer_seconds = math.ceil(job.total_bytes / settings.restore_throughput_bytes_per_second)
-    job.finishes_at = moment + timedelta(seconds=settings.job_overhead_seconds + transfer_seconds)
+    job.throughput_bytes_per_second = settings.restore_throughput_bytes_per_second
+    job.transfer_starts_at = moment + timedelta(seconds=settings.job_overhead_seconds)
+    job.finishes_at = job.transfer_starts_at + timedelta(
+        seconds=math.ceil(job.total_bytes / job.throughput_bytes_per_second)
+    )
+
+
+def restored_bytes(job: RestoreJob, moment: datetime) -> int:
+    """How far a restore has got by `moment` (progress stands still while it is paused)."""
+    if job.transfer_starts_at is None:
+        return 0
+    elapsed = ((job.paused_at or moment) - job.transfer_starts_at).total_seconds()
+    return max(0, min(job.total_bytes, int(elapsed * job.throughput_bytes_per_second)))
 
 
 def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
@@ -44,7 +55,9 @@ def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
     if job.is_active and job.hypervisor_arn not in world.hypervisors:
         _finish(job, FAILED, HYPERVISOR_GONE, moment)
         return
-    if job.state != RUNNING or job.finishes_at is None or job.finishes_at > moment:
+    if job.state != RUNNING or job.paused_at is not None:
+        return
+    if job.finishes_at is None or job.finishes_at > moment:
         return
     at = job.finishes_at
     source = job.recovery_point

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.backup.aws_errors import invalid_parameter, missing_parameter, not_found
 from emulator.backup.entities import RESOURCE_TYPE_VM, DiskImage, RecoveryPoint, RestoreJob
 from emulator.backup.pagination import paginate
+from emulator.backup.restore_steps import restored_bytes
 from emulator.backup.roles import check_backup_role
 from emulator.world import check_vm_name
 
@@ -59,7 +60,6 @@ def describe_restore_job(state: BackupState, params: dict[str, Any]) -> dict[str
 
 def list_restore_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
     jobs = [job for job in state.restore_jobs.values() if _matches_filters(state, job, params)]
-    jobs.sort(key=_newest_first)
     page, token = paginate(
         jobs,
         params,
@@ -73,7 +73,7 @@ def list_restore_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, A
 def _view(state: BackupState, job: RestoreJob) -> dict[str, Any]:
     point = job.recovery_point
     total = job.total_bytes
-    moved = _restored_bytes(state, job)
+    moved = restored_bytes(job, state.now())
     expected_minutes = None
     if job.finishes_at is not None and job.completed_at is None:
         remaining = (job.finishes_at - state.now()).total_seconds()
@@ -119,15 +119,6 @@ def _matches_filters(state: BackupState, job: RestoreJob, params: dict[str, Any]
 
 def _newest_first(job: RestoreJob) -> tuple[int]:
     return (-job.sequence,)
-
-
-def _restored_bytes(state: BackupState, job: RestoreJob) -> int:
-    if job.started_at is None:
-        return 0
-    overhead = state.settings.job_overhead_seconds
-    elapsed = (state.now() - job.started_at).total_seconds() - overhead
-    moved = int(elapsed * state.settings.restore_throughput_bytes_per_second)
-    return max(0, min(job.total_bytes, moved))
 
 
 def _check_metadata(state: BackupState, metadata: dict[str, str]) -> None:

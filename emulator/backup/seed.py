@@ -16,6 +16,7 @@ DEMO_PLAN = "vmware-daily"
 
 def seed_demo(world: World) -> None:
     state = world.backup
+    assert state is not None, "the demo's backup side needs a world with one"
     for name in DEMO_VAULTS:
         if name not in state.vaults:
             create_vault(state, name)

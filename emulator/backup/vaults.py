@@ -50,7 +50,7 @@ def create_backup_vault(state: BackupState, params: dict[str, Any]) -> dict[str,
 
 
 def list_backup_vaults(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
-    vaults = sorted(state.vaults.values(), key=_in_creation_order)
+    vaults = list(state.vaults.values())
     if params.get("ByVaultType") not in (None, VAULT_TYPE) or params.get("ByShared"):
         vaults = []
     page, token = paginate(

@@ -1,6 +1,6 @@
 """Wire encoding for backup-gateway, reusing botocore's own serializers (private API, kept here).
 
-Handlers return plain dicts with datetimes (None-free: see without_none); botocore serializes them
+Handlers return plain dicts with datetimes (None-free: see emulator.wire); botocore serializes them
 as a real service would, so what boto3 parses back is what AWS would have sent.
 ListVirtualMachines pages are the hot path: `encode_json_fast` / `encode_cbor_fast` produce
 byte-identical bodies without botocore's per-member shape walk.
@@ -91,20 +91,6 @@ def _epoch(value: Any) -> int | float:
         )
         return epoch
     raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def without_none(value: dict[str, Any]) -> dict[str, Any]:
-    """A copy without None members: handlers use None for "absent", the wire omits them."""
-    cleaned: dict[str, Any] = _drop_none(value)
-    return cleaned
-
-
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(item) for item in value]
-    return value
 
 
 def _as_map(params: Any) -> dict[str, Any]:

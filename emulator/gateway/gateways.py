@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.errors import not_found, validation_error
-from emulator.gateway.hypervisors import conflict_with_code
+from emulator.errors import conflict, not_found, validation_error
 from emulator.gateway.operations import operation
 from emulator.gateway.pagination import page
 from emulator.world import World
 from emulator.world.gateways import GATEWAY_TYPE, Gateway
 from emulator.world.software_updates import start_software_update
+
+
+def find_gateway(world: World, arn: str) -> Gateway:
+    gateway = world.gateways.get(arn)
+    if gateway is None:
+        raise not_found(f"Gateway {arn} does not exist.")
+    return gateway
 
 
 def _summary(world: World, gateway: Gateway) -> dict[str, Any]:
@@ -34,9 +40,7 @@ def list_gateways(world: World, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("GetGateway")
 def get_gateway(world: World, params: dict[str, Any]) -> dict[str, Any]:
-    gateway = world.gateways.get(params["GatewayArn"])
-    if gateway is None:
-        raise not_found(f"Gateway {params['GatewayArn']} does not exist.")
+    gateway = find_gateway(world, params["GatewayArn"])
     window = gateway.maintenance
     details = _summary(world, gateway) | {
         "MaintenanceStartTime": {
@@ -65,15 +69,15 @@ def associate_gateway_to_server(world: World, params: dict[str, Any]) -> dict[st
     if server_arn not in world.hypervisors:
         raise validation_error(f"Hypervisor {server_arn} does not exist.")
     if gateway.hypervisor_arn not in (None, server_arn):
-        raise conflict_with_code(
-            "GatewayAlreadyAssociated",
+        raise conflict(
             f"Gateway {gateway.gateway_id} is already associated with {gateway.hypervisor_arn}.",
+            error_code="GatewayAlreadyAssociated",
         )
     current = world.gateway_of_hypervisor(server_arn)
     if current is not None and current is not gateway:
-        raise conflict_with_code(
-            "HypervisorAlreadyAssociated",
+        raise conflict(
             f"Hypervisor {server_arn} is already served by gateway {current.gateway_id}.",
+            error_code="HypervisorAlreadyAssociated",
         )
     gateway.hypervisor_arn = server_arn
     world.touch_inventory()
@@ -82,8 +86,6 @@ def associate_gateway_to_server(world: World, params: dict[str, Any]) -> dict[st
 
 @operation("UpdateGatewaySoftwareNow")
 def update_gateway_software_now(world: World, params: dict[str, Any]) -> dict[str, Any]:
-    gateway = world.gateways.get(params["GatewayArn"])
-    if gateway is None:
-        raise not_found(f"Gateway {params['GatewayArn']} does not exist.")
+    gateway = find_gateway(world, params["GatewayArn"])
     start_software_update(world, gateway)
     return {"GatewayArn": gateway.arn}

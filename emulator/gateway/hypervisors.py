@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.errors import AwsError, conflict, not_found, validation_error
+from emulator.errors import conflict, not_found, validation_error
+from emulator.gateway.gateways import find_gateway
 from emulator.gateway.operations import operation
 from emulator.gateway.pagination import page
 from emulator.gateway.tags import merged_tags
@@ -100,9 +101,9 @@ def update_hypervisor(world: World, params: dict[str, Any]) -> dict[str, Any]:
 def delete_hypervisor(world: World, params: dict[str, Any]) -> dict[str, Any]:
     hypervisor = find_hypervisor(world, params["HypervisorArn"])
     if hypervisor.latest_sync_status in SYNC_ACTIVE:
-        raise conflict_with_code(
-            "MetadataSyncInProgress",
+        raise conflict(
             f"Hypervisor {hypervisor.arn} has a metadata sync in progress; retry when it ends.",
+            error_code="MetadataSyncInProgress",
         )
     world.remove_hypervisor(hypervisor.arn)
     return {"HypervisorArn": hypervisor.arn}
@@ -110,12 +111,10 @@ def delete_hypervisor(world: World, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("TestHypervisorConfiguration")
 def test_hypervisor_configuration(world: World, params: dict[str, Any]) -> dict[str, Any]:
-    gateway = world.gateways.get(params["GatewayArn"])
-    if gateway is None:
-        raise not_found(f"Gateway {params['GatewayArn']} does not exist.")
+    gateway = find_gateway(world, params["GatewayArn"])
     if not gateway.is_online(world.clock.now()):
-        raise conflict_with_code(
-            "GatewayOffline", f"Gateway {gateway.gateway_id} is offline and cannot test."
+        raise conflict(
+            f"Gateway {gateway.gateway_id} is offline and cannot test.", error_code="GatewayOffline"
         )
     host = params["Host"]
     vcenter = world.vcenters.get(host)
@@ -128,16 +127,10 @@ def test_hypervisor_configuration(world: World, params: dict[str, Any]) -> dict[
     return {}
 
 
-def conflict_with_code(error_code: str, message: str) -> AwsError:
-    error = conflict(message)
-    error.fields["ErrorCode"] = error_code
-    return error
-
-
 def _ensure_host_is_free(world: World, host: str, *, except_arn: str | None) -> None:
     for other in world.hypervisors.values():
         if other.host == host and other.arn != except_arn:
-            raise conflict_with_code(
-                "HypervisorAlreadyExists",
+            raise conflict(
                 f"Hypervisor {other.arn} is already configured for host {host}.",
+                error_code="HypervisorAlreadyExists",
             )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.errors import access_denied, validation_error
-from emulator.gateway.hypervisors import conflict_with_code, find_hypervisor
+from emulator.errors import access_denied, conflict, validation_error
+from emulator.gateway.hypervisors import find_hypervisor
 from emulator.gateway.operations import operation
 from emulator.gateway.tags import check_tag_key
 from emulator.world import World
@@ -27,18 +27,17 @@ def put_hypervisor_property_mappings(world: World, params: dict[str, Any]) -> di
     role_arn = params["IamRoleArn"]
     if role_arn not in world.roles:
         # The caller must be able to pass the role (iam:PassRole); an unknown role fails so.
-        error = access_denied(
-            f"Unable to pass IAM role {role_arn}: the role does not exist in this account."
+        raise access_denied(
+            f"Unable to pass IAM role {role_arn}: the role does not exist in this account.",
+            error_code="AccessDenied",
         )
-        error.fields["ErrorCode"] = "AccessDenied"
-        raise error
     gateway = world.gateway_of_hypervisor(hypervisor.arn)
     if gateway is not None and not gateway.supports_tag_mapping:
-        raise conflict_with_code(
-            "GatewaySoftwareOutdated",
+        raise conflict(
             f"Gateway {gateway.gateway_id} runs software {gateway.software_version}, which "
             "does not support VMware tag mapping (needs a release after 2022-12-15). "
             "Update it with UpdateGatewaySoftwareNow.",
+            error_code="GatewaySoftwareOutdated",
         )
     hypervisor.tag_mappings = [
         TagMapping(m["VmwareCategory"], m["VmwareTagName"], m["AwsTagKey"], m["AwsTagValue"])

@@ -16,6 +16,7 @@ from emulator.gateway import codec, gateways, hypervisors, mappings, tags, vms
 from emulator.gateway.operations import OPERATIONS
 from emulator.models import operation_model
 from emulator.validation import validate_input, validate_output
+from emulator.wire import without_none
 from emulator.world import World
 
 log = logging.getLogger("emulator.gateway")
@@ -79,7 +80,7 @@ def _run(world: World, protocol: Protocol, operation: str, body: bytes) -> dict[
     validate_input(SERVICE, operation, params)
     with world.lock:
         # Handlers say None for "absent"; what goes on the wire (and is checked) omits it.
-        result = codec.without_none(handler(world, params))
+        result = without_none(handler(world, params))
         if world.strict:
             validate_output(SERVICE, operation, result)
     return result

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.clock import VirtualClock
 from emulator.world.gateways import Gateway
@@ -20,6 +19,9 @@ from emulator.world.vcenter import (
     VmwareTag,
     normalize_folder_path,
 )
+
+if TYPE_CHECKING:
+    from emulator.backup.state import BackupState
 
 __all__ = ["World"]
 
@@ -54,8 +56,13 @@ class World:
         self.inventory_version = 0
         self._ids = itertools.count(1)
         self._listing_cache: dict[tuple[Any, ...], list[str]] = {}
-        # None when the AWS Backup side is absent or switched off (a gateway-only emulator).
-        self.backup: Any = _make_backup_state(self) if with_backup else None
+        # None for a gateway-only emulator (--without-backup).
+        self.backup: BackupState | None = None
+        if with_backup:
+            # Imported here: the backup side builds on this package, so not at the top.
+            from emulator.backup.state import BackupState
+
+            self.backup = BackupState(self)
 
     # identifiers -----------------------------------------------------------------------
     def new_id(self, prefix: str, hex_digits: int = 8) -> str:
@@ -277,14 +284,3 @@ def check_vm_name(name: str) -> None:
         ch.isascii() and (ch.isalnum() or ch == "-") for ch in name
     ):
         raise ValueError(f"VM name {name!r} must be 1-{VM_NAME_MAX} characters of [a-zA-Z0-9-]")
-
-
-def _make_backup_state(world: World) -> Any:
-    """The AWS Backup side's state, when that package is present (it is built separately)."""
-    try:
-        module = importlib.import_module("emulator.backup.state")
-    except ModuleNotFoundError as missing:
-        if missing.name not in ("emulator.backup", "emulator.backup.state"):
-            raise
-        return None
-    return module.BackupState(world)

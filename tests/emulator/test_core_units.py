@@ -15,6 +15,7 @@ from emulator.gateway.vms import list_virtual_machines
 from emulator.models import operation_model
 from emulator.scenarios import build_scenario
 from emulator.validation import validate_input, validate_output
+from emulator.wire import without_none
 
 VALID_ARN = "arn:aws:backup-gateway:us-east-1:123456789012:hypervisor/hype-12345"
 
@@ -90,7 +91,7 @@ def test_fast_listing_bodies_are_identical_to_botocores(last_backup: datetime) -
     world = build_scenario("demo", with_backup=False)
     for vm in list(world.vms.values())[::3]:
         vm.last_backup_date = last_backup
-    result = codec.without_none(list_virtual_machines(world, {"MaxResults": 1000}))
+    result = without_none(list_virtual_machines(world, {"MaxResults": 1000}))
     shape = operation_model("backup-gateway", "ListVirtualMachines").output_shape
     assert codec.encode_json_fast(result) == codec.encode_json(result, shape)
     assert codec.encode_cbor_fast(result) == codec.encode_cbor(result, shape)
