@@ -332,6 +332,12 @@ def proc_status_kib(pid: int, field_name: str) -> int:
     raise KeyError(field_name)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far, all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class RssSampler:
     """Samples a process's VmRSS every `interval` seconds in a thread; `peak_kib` is the highest."""

@@ -38,6 +38,7 @@ from _support import (
     Service,
     boto3_listing_seconds,
     count_row_writes,
+    cpu_seconds,
     emulator,
     fresh_database,
     machine,
@@ -50,6 +51,8 @@ from _support import (
 VM_COUNT = 100_000
 BASELINE_RUNS = 3
 VM_TABLES = ["vm", "vm_vmware_tag", "vm_aws_tag"]
+# Following the runs costs the service a request per poll: often enough to time the listings.
+POLL_SECONDS = 0.25
 RUN_COUNTS = (
     "pages",
     "vms_seen",
@@ -67,6 +70,7 @@ class Refresh:
     listing_wall_seconds: float  # until every inventory run reported its listing complete
     record_seconds: float  # first started_at to last finished_at in the run records
     peak_rss_mib: float
+    cpu_seconds: float  # the service process's, all threads
     runs: list[dict[str, Any]]
 
     def total(self, name: str) -> int:
@@ -75,14 +79,16 @@ class Refresh:
 
 def baseline(emulator_url: str) -> float:
     boto3_listing_seconds(emulator_url)  # warm-up: imports, connection, the emulator's caches
-    times = []
+    times, cpu = [], []
     for _ in range(BASELINE_RUNS):
+        cpu_before = time.process_time()
         listed, seconds = boto3_listing_seconds(emulator_url)
+        cpu.append(time.process_time() - cpu_before)
         assert listed == VM_COUNT, listed
         times.append(seconds)
     print(
         f"  boto3 listing: {', '.join(f'{t:.2f}' for t in times)} s "
-        f"(median {statistics.median(times):.2f} s)"
+        f"(median {statistics.median(times):.2f} s; client CPU {statistics.median(cpu):.2f} s)"
     )
     return statistics.median(times)
 
@@ -113,12 +119,13 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
                 "--pid",
                 str(svc.process.pid),
                 "--rate",
-                "50",
+                "250",
                 "--format",
                 "raw",
                 "--output",
                 str(profile_to),
                 "--nonblocking",
+                "--gil",  # only the thread holding the GIL: where the Python CPU time goes
             ],
             stdout=subprocess.DEVNULL,
             stderr=profile_to.with_suffix(".log").open("wb"),
@@ -126,12 +133,13 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
         time.sleep(1)
     listing_done: dict[int, float] = {}
     with RssSampler(svc.process.pid) as rss:
+        cpu_before = cpu_seconds(svc.process.pid)
         started = time.perf_counter()
         thread = threading.Thread(target=trigger)
         thread.start()
         runs: list[dict[str, Any]] = []
         while True:
-            time.sleep(0.1)
+            time.sleep(POLL_SECONDS)
             runs = [
                 run
                 for run in client.get("/sync/runs", params={"limit": 1000}, headers=reader).json()[
@@ -146,6 +154,7 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
             if not thread.is_alive() and all(run["status"] != "running" for run in runs):
                 break
         wall = time.perf_counter() - started
+        cpu = cpu_seconds(svc.process.pid) - cpu_before
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
         profiler.wait()
@@ -158,7 +167,7 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
         - min(_parse(run["started_at"]) for run in runs)
     ).total_seconds()
     return Refresh(
-        wall, max(listing_done.values(), default=float("nan")), record, peak_kib / 1024, runs
+        wall, max(listing_done.values(), default=float("nan")), record, peak_kib / 1024, cpu, runs
     )
 
 
@@ -188,18 +197,21 @@ def report(label: str, result: Refresh, listing: float) -> None:
         f"  {label}: {result.wall_seconds:.2f} s wall = {result.wall_seconds / listing:.2f}x "
         f"the boto3 listing (runs {result.record_seconds:.2f} s; listings complete after "
         f"{result.listing_wall_seconds:.2f} s = {result.listing_wall_seconds / listing:.2f}x); "
-        f"peak RSS {result.peak_rss_mib:.0f} MiB"
+        f"service CPU {result.cpu_seconds:.2f} s; peak RSS {result.peak_rss_mib:.0f} MiB"
     )
     print(
         f"    {len([r for r in result.runs if r['kind'] == 'inventory'])} inventory runs: {counts}"
     )
 
 
-def bench(db: str, tags: str, emulator_url: str, workdir: Path, profile: bool) -> None:
-    print(f"\n[{db}, tags {tags}]")
+def bench(
+    db: str, tags: str, emulator_url: str, workdir: Path, profile: bool, settings: dict[str, str]
+) -> None:
+    print(f"\n[{db}, tags {tags}{''.join(f', {k}={v}' for k, v in settings.items())}]")
     listing = baseline(emulator_url)
     database_url = fresh_database(db, workdir)
     extra = {"VMBACKUP_TAG_FETCH_BUDGET_PER_RUN": "0"} if tags == "off" else {}
+    extra |= settings
     with (
         service(database_url, emulator_url, workdir, extra) as svc,
         httpx.Client(base_url=svc.url, timeout=30) as client,
@@ -250,8 +262,16 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="py-spy record the service")
     parser.add_argument("--workdir", type=Path, help="keep databases, logs and profiles here")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="VMBACKUP_NAME=VALUE",
+        help="a service setting to try (repeatable), e.g. VMBACKUP_INVENTORY_CONCURRENCY=10",
+    )
     args = parser.parse_args()
     print(machine())
+    settings = dict(setting.split("=", 1) for setting in args.set)
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     tag_modes = ["off", "default"] if args.tags == "both" else [args.tags]
     with tempfile.TemporaryDirectory() as scratch:
@@ -260,7 +280,7 @@ def main() -> None:
         with emulator(f"scale:{VM_COUNT}") as emulator_url:
             for tags in tag_modes:
                 for db in databases:
-                    bench(db, tags, emulator_url, workdir, args.profile)
+                    bench(db, tags, emulator_url, workdir, args.profile, settings)
 
 
 if __name__ == "__main__":

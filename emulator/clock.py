@@ -56,11 +56,6 @@ class VirtualClock:
         with self._lock:
             self._listeners.append(fn)
 
-    def remove_listener(self, fn: Listener) -> None:
-        with self._lock:
-            if fn in self._listeners:
-                self._listeners.remove(fn)
-
     def call_at(self, when: datetime, fn: Callable[[], None]) -> None:
         """Run `fn` once the clock reaches `when`; now() reads `when` while it runs."""
         with self._lock:

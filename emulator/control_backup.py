@@ -5,7 +5,7 @@ The settings belong to the current world: a reset or scenario load brings back t
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from emulator.emulator_state import EmulatorState
@@ -28,33 +28,32 @@ def update_settings(state: EmulatorState, body: Body, query: Query, args: list[s
     the throughput they started with; windows and limits apply to what is checked next."""
     backup = _backup(state)
     settings = backup.settings
-    current = asdict(settings)
-    unknown = sorted(set(body) - set(current))
+    # The declared type, not the value's: `throughput_bytes_per_second = 100 * MIB` is a float.
+    declared = {field.name: str(field.type) for field in fields(settings)}
+    unknown = sorted(set(body) - set(declared))
     if unknown:
-        raise ControlError(400, f"unknown settings {unknown}; known: {sorted(current)}")
+        raise ControlError(400, f"unknown settings {unknown}; known: {sorted(declared)}")
     for name, value in body.items():
-        _check(name, value, current[name])
+        _check(name, value, declared[name])
     for name, value in body.items():
-        # An integer is a fine value for a float setting; store it as the float it stands for.
-        setattr(settings, name, float(value) if isinstance(current[name], float) else value)
+        setattr(settings, name, float(value) if declared[name] == "float" else value)
     backup.engine.settings_changed()
     return asdict(settings)
 
 
-def _check(name: str, value: Any, default: Any) -> None:
-    if isinstance(default, str):
+def _check(name: str, value: Any, declared_type: str) -> None:
+    if declared_type == "str":
         if not isinstance(value, str) or not value:
             raise ControlError(400, f"{name} must be a non-empty string")
         return
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if isinstance(default, int) and not (is_number and isinstance(value, int)):
+    if declared_type == "int" and not (is_number and isinstance(value, int)):
         raise ControlError(400, f"{name} must be an integer")
     if not is_number:
         raise ControlError(400, f"{name} must be a number")
     if value < 0 or (name in _MUST_BE_POSITIVE and value == 0):
-        raise ControlError(
-            400, f"{name} must be {'positive' if name in _MUST_BE_POSITIVE else 'zero or more'}"
-        )
+        qualifier = "positive" if name in _MUST_BE_POSITIVE else "zero or more"
+        raise ControlError(400, f"{name} must be {qualifier}")
     if name == "default_page_size" and value > 1000:
         raise ControlError(400, "default_page_size must be at most 1000 (AWS's MaxResults limit)")
 

@@ -9,10 +9,17 @@ from typing import Any
 
 from emulator.emulator_state import EmulatorState
 from emulator.errors import ControlError
-from emulator.world import World, check_vm_name
+from emulator.world import World
 from emulator.world.gateways import Gateway
 from emulator.world.hypervisors import Hypervisor
-from emulator.world.vcenter import POWER_STATES, Disk, VirtualMachine, VmwareTag
+from emulator.world.vcenter import (
+    POWER_STATES,
+    Disk,
+    VirtualMachine,
+    VmwareTag,
+    check_vm_name,
+    normalize_folder_path,
+)
 
 Body = dict[str, Any]
 Query = dict[str, str]
@@ -26,7 +33,7 @@ _SETTABLE: dict[str, type] = {
 }
 
 
-def vm_view(world: World, vm: VirtualMachine) -> dict[str, Any]:
+def vm_view(vm: VirtualMachine) -> dict[str, Any]:
     return {
         "vm_id": vm.vm_id,
         "arn": vm.arn,
@@ -54,7 +61,7 @@ def list_vms(state: EmulatorState, body: Body, query: Query, args: list[str]) ->
         hypervisor_id = hypervisor_id.rsplit("/", 1)[-1]  # an ARN works too
     path_prefix = query.get("path_prefix", "")
     vms = [
-        vm_view(world, vm)
+        vm_view(vm)
         for vm in world.vms.values()
         if (hypervisor_id is None or vm.hypervisor_id == hypervisor_id)
         and vm.path.startswith(path_prefix)
@@ -63,7 +70,7 @@ def list_vms(state: EmulatorState, body: Body, query: Query, args: list[str]) ->
 
 
 def get_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
-    return vm_view(state.world, _vm(state.world, args[0]))
+    return vm_view(_vm(state.world, args[0]))
 
 
 def add_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
@@ -80,7 +87,7 @@ def add_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> A
         vmware_tags=tags,
         **body,
     )
-    return vm_view(world, vm)
+    return vm_view(vm)
 
 
 def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
@@ -92,6 +99,10 @@ def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
     if unknown:
         raise ControlError(400, f"cannot change {unknown}; changeable: {sorted(_SETTABLE)}")
     _check_power_state(body)
+    if "name" in body:
+        check_vm_name(str(body["name"]))
+    if "path" in body:
+        normalize_folder_path(str(body["path"]))
     if "host_name" in body:
         check_vm_name(body["host_name"])  # HostName shares the model's Name pattern
     for field_name, kind in _SETTABLE.items():
@@ -109,7 +120,7 @@ def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
     for field_name, value in body.items():
         setattr(vm, field_name, value)
     world.touch_inventory()
-    return vm_view(world, vm)
+    return vm_view(vm)
 
 
 def delete_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
@@ -120,7 +131,7 @@ def delete_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
 
 def hard_shutdown(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     vm = _vm(state.world, args[0])
-    return vm_view(state.world, state.world.hard_shutdown_vm(vm.arn))
+    return vm_view(state.world.hard_shutdown_vm(vm.arn))
 
 
 def list_folders(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:

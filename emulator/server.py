@@ -88,15 +88,17 @@ class EmulatorApp:
     async def _call_backup(
         self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
     ) -> Response:
+        request_id = self.state.next_request_id()
         if self.state.world.backup is None:
             error = AwsError("UnknownOperationException", f"No route for {method} {raw_path}", 404)
-            return backup_protocol.render_error(error, self.state.next_request_id())
+            return backup_protocol.render_error(error, request_id)
         operation = backup_protocol.operation_for(method, raw_path) or "UnknownOperation"
         try:
             await self._before_call(BACKUP, operation)
         except AwsError as error:
-            return backup_protocol.render_error(error, self.state.next_request_id())
-        return backup_protocol.handle(self.state.world, method, raw_path, query, headers, body)
+            return backup_protocol.render_error(error, request_id)
+        world = self.state.world
+        return backup_protocol.handle(world, method, raw_path, query, headers, body, request_id)
 
     async def _before_call(self, service: str, operation: str) -> None:
         """Let the clock catch up, count the call, apply injected faults (errors and latency)."""

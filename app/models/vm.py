@@ -28,10 +28,13 @@ class Vm(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        Index("ix_vm_hypervisor_id_path", "hypervisor_id", "path"),
+        # Serves the hypervisor + folder filter already ordered by name (keyset pages).
+        Index("ix_vm_hypervisor_id_path_name_id", "hypervisor_id", "path", "name", "id"),
         Index("ix_vm_name_id", "name", "id"),
         Index("ix_vm_path_id", "path", "id"),
         Index("ix_vm_last_backup_at_id", "last_backup_at", "id"),
-        # The tag refresher picks the VMs of a hypervisor whose tags are missing or oldest.
-        Index("ix_vm_hypervisor_id_tags_synced_at", "hypervisor_id", "tags_synced_at"),
+        # Counts a hypervisor's live VMs from the index alone, and lets the tag refresher pick
+        # the live VMs whose tags are missing or oldest.
+        Index("ix_vm_hypervisor_id_deleted_at_tags_synced_at", "hypervisor_id", "deleted_at",
+              "tags_synced_at"),
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import Row, Select, Table, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
@@ -50,7 +50,8 @@ def _escape_like(text: str) -> str:
 
 
 def _filtered(query: VmFilter) -> Select[Any]:
-    stmt = select(Vm)
+    # Plain rows, not ORM objects: a listing page needs no identity map or change tracking.
+    stmt = select(*cast(Table, Vm.__table__).c)
     if not query.include_deleted:
         stmt = stmt.where(Vm.deleted_at.is_(None))
     if query.hypervisor_id is not None:
@@ -90,10 +91,12 @@ def _filtered(query: VmFilter) -> Select[Any]:
     return stmt
 
 
-async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams) -> Sequence[Vm]:
+async def list_vms(*, session: AsyncSession, query: VmFilter,
+                   page: PageParams) -> Sequence[Row[Any]]:
+    """Rows with the vm table's columns, as attributes."""
     result = await session.execute(paginate(_filtered(query), VM_KEYSET, page))
-    vms: Sequence[Vm] = result.scalars().all()
-    return vms
+    rows: Sequence[Row[Any]] = result.all()
+    return rows
 
 
 async def get_vm(*, session: AsyncSession, vm_id: str) -> Vm | None:

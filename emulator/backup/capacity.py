@@ -11,10 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from emulator.backup.entities import ABORTING, CREATED, PENDING, RUNNING, BackupJob, RestoreJob
+from emulator.backup.entities import ABORTING, CREATED, PENDING, RUNNING, BackupJob, Work
 from emulator.backup.settings import BackupSettings
-
-Work = BackupJob | RestoreJob
 
 
 def holds_slot(work: Work) -> bool:

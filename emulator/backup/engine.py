@@ -4,9 +4,9 @@ One big clock move gives the same result as many small ones: `run_until` visits 
 something is due (a rule's cron time, a job becoming ready, finishing, or reaching the end of a
 window, a recovery point expiring) in order, settling the world at each. Events sit in a heap, so
 a step costs what is due at it. The whole active set is looked at again only when the world's
-inventory version moved (a gateway back online, a VM deleted). What one moment does to one job
-lives in `job_steps` / `restore_steps`; scheduled rules in `schedules`; slots and queues in
-`capacity`.
+inventory version moved (a gateway offline or back, a VM deleted). What one moment does to one
+job lives in `job_steps` / `restore_steps`; bytes moving, pausing and resuming in `transfer`;
+scheduled rules in `schedules`; slots and queues in `capacity`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import itertools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from emulator.backup import job_steps, recovery_points, restore_steps
-from emulator.backup.capacity import Capacity, Work, holds_slot, is_waiting
-from emulator.backup.entities import RUNNING, BackupJob, RecoveryPoint, RestoreJob
+from emulator.backup import job_steps, recovery_points, restore_steps, transfer
+from emulator.backup.capacity import Capacity, holds_slot, is_waiting
+from emulator.backup.entities import RUNNING, BackupJob, RecoveryPoint, RestoreJob, Work
 from emulator.backup.schedules import next_rule_run, run_due_rules
 
 if TYPE_CHECKING:
@@ -171,15 +171,9 @@ class JobEngine:
             return
         is_available = self._gateway_for(work, moment) is not None
         if work.paused_at is None and not is_available:
-            work.paused_at = moment
+            transfer.pause(work, moment)
         elif work.paused_at is not None and is_available:
-            assert work.transfer_starts_at is not None
-            assert work.finishes_at is not None
-            pause = moment - work.paused_at
-            work.transfer_starts_at += pause
-            work.finishes_at += pause
-            work.paused_at = None
-            self._push(work.finishes_at, SETTLE, work.job_id)
+            self._push(transfer.resume(work, moment), SETTLE, work.job_id)
 
     def _active_work(self) -> list[Work]:
         return [*self._jobs.values(), *self._restores.values()]

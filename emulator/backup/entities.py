@@ -201,3 +201,7 @@ class RestoreJob:
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_RESTORE_STATES
+
+
+# What occupies a gateway slot: backup and restore jobs alike.
+Work = BackupJob | RestoreJob

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from emulator.backup import messages
+from emulator.backup import messages, transfer
 from emulator.backup.entities import (
     ABORTED,
     ABORTING,
@@ -59,14 +59,12 @@ def start(state: BackupState, job: BackupJob, gateway_arn: str, moment: datetime
     # Every VMware backup reports how it found changed blocks: CBT, or the fallback when CBT is
     # unusable (prerequisites) or invalid (after a hard shutdown).
     job.change_detection_message = _change_detection_message(vm)
-    job.state = RUNNING
-    job.started_at = moment
-    job.gateway_arn = gateway_arn
-    job.throughput_bytes_per_second = settings.throughput_bytes_per_second
-    job.transfer_starts_at = moment + timedelta(seconds=settings.job_overhead_seconds)
-    # Whole seconds keep job times readable and exactly reproducible.
-    job.finishes_at = job.transfer_starts_at + timedelta(
-        seconds=math.ceil(job.total_bytes / job.throughput_bytes_per_second)
+    transfer.begin(
+        job,
+        gateway_arn,
+        moment,
+        overhead_seconds=settings.job_overhead_seconds,
+        throughput_bytes_per_second=settings.throughput_bytes_per_second,
     )
 
 
@@ -124,11 +122,9 @@ def _change_detection_message(vm: VirtualMachine) -> str | None:
 
 def bytes_moved(job: BackupJob, moment: datetime) -> int:
     """How far a running job has got by `moment` (the clock drives progress)."""
-    if job.state != RUNNING or job.transfer_starts_at is None:
+    if job.state != RUNNING:
         return job.bytes_transferred
-    elapsed = ((job.paused_at or moment) - job.transfer_starts_at).total_seconds()
-    moved = int(elapsed * job.throughput_bytes_per_second)
-    return max(0, min(job.total_bytes, moved))
+    return transfer.bytes_done(job, moment)
 
 
 def update_progress(job: BackupJob, moment: datetime) -> None:

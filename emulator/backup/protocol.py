@@ -8,8 +8,6 @@ Message / Code / Type / Context, so boto3 raises the modeled exception classes.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,8 +31,6 @@ Response = tuple[int, dict[str, str], bytes]
 QueryInput = str | bytes | Mapping[str, str | list[str]]
 HeadersInput = Mapping[str, str] | Iterable[tuple[bytes | str, bytes | str]]
 
-_request_numbers = itertools.count(1)
-
 
 def operation_for(method: str, raw_path: str | bytes) -> str | None:
     path = _text(raw_path)
@@ -50,6 +46,7 @@ def handle(
     query: QueryInput,
     headers: HeadersInput,
     body: bytes,
+    request_id: str,
 ) -> Response:
     try:
         operation, params = _parse_request(method, raw_path, query, headers, body)
@@ -63,8 +60,8 @@ def handle(
         if world.strict:
             validate_output(SERVICE, operation, result)
     except AwsError as error:
-        return render_error(error)
-    response_headers = {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": _request_id()}
+        return render_error(error, request_id)
+    response_headers = {"Content-Type": JSON_CONTENT_TYPE, "x-amzn-RequestId": request_id}
     return (
         200,
         response_headers,
@@ -72,7 +69,7 @@ def handle(
     )
 
 
-def render_error(error: AwsError, request_id: str | None = None) -> Response:
+def render_error(error: AwsError, request_id: str) -> Response:
     fields = dict(error.fields)
     document = {
         "Message": error.message,
@@ -84,7 +81,7 @@ def render_error(error: AwsError, request_id: str | None = None) -> Response:
     headers = {
         "Content-Type": JSON_CONTENT_TYPE,
         "x-amzn-ErrorType": error.code,
-        "x-amzn-RequestId": request_id or _request_id(),
+        "x-amzn-RequestId": request_id,
     }
     return error.status, headers, json.dumps(document).encode()
 
@@ -127,8 +124,3 @@ def _lower_headers(headers: HeadersInput) -> dict[str, str]:
 
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-def _request_id() -> str:
-    digest = hashlib.sha256(f"backup-request:{next(_request_numbers)}".encode()).hexdigest()
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from emulator.backup import transfer
 from emulator.backup.entities import COMPLETED, FAILED, RUNNING, RestoreJob
 from emulator.world.hypervisors import ONLINE
 from emulator.world.vcenter import Disk
@@ -31,23 +31,13 @@ def available_gateway(state: BackupState, job: RestoreJob, moment: datetime) -> 
 
 
 def start(state: BackupState, job: RestoreJob, gateway_arn: str, moment: datetime) -> None:
-    settings = state.settings
-    job.state = RUNNING
-    job.started_at = moment
-    job.gateway_arn = gateway_arn
-    job.throughput_bytes_per_second = settings.restore_throughput_bytes_per_second
-    job.transfer_starts_at = moment + timedelta(seconds=settings.job_overhead_seconds)
-    job.finishes_at = job.transfer_starts_at + timedelta(
-        seconds=math.ceil(job.total_bytes / job.throughput_bytes_per_second)
+    transfer.begin(
+        job,
+        gateway_arn,
+        moment,
+        overhead_seconds=state.settings.job_overhead_seconds,
+        throughput_bytes_per_second=state.settings.restore_throughput_bytes_per_second,
     )
-
-
-def restored_bytes(job: RestoreJob, moment: datetime) -> int:
-    """How far a restore has got by `moment` (progress stands still while it is paused)."""
-    if job.transfer_starts_at is None:
-        return 0
-    elapsed = ((job.paused_at or moment) - job.transfer_starts_at).total_seconds()
-    return max(0, min(job.total_bytes, int(elapsed * job.throughput_bytes_per_second)))
 
 
 def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from emulator.backup.aws_errors import invalid_parameter, missing_parameter, not_found
 from emulator.backup.entities import RESOURCE_TYPE_VM, DiskImage, RecoveryPoint, RestoreJob
 from emulator.backup.pagination import paginate
-from emulator.backup.restore_steps import restored_bytes
 from emulator.backup.roles import check_backup_role
-from emulator.world import check_vm_name
+from emulator.backup.transfer import bytes_done
+from emulator.world.vcenter import check_vm_name
 
 if TYPE_CHECKING:
     from emulator.backup.state import BackupState
@@ -73,7 +73,7 @@ def list_restore_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, A
 def _view(state: BackupState, job: RestoreJob) -> dict[str, Any]:
     point = job.recovery_point
     total = job.total_bytes
-    moved = restored_bytes(job, state.now())
+    moved = bytes_done(job, state.now())
     expected_minutes = None
     if job.finishes_at is not None and job.completed_at is None:
         remaining = (job.finishes_at - state.now()).total_seconds()
@@ -88,9 +88,7 @@ def _view(state: BackupState, job: RestoreJob) -> dict[str, Any]:
         "CompletionDate": job.completed_at,
         "Status": job.state,
         "StatusMessage": job.status_message,
-        "PercentDone": f"{100.0 * moved / (total or 1) if total else 0.0:.1f}"
-        if job.completed_at is None
-        else "100.0",
+        "PercentDone": "100.0" if job.completed_at else f"{100.0 * moved / (total or 1):.1f}",
         "BackupSizeInBytes": total,
         "IamRoleArn": job.iam_role_arn,
         "ExpectedCompletionTimeMinutes": expected_minutes,

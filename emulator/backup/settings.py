@@ -18,8 +18,8 @@ class BackupSettings:
     start_delay_seconds: float = 60.0
     # Snapshot and gateway set-up before the first byte moves.
     job_overhead_seconds: float = 60.0
-    throughput_bytes_per_second: float = 100 * MIB
-    restore_throughput_bytes_per_second: float = 100 * MIB
+    throughput_bytes_per_second: float = 100.0 * MIB
+    restore_throughput_bytes_per_second: float = 100.0 * MIB
     # Share of a VM's used bytes an incremental backup transfers (deterministic).
     incremental_change_fraction: float = 0.05
     abort_delay_seconds: float = 30.0

@@ -17,6 +17,7 @@ from emulator.world.vcenter import (
     VCenterServer,
     VirtualMachine,
     VmwareTag,
+    check_vm_name,
     normalize_folder_path,
 )
 
@@ -27,7 +28,6 @@ __all__ = ["World"]
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
-VM_NAME_MAX = 100
 
 
 class World:
@@ -276,11 +276,3 @@ class World:
             if hypervisor_id is None or vm.hypervisor_id == hypervisor_id
         }
         return sorted(paths)
-
-
-def check_vm_name(name: str) -> None:
-    # The model's Name shape: 1-100 characters of [a-zA-Z0-9-].
-    if not (1 <= len(name) <= VM_NAME_MAX) or not all(
-        ch.isascii() and (ch.isalnum() or ch == "-") for ch in name
-    ):
-        raise ValueError(f"VM name {name!r} must be 1-{VM_NAME_MAX} characters of [a-zA-Z0-9-]")

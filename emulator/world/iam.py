@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +35,6 @@ class IamRole:
                 }
             ],
         }
-
-    def trust_policy_json(self) -> str:
-        return json.dumps(self.trust_policy())
 
 
 def role_arn(account_id: str, name: str) -> str:

@@ -111,7 +111,7 @@ def _precondition_failure(world: World, hypervisor: Hypervisor) -> str | None:
     role = world.roles.get(role_arn)
     if role is None:
         return f"Unable to assume IAM role {role_arn}: the role does not exist."
-    missing = METADATA_SYNC_SERVICES - role.trusted_services
+    missing = role.missing_metadata_sync_trust
     if missing:
         needed = " and ".join(sorted(METADATA_SYNC_SERVICES))
         return (

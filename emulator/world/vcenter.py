@@ -9,6 +9,7 @@ POWERED_ON = "poweredOn"
 POWERED_OFF = "poweredOff"
 SUSPENDED = "suspended"
 POWER_STATES = (POWERED_ON, POWERED_OFF, SUSPENDED)
+VM_NAME_MAX = 100
 
 
 @dataclass
@@ -75,6 +76,14 @@ class VCenterServer:
 
     def accepts(self, username: str | None, password: str | None) -> bool:
         return username == self.username and password == self.password
+
+
+def check_vm_name(name: str) -> None:
+    # The model's Name shape: 1-100 characters of [a-zA-Z0-9-].
+    if not (1 <= len(name) <= VM_NAME_MAX) or not all(
+        ch.isascii() and (ch.isalnum() or ch == "-") for ch in name
+    ):
+        raise ValueError(f"VM name {name!r} must be 1-{VM_NAME_MAX} characters of [a-zA-Z0-9-]")
 
 
 def normalize_folder_path(path: str) -> str:

@@ -78,8 +78,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('arn', name=op.f('uq_vm_arn'))
     )
     with op.batch_alter_table('vm', schema=None) as batch_op:
-        batch_op.create_index('ix_vm_hypervisor_id_path', ['hypervisor_id', 'path'], unique=False)
-        batch_op.create_index('ix_vm_hypervisor_id_tags_synced_at', ['hypervisor_id', 'tags_synced_at'], unique=False)
+        batch_op.create_index('ix_vm_hypervisor_id_path_name_id', ['hypervisor_id', 'path', 'name', 'id'], unique=False)
+        batch_op.create_index('ix_vm_hypervisor_id_deleted_at_tags_synced_at', ['hypervisor_id', 'deleted_at', 'tags_synced_at'], unique=False)
         batch_op.create_index('ix_vm_last_backup_at_id', ['last_backup_at', 'id'], unique=False)
         batch_op.create_index('ix_vm_name_id', ['name', 'id'], unique=False)
         batch_op.create_index('ix_vm_path_id', ['path', 'id'], unique=False)
@@ -122,8 +122,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_vm_path_id')
         batch_op.drop_index('ix_vm_name_id')
         batch_op.drop_index('ix_vm_last_backup_at_id')
-        batch_op.drop_index('ix_vm_hypervisor_id_tags_synced_at')
-        batch_op.drop_index('ix_vm_hypervisor_id_path')
+        batch_op.drop_index('ix_vm_hypervisor_id_deleted_at_tags_synced_at')
+        batch_op.drop_index('ix_vm_hypervisor_id_path_name_id')
 
     op.drop_table('vm')
     op.drop_table('hypervisor')

@@ -250,6 +250,9 @@ def test_refused_vm_patch_changes_nothing(control: httpx.Client) -> None:
     assert refused.status_code == 400
     wrong_type = control.patch(f"/vms/{vm['vm_id']}", json={"hardware_version": "seven"})
     assert wrong_type.status_code == 400
+    # A good new name with a bad path: neither is applied.
+    bad_path = control.patch(f"/vms/{vm['vm_id']}", json={"name": "renamed-1", "path": "///"})
+    assert bad_path.status_code == 400
     assert control.get(f"/vms/{vm['vm_id']}").json() == vm
 
 

@@ -118,3 +118,29 @@ def test_a_paused_job_can_be_stopped(backup: Any, site: Site, vault: str, world:
     job = describe(backup, job_id)
     assert job["State"] == "ABORTED"
     assert job["BytesTransferred"] == 2 * GIB
+
+
+def test_a_running_restore_stands_still_while_its_gateway_is_offline(
+    backup: Any, site: Site, vault: str, world: World
+) -> None:
+    world.backup.settings.restore_throughput_bytes_per_second = GIB / 60
+    vm = site.add_vm("db-1", used_gib=10)
+    job_id = start_job(backup, vm.arn)
+    world.clock.advance(HOUR)
+    point = describe(backup, job_id)["RecoveryPointArn"]
+    metadata = backup.get_recovery_point_restore_metadata(
+        BackupVaultName=vault, RecoveryPointArn=point
+    )["RestoreMetadata"]
+    restore_id = backup.start_restore_job(
+        RecoveryPointArn=point, Metadata={**metadata, "VMName": "db-1-copy"}
+    )["RestoreJobId"]
+    world.clock.advance(2 * MINUTE + 5 * MINUTE)  # half of 10 GiB restored
+    site.take_gateway_offline()
+    world.clock.advance(3 * HOUR)
+    paused = backup.describe_restore_job(RestoreJobId=restore_id)
+    assert (paused["Status"], paused["PercentDone"]) == ("RUNNING", "50.0")
+    site.bring_gateway_online()
+    world.clock.advance(5 * MINUTE)
+    done = backup.describe_restore_job(RestoreJobId=restore_id)
+    assert done["Status"] == "COMPLETED"
+    assert world.vm(done["CreatedResourceArn"]) is not None
