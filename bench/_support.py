@@ -7,6 +7,7 @@ Every process is started here and stopped by the caller through the returned han
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import platform
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +32,10 @@ BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-POSTGRES_BENCH_DB = "vmbackup_bench"
+# Per process, so two runs on one host never drop each other's database; dropped at the end.
+POSTGRES_BENCH_DB = f"vmbackup_bench_{os.getpid()}"
+# Benchmarks on one host take turns: a concurrent run would skew both runs' figures.
+HOST_LOCK = Path(tempfile.gettempdir()) / "vmbackup-bench.lock"
 # The emulator accepts any credentials (SigV4 is not checked).
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "AKID", "aws_secret_access_key": "secret"}
 
@@ -79,30 +84,48 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def host_to_ourselves() -> Iterator[None]:
+    """Hold the host-wide benchmark lock (waiting for any other run to finish first)."""
+    with HOST_LOCK.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another benchmark run to finish ({HOST_LOCK})", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
 def emulator(scenario: str) -> Iterator[str]:
-    """`python -m emulator --scenario <scenario>` in its own process; yields its URL."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "emulator",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--scenario",
-        scenario,
-        "--log-level",
-        "warning",
-        "--without-backup",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_emulator/health", process, "the emulator")
-        yield url
-    finally:
-        stop(process)
+    """`python -m emulator --scenario <scenario>` in its own process; yields its URL. Holds the
+    host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end."""
+    with host_to_ourselves():
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--scenario",
+            scenario,
+            "--log-level",
+            "warning",
+            "--without-backup",
+        ]
+        process = subprocess.Popen(command, cwd=ROOT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(f"{url}/_emulator/health", process, "the emulator")
+            yield url
+        finally:
+            stop(process)
+            asyncio.run(_drop_postgres_database())
 
 
 def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int, float]:
@@ -110,7 +133,11 @@ def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int
     import boto3
 
     client = boto3.client(
-        "backup-gateway", endpoint_url=emulator_url, region_name="us-east-1", **EMULATOR_CREDENTIALS
+        "backup-gateway",
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id=EMULATOR_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=EMULATOR_CREDENTIALS["aws_secret_access_key"],
     )
     started = time.perf_counter()
     listed = 0
@@ -143,6 +170,19 @@ async def _recreate_postgres_database() -> None:
     try:
         await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
         await connection.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
+    finally:
+        await connection.close()
+
+
+async def _drop_postgres_database() -> None:
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    except OSError:
+        return  # no PostgreSQL here: nothing was created
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
     finally:
         await connection.close()
 

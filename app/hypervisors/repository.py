@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,12 +78,6 @@ async def list_hypervisor_rows(
         stmt = stmt.where(Hypervisor.deleted_at.is_(None))
     result = await session.execute(paginate(stmt, HYPERVISOR_KEYSET, page))
     return [HypervisorRow(row[0], int(row[1]), row[2]) for row in result.all()]
-
-
-async def list_live_hypervisors(*, session: AsyncSession) -> Sequence[Hypervisor]:
-    result = await session.execute(
-        select(Hypervisor).where(Hypervisor.deleted_at.is_(None)).order_by(Hypervisor.id))
-    return result.scalars().all()
 
 
 async def save_hypervisor(

@@ -167,7 +167,8 @@ class Refresher:
                        inventory_runs: list[tuple[str, int]], known: set[str] | None,
                        trigger: str, requested_by: str | None) -> None:
         if status_run is not None:
-            await self._guard(STATUS, status_run, None, self._status(status_run))
+            failure = await self._attempt(status_run, refresh_status(self.ctx))
+            await self._end(STATUS, status_run, None, failure)
         if known is not None:
             # Hypervisors the status refresh just discovered get their inventory too.
             async with self.ctx.sessionmaker() as session:
@@ -177,20 +178,33 @@ class Refresher:
                 if run_id is not None and batch.task is not None:
                     inventory_runs.append((hypervisor_id, run_id))
                     self._task_of_run[run_id] = batch.task
+        await self._inventories(inventory_runs)
+
+    async def _inventories(self, runs: list[tuple[str, int]]) -> None:
+        """Every listing first, then the tag fetching, so a hypervisor's listing never waits
+        behind another one's tags."""
         semaphore = asyncio.Semaphore(self.ctx.settings.inventory_concurrency)
+        listed: list[tuple[str, int]] = []
 
-        async def one(hypervisor_id: str, run_id: int) -> None:
+        async def list_one(hypervisor_id: str, run_id: int) -> None:
             async with semaphore:
-                await self._guard(INVENTORY, run_id, hypervisor_id,
-                                  self._inventory(run_id, hypervisor_id))
+                error = await self._attempt(run_id, self._listing(run_id, hypervisor_id))
+            if error is None:
+                listed.append((hypervisor_id, run_id))
+            else:
+                await self._end(INVENTORY, run_id, hypervisor_id, error)
 
-        await asyncio.gather(*(one(hypervisor_id, run_id)
-                               for hypervisor_id, run_id in inventory_runs))
+        async def tag_one(hypervisor_id: str, run_id: int) -> None:
+            async with semaphore:
+                error = await self._attempt(run_id, refresh_tags(
+                    self.ctx, run_id=run_id, hypervisor_id=hypervisor_id))
+            await self._end(INVENTORY, run_id, hypervisor_id, error)
 
-    async def _status(self, run_id: int) -> None:
-        await refresh_status(self.ctx)
+        await asyncio.gather(*(list_one(hypervisor_id, run_id) for hypervisor_id, run_id in runs))
+        await asyncio.gather(*(tag_one(hypervisor_id, run_id)
+                               for hypervisor_id, run_id in listed))
 
-    async def _inventory(self, run_id: int, hypervisor_id: str) -> None:
+    async def _listing(self, run_id: int, hypervisor_id: str) -> None:
         progress = self.ctx.progress.setdefault(run_id, RunProgress())
         try:
             await refresh_listing(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id,
@@ -201,24 +215,27 @@ class Refresher:
                     session=session, hypervisor_id=hypervisor_id, synced_at=None,
                     error=describe(error))
             raise
-        await refresh_tags(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id)
 
-    async def _guard(self, kind: str, run_id: int, hypervisor_id: str | None,
-                     work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work``, then record how the run ended and give the lease back."""
-        started = time.perf_counter()
-        status, error = "succeeded", None
+    async def _attempt(self, run_id: int, work: Coroutine[Any, Any, Any]) -> Exception | None:
+        """Run ``work``; its failure, if any, is returned for the run record."""
         try:
             await work
         except Exception as failure:
-            status, error = "failed", describe(failure)
             if not isinstance(failure, DomainError | LeaseLost | HypervisorNotReadable):
                 logger.exception("refresh run %s failed", run_id)
+            return failure
+        return None
+
+    async def _end(self, kind: str, run_id: int, hypervisor_id: str | None,
+                   failure: Exception | None) -> None:
+        """Record how the run ended and give its lease back."""
+        status = "succeeded" if failure is None else "failed"
+        error = None if failure is None else describe(failure)
         lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
         now = utcnow()
         progress = self.ctx.progress.pop(run_id, None)
         counts = {} if progress is None else {"pages": progress.pages}
-        if progress is not None and status == "failed":
+        if progress is not None and failure is not None:
             counts["vms_seen"] = progress.vms_seen  # how far the failed listing got
         async with self.ctx.transaction() as session:
             await repository.update_run(session=session, run_id=run_id, status=status,
@@ -226,8 +243,8 @@ class Refresher:
             await repository.release_lease(session=session, name=lease,
                                            holder=self.ctx.runner_id, now=now)
         SYNC_RUNS.labels(kind=kind, outcome=status).inc()
-        if status == "succeeded":
+        if failure is None:
             SYNC_LAST_SUCCESS.labels(kind=kind).set(time.time())
         logger.info("refresh run ended", extra={"fields": {
             "run_id": run_id, "kind": kind, "hypervisor_id": hypervisor_id, "status": status,
-            "error": error, "seconds": round(time.perf_counter() - started, 3)}})
+            "error": error}})

@@ -31,12 +31,10 @@ class CachedVm:
 async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> dict[str, CachedVm]:
     """Every cached VM of the hypervisor (tombstoned ones too), by id."""
     result = await session.execute(
-        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at, Vm.deleted_at)
+        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at,
+               Vm.deleted_at.is_not(None))
         .where(Vm.hypervisor_id == hypervisor_id))
-    return {
-        row[0]: CachedVm(row[1], row[2], row[3], row[4], row[5] is not None)
-        for row in result.all()
-    }
+    return {row[0]: CachedVm(*row[1:]) for row in result.all()}
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.core.upsert import upsert
-from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
@@ -42,7 +41,6 @@ class VmFilter:
     last_backup_after: datetime | None = None
     never_backed_up: bool | None = None
     include_deleted: bool = False
-    ids: Sequence[str] = field(default_factory=tuple)
 
 
 def _escape_like(text: str) -> str:
@@ -86,8 +84,6 @@ def _filtered(query: VmFilter) -> Select[Any]:
         stmt = stmt.where(Vm.last_backup_at.is_(None))
     elif query.never_backed_up is False:
         stmt = stmt.where(Vm.last_backup_at.is_not(None))
-    if query.ids:
-        stmt = stmt.where(Vm.id.in_(list(query.ids)))
     return stmt
 
 
@@ -101,18 +97,6 @@ async def list_vms(*, session: AsyncSession, query: VmFilter,
 
 async def get_vm(*, session: AsyncSession, vm_id: str) -> Vm | None:
     return await session.get(Vm, vm_id)
-
-
-async def inventory_freshness(
-    *, session: AsyncSession, hypervisor_ids: Collection[str]
-) -> dict[str, tuple[datetime | None, str | None]]:
-    """Per hypervisor: when its listing last completed and the error of a failed refresh."""
-    if not hypervisor_ids:
-        return {}
-    result = await session.execute(
-        select(Hypervisor.id, Hypervisor.inventory_synced_at, Hypervisor.inventory_error)
-        .where(Hypervisor.id.in_(list(hypervisor_ids))))
-    return {row[0]: (row[1], row[2]) for row in result.all()}
 
 
 async def vmware_tags_of(*, session: AsyncSession, vm_id: str) -> Sequence[VmVmwareTag]:
