@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +87,9 @@ class Settings(BaseSettings):
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_stale_after_seconds: int = Field(default=300, ge=1)
+    # Keys the fingerprints of idempotent requests (their bodies may hold passwords). Give every
+    # replica the same value; unset, a key is derived from the authentication settings.
+    secret_key: SecretStr | None = None
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
@@ -112,6 +117,19 @@ class Settings(BaseSettings):
     @cached_property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    def fingerprint_key(self) -> bytes:
+        """A server-side key, never stored in the database, for keyed request fingerprints."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        material = {
+            "api_keys": sorted(key.sha256 for key in self.api_keys),
+            "jwt": [
+                self.jwt_hs256_secret.get_secret_value() if self.jwt_hs256_secret else None,
+                self.jwt_jwks_url, str(self.jwt_jwks_file), self.jwt_issuer, self.jwt_audience,
+            ],
+        }
+        return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).digest()
 
     def check_safe_to_serve(self) -> None:
         """Refuse to serve outside the sandbox with nobody able to authenticate."""

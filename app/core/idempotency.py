@@ -9,6 +9,7 @@ the credential that used them. Server errors are not remembered, so they can be 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from datetime import timedelta
@@ -74,7 +75,7 @@ class IdempotencyMiddleware:
             )
         settings = scope["app"].state.settings
         owner = hashlib.sha256((_header(scope, b"authorization") or "").encode()).hexdigest()
-        fingerprint = _fingerprint(scope, body)
+        fingerprint = _fingerprint(settings.fingerprint_key(), scope, body)
         now = utcnow()
         async with _sessions(scope)() as session:
             existing = await _find(session, owner, key)
@@ -168,8 +169,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
-    digest = hashlib.sha256()
+def _fingerprint(key: bytes, scope: Scope, body: bytes) -> str:
+    # Keyed (HMAC): a body may carry a password, and a plain hash in the database could be
+    # brute-forced back to it.
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b"")):
         digest.update(part + b"\0")
     digest.update(body)

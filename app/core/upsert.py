@@ -26,7 +26,9 @@ async def upsert(
     assert isinstance(table, Table)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(list(rows))
+    # One statement executed with many parameter sets: compiled once, batched by SQLAlchemy's
+    # "insertmanyvalues", instead of a new multi-row VALUES statement for every call.
+    statement = insert(table)
     if update_columns:
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
@@ -35,4 +37,4 @@ async def upsert(
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))
-    await session.execute(statement)
+    await session.execute(statement, list(rows))

@@ -85,3 +85,27 @@ async def test_invalid_key_is_422(app_and_client: tuple[FastAPI, httpx.AsyncClie
                                  headers={**auth(), "Idempotency-Key": "x" * 300})
     assert response.status_code == 422
     assert response.json()["invalid_params"][0]["name"] == "header.Idempotency-Key"
+
+
+async def test_fingerprint_is_keyed_so_a_stored_body_hash_reveals_nothing(
+    app_factory: object,
+) -> None:
+    import hashlib
+
+    from sqlalchemy import select
+
+    from app.models.idempotency_key import IdempotencyKey
+
+    body = b'{"name":"hunter2"}'
+    fingerprints = []
+    for secret in ("key-one", "key-two"):
+        async with app_factory(secret_key=secret) as (app, client):  # type: ignore[operator]
+            mount_probe_routes(app)
+            await client.post("/_probe/widgets", content=body,
+                              headers={**auth(), **KEY, "Content-Type": "application/json"})
+            async with app.state.sessionmaker() as session:
+                record = (await session.execute(select(IdempotencyKey))).scalar_one()
+            fingerprints.append(record.fingerprint)
+    plain = hashlib.sha256(b"POST\0/_probe/widgets\0\0" + body).hexdigest()
+    assert plain not in fingerprints
+    assert fingerprints[0] != fingerprints[1]
