@@ -11,6 +11,7 @@ from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
 from app.gateways import service
+from app.gateways.errors import GatewayNotFound
 from app.gateways.schemas import GatewayPage, GatewayRead
 
 router = APIRouter(prefix="/gateways", tags=["gateways"])
@@ -38,14 +39,14 @@ async def list_gateways(
 
 
 @router.get("/{gateway_id}", response_model=GatewayRead,
-            responses=error_responses(*COMMON_ERRORS, service.GatewayNotFound))
+            responses=error_responses(*COMMON_ERRORS, GatewayNotFound))
 async def get_gateway(gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
                       _principal: ReaderDep) -> GatewayRead:
     return await service.get_gateway(session=session, settings=settings, gateway_id=gateway_id)
 
 
 @router.post("/{gateway_id}/software-update", status_code=202, response_model=GatewayRead,
-             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, service.GatewayNotFound))
+             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, GatewayNotFound))
 async def update_gateway_software(
     gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
     client: GatewayClientDep, _principal: AdminDep, _key: IdempotencyKeyDep = None,

@@ -7,19 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
 from app.core.config import Settings
-from app.core.errors import NotFound
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository
+from app.gateways.errors import GatewayNotFound
 from app.gateways.schemas import GatewayPage, GatewayRead, MaintenanceWindowRead
 from app.models.base import utcnow
 from app.models.gateway import Gateway
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
-
-
-class GatewayNotFound(NotFound):
-    slug, title = "gateway-not-found", "No such gateway"
 
 
 def _release_date(version: str | None) -> date | None:

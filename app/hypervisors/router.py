@@ -9,7 +9,9 @@ from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
+from app.gateways.errors import GatewayNotFound
 from app.hypervisors import service
+from app.hypervisors.errors import GatewayUnavailable, HypervisorNotFound, PartiallyApplied
 from app.hypervisors.schemas import (
     ConnectionTestRead,
     ConnectionTestRequest,
@@ -26,7 +28,7 @@ from app.vms.schemas import VmPage
 router = APIRouter(prefix="/hypervisors", tags=["hypervisors"])
 
 HypervisorIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-_ONE = (*COMMON_ERRORS, service.HypervisorNotFound)
+_ONE = (*COMMON_ERRORS, HypervisorNotFound)
 
 
 @router.get("", response_model=HypervisorPage, responses=error_responses(*COMMON_ERRORS))
@@ -38,8 +40,8 @@ async def list_hypervisors(session: SessionDep, _principal: ReaderDep, page: Pag
 
 
 @router.post("", status_code=201, response_model=HypervisorRead,
-             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, service.GatewayNotFound,
-                                       service.GatewayUnavailable, service.PartiallyApplied))
+             responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, GatewayNotFound,
+                                       GatewayUnavailable, PartiallyApplied))
 async def import_hypervisor(body: HypervisorCreate, response: Response, session: SessionDep,
                             client: GatewayClientDep, _principal: AdminDep,
                             _key: IdempotencyKeyDep = None) -> HypervisorRead:
@@ -76,8 +78,8 @@ async def delete_hypervisor(hypervisor_id: HypervisorIdPath, session: SessionDep
 
 
 @router.post("/{hypervisor_id}/test-connection", response_model=ConnectionTestRead,
-             responses=error_responses(*_ONE, *AWS_ERRORS, service.GatewayNotFound,
-                                       service.GatewayUnavailable))
+             responses=error_responses(*_ONE, *AWS_ERRORS, GatewayNotFound,
+                                       GatewayUnavailable))
 async def check_hypervisor_connection(
     hypervisor_id: HypervisorIdPath, body: ConnectionTestRequest, session: SessionDep,
     client: GatewayClientDep, _principal: AdminDep,

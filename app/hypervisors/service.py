@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
 from app.aws.errors import AwsRejectedRequest, AwsResourceNotFound
-from app.core.errors import Conflict, DomainError, NotFound
+from app.core.errors import DomainError
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository as gateways
+from app.gateways.errors import GatewayNotFound
 from app.hypervisors import repository
+from app.hypervisors.errors import GatewayUnavailable, HypervisorNotFound, PartiallyApplied
 from app.hypervisors.repository import HypervisorRow
 from app.hypervisors.schemas import (
     ConnectionTestRead,
@@ -27,22 +29,6 @@ from app.models.hypervisor import Hypervisor
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
-
-
-class HypervisorNotFound(NotFound):
-    slug, title = "hypervisor-not-found", "No such hypervisor"
-
-
-class GatewayNotFound(NotFound):
-    slug, title = "gateway-not-found", "No such gateway"
-
-
-class GatewayUnavailable(Conflict):
-    slug, title = "gateway-unavailable", "The gateway cannot serve this hypervisor"
-
-
-class PartiallyApplied(Conflict):
-    slug, title = "partially-applied", "Only part of the change was applied"
 
 
 def to_read(row: HypervisorRow) -> HypervisorRead:

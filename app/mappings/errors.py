@@ -75,7 +75,3 @@ class MappingExists(DomainError):
 
 class MappingLimitReached(DomainError):
     status, slug, title = 409, "mapping-limit-reached", "The hypervisor has the most mappings"
-
-
-class HypervisorNotFound(DomainError):
-    status, slug, title = 404, "hypervisor-not-found", "No such hypervisor"

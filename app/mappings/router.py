@@ -15,10 +15,10 @@ from app.core.errors import (
 from app.core.etag import IfMatchDep, IfNoneMatchDep, is_not_modified
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
+from app.hypervisors.errors import HypervisorNotFound
 from app.mappings import copying, service, sync
 from app.mappings.errors import (
     GatewaySoftwareTooOld,
-    HypervisorNotFound,
     IamRoleTrust,
     MappingExists,
     MappingLimitReached,

@@ -17,10 +17,10 @@ from app.core.aws_types import MAX_TAG_MAPPINGS_PER_HYPERVISOR
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.etag import check_if_match, content_etag, require_if_match
 from app.core.pagination import PageParams, page_of
+from app.hypervisors.errors import HypervisorNotFound
 from app.hypervisors.repository import get_hypervisor
 from app.mappings import repository
 from app.mappings.errors import (
-    HypervisorNotFound,
     MappingExists,
     MappingLimitReached,
     MappingNotFound,

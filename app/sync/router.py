@@ -7,6 +7,7 @@ from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
+from app.hypervisors.errors import HypervisorNotFound
 from app.sync import service
 from app.sync.scheduler import Refresher
 from app.sync.schemas import (
@@ -52,7 +53,7 @@ async def get_sync_run(run_id: int, request: Request, session: SessionDep,
 
 
 @router.post("/inventory", status_code=202, response_model=InventoryRefreshRead,
-             responses=error_responses(*COMMON_ERRORS, service.HypervisorNotFound))
+             responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def refresh_inventory(
     request: Request,
     session: SessionDep,

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, page_of
 from app.hypervisors import repository as hypervisors
+from app.hypervisors.errors import HypervisorNotFound
 from app.models.sync_run import SyncRun
 from app.sync import repository
 from app.sync.context import RunProgress
@@ -20,10 +21,6 @@ from app.sync.schemas import (
 
 class SyncRunNotFound(NotFound):
     slug, title = "sync-run-not-found", "No such refresh run"
-
-
-class HypervisorNotFound(NotFound):
-    slug, title = "hypervisor-not-found", "No such hypervisor"
 
 
 def to_read(run: SyncRun, progress: Mapping[int, RunProgress]) -> SyncRunRead:
