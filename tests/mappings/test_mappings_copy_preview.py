@@ -15,7 +15,8 @@ from tests.mappings.builders import (
     read,
     replace,
 )
-from tests.mappings.conftest import Control, Refresh
+from tests.mappings.conftest import Refresh
+from tests.support.emulator import EmulatorControl
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
@@ -24,7 +25,7 @@ LINUX = mapping("OS", "Linux", "OS-Linux", "Linux")
 
 
 async def test_copy_reports_each_target_and_a_failing_one(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     await replace(client, PROD, [WINDOWS, LINUX])
     response = await client.post(f"/mappings/{PROD}/copy", headers=auth(), json={
@@ -65,8 +66,8 @@ async def test_copy_merge_and_a_stale_target_etag(client: httpx.AsyncClient,
     assert (await read(client, BRANCH)).json()["mappings"] == [gold, WINDOWS]
 
 
-async def test_copy_refuses_the_source_as_target(client: httpx.AsyncClient, control: Control,
-                                                 refresh: Refresh) -> None:
+async def test_copy_refuses_the_source_as_target(
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     await replace(client, PROD, [WINDOWS])
     control.reset_counters()
@@ -74,11 +75,11 @@ async def test_copy_refuses_the_source_as_target(client: httpx.AsyncClient, cont
                                  json={"targets": [{"hypervisor_id": PROD}]})
     assert response.status_code == 422
     assert response.json()["invalid_params"][0]["name"] == "body.targets.0.hypervisor_id"
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
 
 
 async def test_preview_of_proposed_mappings_changes_nothing(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     control.reset_counters()
     response = await client.post(f"/mappings/{PROD}/preview", headers=auth(Scope.READ),
@@ -101,7 +102,7 @@ async def test_preview_of_proposed_mappings_changes_nothing(
 
 
 async def test_preview_flags_unused_and_conflicting_mappings(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     proposed = [mapping("OS", "Windows", "Tier", "win"), mapping("BackupTier", "Gold", "Tier",
                                                                  "gold"),

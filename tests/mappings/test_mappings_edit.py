@@ -22,14 +22,15 @@ from tests.mappings.builders import (
     read,
     replace,
 )
-from tests.mappings.conftest import Control, Refresh
+from tests.mappings.conftest import Refresh
+from tests.support.emulator import EmulatorControl
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
 
 
 async def test_no_mappings_yet_is_an_empty_list_read_from_aws_once(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh(with_vms=False)
     control.reset_counters()
     first = await read(client, PROD)
@@ -40,13 +41,13 @@ async def test_no_mappings_yet_is_an_empty_list_read_from_aws_once(
     assert body["synced_at"] is not None
     assert first.headers["ETag"] == body["etag"] == second.headers["ETag"]
     # Never seen -> one AWS read; afterwards the cache answers.
-    assert control.calls("GetHypervisorPropertyMappings") == 1
+    assert control.calls_of("GetHypervisorPropertyMappings") == 1
     await read(client, PROD, refresh="true")
-    assert control.calls("GetHypervisorPropertyMappings") == 2
+    assert control.calls_of("GetHypervisorPropertyMappings") == 2
 
 
-async def test_replace_writes_aws_then_the_cache(client: httpx.AsyncClient, control: Control,
-                                                 refresh: Refresh) -> None:
+async def test_replace_writes_aws_then_the_cache(
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh(with_vms=False)
     linux = mapping("OS", "Linux", "OS-Linux", "Linux")
     written = await replace(client, PROD, [WINDOWS, linux])
@@ -68,7 +69,7 @@ async def test_if_none_match_gives_304(client: httpx.AsyncClient, refresh: Refre
     assert response.headers["ETag"] == etag
 
 
-async def test_replace_needs_if_match(client: httpx.AsyncClient, control: Control,
+async def test_replace_needs_if_match(client: httpx.AsyncClient, control: EmulatorControl,
                                       refresh: Refresh) -> None:
     await refresh(with_vms=False)
     await read(client, PROD)
@@ -76,11 +77,11 @@ async def test_replace_needs_if_match(client: httpx.AsyncClient, control: Contro
     response = await put(client, PROD, [WINDOWS], etag=None)
     assert response.status_code == 428
     assert problem_type(response) == "precondition-required"
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
 
 
 async def test_stale_if_match_is_412_and_costs_no_aws_write(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
     assert (await put(client, PROD, [WINDOWS], etag=etag)).status_code == 200
@@ -89,7 +90,7 @@ async def test_stale_if_match_is_412_and_costs_no_aws_write(
     assert stale.status_code == 412
     assert problem_type(stale) == "precondition-failed"
     assert stale.headers["ETag"] != etag
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
     weak = await put(client, PROD, [WINDOWS], etag=f"W/{stale.headers['ETag']}")
     assert weak.status_code == 412  # If-Match compares strongly
     assert (await read(client, PROD)).json()["mappings"] == [WINDOWS]
@@ -108,7 +109,7 @@ async def test_concurrent_replaces_one_wins_the_other_gets_412(
         winner.json()["mappings"]
 
 
-async def test_at_most_ten_mappings(client: httpx.AsyncClient, control: Control,
+async def test_at_most_ten_mappings(client: httpx.AsyncClient, control: EmulatorControl,
                                     refresh: Refresh) -> None:
     await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
@@ -123,7 +124,7 @@ async def test_at_most_ten_mappings(client: httpx.AsyncClient, control: Control,
                               json=mapping("Cat", "Tag10"))
     assert added.status_code == 409
     assert problem_type(added) == "mapping-limit-reached"
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
 
 
 INVALID_BODIES = [
@@ -144,7 +145,7 @@ INVALID_BODIES = [
                          ids=[f"{field}-{index}" for index, (field, _) in
                               enumerate(INVALID_BODIES)])
 async def test_each_invalid_field_is_a_422_naming_it_without_aws_calls(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh, field: str,
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh, field: str,
         change: dict[str, str]) -> None:
     await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
@@ -171,7 +172,7 @@ async def test_accepts_what_aws_accepts(client: httpx.AsyncClient, refresh: Refr
 
 @pytest.mark.parametrize("role", ["arn:aws:iam::123456789012:user/SyncRole", "SyncRole",
                                   "arn:aws:iam::acct:role/SyncRole"])
-async def test_invalid_role_arn_is_a_422(client: httpx.AsyncClient, control: Control,
+async def test_invalid_role_arn_is_a_422(client: httpx.AsyncClient, control: EmulatorControl,
                                          refresh: Refresh, role: str) -> None:
     await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
@@ -179,10 +180,10 @@ async def test_invalid_role_arn_is_a_422(client: httpx.AsyncClient, control: Con
     response = await put(client, PROD, [WINDOWS], etag=etag, role=role)
     assert response.status_code == 422
     assert [p["name"] for p in response.json()["invalid_params"]] == ["body.iam_role_arn"]
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
 
 
-async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, control: Control,
+async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, control: EmulatorControl,
                                                refresh: Refresh) -> None:
     await refresh(with_vms=False)
     etag = (await read(client, PROD)).headers["ETag"]
@@ -192,7 +193,7 @@ async def test_duplicate_vmware_tag_is_refused(client: httpx.AsyncClient, contro
     params = response.json()["invalid_params"]
     assert [p["name"] for p in params] == ["body.mappings"]
     assert "OS/Windows" in params[0]["reason"]
-    assert control.calls("PutHypervisorPropertyMappings") == 0
+    assert control.calls_of("PutHypervisorPropertyMappings") == 0
 
 
 async def test_list_shows_every_hypervisor_with_freshness(client: httpx.AsyncClient,

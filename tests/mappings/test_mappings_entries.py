@@ -15,7 +15,8 @@ from tests.mappings.builders import (
     read,
     replace,
 )
-from tests.mappings.conftest import Control, Refresh
+from tests.mappings.conftest import Refresh
+from tests.support.emulator import EmulatorControl
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
@@ -69,7 +70,7 @@ async def test_removing_the_last_mapping_leaves_an_empty_list(client: httpx.Asyn
     assert (await read(client, PROD, refresh="true")).json()["mappings"] == []
 
 
-async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, control: Control,
+async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, control: EmulatorControl,
                                                 refresh: Refresh) -> None:
     await refresh(with_vms=False)
     await read(client, PROD)
@@ -82,4 +83,4 @@ async def test_if_match_star_and_idempotent_add(client: httpx.AsyncClient, contr
     assert first.status_code == replay.status_code == 201
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == first.json()
-    assert control.calls("PutHypervisorPropertyMappings") == 1
+    assert control.calls_of("PutHypervisorPropertyMappings") == 1

@@ -19,7 +19,8 @@ from tests.mappings.builders import (
     read,
     replace,
 )
-from tests.mappings.conftest import Control, Refresh
+from tests.mappings.conftest import Refresh
+from tests.support.emulator import EmulatorControl
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
@@ -40,7 +41,7 @@ async def sync_status(client: httpx.AsyncClient, hypervisor_id: str) -> dict[str
 
 
 async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     windows_vms = control.vm_names_with(PROD, "OS", "Windows")
     assert windows_vms  # the demo world has Windows VMs on the prod vCenter
@@ -83,7 +84,7 @@ async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
 
 
 async def test_a_role_without_trust_fails_the_sync_with_the_fix(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     await replace(client, PROD, [WINDOWS], role=BACKUP_ONLY_ROLE)  # AWS accepts the role...
     await start_sync(client, PROD)
@@ -115,7 +116,7 @@ async def test_a_role_aws_cannot_pass_is_refused_with_the_fix(
 
 
 async def test_gateway_too_old_says_how_to_update_it(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     etag = (await read(client, DR)).headers["ETag"]
     response = await put(client, DR, [WINDOWS], etag=etag)
@@ -129,7 +130,7 @@ async def test_gateway_too_old_says_how_to_update_it(
 
 
 async def test_following_the_gateway_remedy_makes_tag_mapping_work(
-        client: httpx.AsyncClient, control: Control, refresh: Refresh) -> None:
+        client: httpx.AsyncClient, control: EmulatorControl, refresh: Refresh) -> None:
     await refresh()
     etag = (await read(client, DR)).headers["ETag"]
     refused = await put(client, DR, [WINDOWS], etag=etag)

@@ -84,6 +84,15 @@ class EmulatorControl:
         """AWS calls since the last reset, by operation name (both services)."""
         return {entry["operation"]: entry["calls"] for entry in self.get("counters")["calls"]}
 
+    def calls_of(self, operation: str) -> int:
+        return self.calls().get(operation, 0)
+
+    def vm_names_with(self, hypervisor_id: str, category: str, name: str) -> set[str]:
+        """Names of the hypervisor's VMs carrying a VMware tag, as the vCenter has them."""
+        return {vm["name"] for vm in self.vms(hypervisor_id=hypervisor_id)
+                if any((tag["category"], tag["name"]) == (category, name)
+                       for tag in vm["vmware_tags"])}
+
     def total_calls(self) -> int:
         return sum(self.calls().values())
 
