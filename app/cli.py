@@ -1,4 +1,4 @@
-"""`vmbackup` command line: serve, migrate, openapi, create-api-key, emulator."""
+"""`vmbackup` command line: serve, migrate, sync, openapi, create-api-key, emulator."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
 
+    sync = commands.add_parser("sync", help="refresh the cache from AWS once, then exit")
+    sync.add_argument("--hypervisor", action="append", dest="hypervisor_ids",
+                      help="only this hypervisor id (repeatable); default all")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=Path("openapi/openapi.json"))
 
@@ -34,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.add_argument("args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
-    handlers = {"serve": _serve, "migrate": _migrate, "openapi": _openapi,
+    handlers = {"serve": _serve, "migrate": _migrate, "sync": _sync, "openapi": _openapi,
                 "create-api-key": _create_api_key, "emulator": _emulator}
     try:
         return handlers[args.command](args)
@@ -61,6 +65,18 @@ def _migrate(_args: argparse.Namespace) -> int:
     asyncio.run(upgrade_to_head(settings.database_url))
     print(f"database migrated: {settings.database_url.split('@')[-1]}")
     return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from app.sync.oneshot import refresh_once
+
+    runs = asyncio.run(refresh_once(Settings(), args.hypervisor_ids))
+    for run in runs:
+        target = run.hypervisor_id or "status"
+        print(f"{run.kind:<9} {target:<20} {run.status:<9} seen={run.vms_seen} new={run.vms_new} "
+              f"changed={run.vms_changed} tombstoned={run.vms_tombstoned}"
+              + (f" error={run.error}" if run.error else ""))
+    return 1 if any(run.status != "succeeded" for run in runs) else 0
 
 
 def _openapi(args: argparse.Namespace) -> int:

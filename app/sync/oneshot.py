@@ -1,0 +1,29 @@
+"""One refresh, run to the end outside the HTTP service (`vmbackup sync`, e.g. from cron)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.aws.clients import build_clients
+from app.core.config import Settings
+from app.core.db import build_engine, build_sessionmaker
+from app.models.sync_run import SyncRun
+from app.sync import repository
+from app.sync.context import SyncContext
+from app.sync.scheduler import Refresher
+
+
+async def refresh_once(settings: Settings, hypervisor_ids: Sequence[str] | None) -> list[SyncRun]:
+    """Refresh status and inventories now (leases respected) and return the finished runs."""
+    engine = build_engine(settings)
+    sessionmaker = build_sessionmaker(engine)
+    try:
+        refresher = Refresher(SyncContext(settings, sessionmaker, build_clients(settings)))
+        batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by="cli",
+                                        trigger="manual")
+        if batch.task is not None:
+            await batch.task
+        async with sessionmaker() as session:
+            return list(await repository.get_runs(session=session, run_ids=batch.run_ids))
+    finally:
+        await engine.dispose()
