@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
-from app.core.auth import AdminDep, ReaderDep
+from app.core.auth import AdminDep, OperatorDep, ReaderDep
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
@@ -92,9 +92,10 @@ async def check_hypervisor_connection(
 @router.post("/{hypervisor_id}/metadata-sync", status_code=202, response_model=HypervisorRead,
              responses=error_responses(*_ONE, *AWS_ERRORS))
 async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionDep,
-                              client: GatewayClientDep, _principal: AdminDep,
+                              client: GatewayClientDep, _principal: OperatorDep,
                               _key: IdempotencyKeyDep = None) -> HypervisorRead:
-    """Start a VM metadata sync (it applies the tag mappings); follow it in `metadata_sync`."""
+    """Start a VM metadata sync (it applies the tag mappings); follow it in `metadata_sync`.
+    Needs `operate`, like `POST /mappings/{hypervisor_id}/sync`."""
     return await service.start_metadata_sync(session=session, client=client,
                                              hypervisor_id=hypervisor_id)
 

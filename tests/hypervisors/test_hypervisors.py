@@ -191,7 +191,6 @@ async def test_vms_of_one_hypervisor(app_factory: AppFactory, emulator: Emulator
         ("POST", "/hypervisors", LAB),
         ("PATCH", f"/hypervisors/{DEMO_PROD}", {"name": "x"}),
         ("DELETE", f"/hypervisors/{DEMO_PROD}", None),
-        ("POST", f"/hypervisors/{DEMO_PROD}/metadata-sync", None),
         ("POST", f"/hypervisors/{DEMO_PROD}/test-connection", {}),
     ],
 )
@@ -209,3 +208,13 @@ async def test_hypervisor_changes_need_the_admin_scope(
         reader = await client.get("/hypervisors", headers=auth(Scope.READ))
         assert reader.status_code == 200
         assert emulator.total_calls() == 0
+
+
+async def test_metadata_sync_needs_the_operate_scope(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        path = f"/hypervisors/{DEMO_PROD}/metadata-sync"
+        assert (await client.post(path, headers=auth(Scope.READ))).status_code == 403
+        assert (await client.post(path, headers=auth(Scope.OPERATE))).status_code == 202
