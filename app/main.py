@@ -15,7 +15,7 @@ from app.audit.recorder import AuditMiddleware
 from app.aws.clients import build_clients
 from app.core.auth import Authenticator
 from app.core.config import Settings
-from app.core.db import build_engine, build_sessionmaker
+from app.core.db import build_engine, build_read_sessionmaker, build_sessionmaker
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.idempotency import IdempotencyMiddleware
@@ -45,6 +45,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = build_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
+    app.state.read_sessionmaker = build_read_sessionmaker(engine)
     app.state.authenticator = Authenticator(settings, extra_keys=extra_keys)
     app.state.aws = build_clients(settings)
     app.state.http = httpx.AsyncClient()

@@ -5,7 +5,7 @@ For each database (SQLite, PostgreSQL), in one run:
    paging through all 100,000 VMs (ListVirtualMachines, MaxResults=1000): the baseline.
 2. Starts the service (`vmbackup migrate`, `vmbackup serve`; 1 uvicorn worker, background refresh
    off) on a fresh database, triggers POST /sync/inventory, follows the runs under /sync/runs, and
-   samples the service's RSS (VmRSS every 50 ms, and VmHWM).
+   samples the service's RSS (VmRSS every 50 ms, and VmHWM) and its CPU time (/proc/<pid>/stat).
 3. Triggers a second refresh with nothing changed in the emulator and checks that it wrote no VM
    or tag rows: triggers (installed in the bench database only) count every row inserted, updated
    or deleted in vm, vm_vmware_tag and vm_aws_tag, and a fingerprint of those tables is compared.
@@ -15,6 +15,9 @@ inventory run. `--tags off` sets VMBACKUP_TAG_FETCH_BUDGET_PER_RUN=0 (listing + 
 `--tags default` keeps the default budget. Targets (issue 4): first refresh <= 1.5x the boto3
 listing, second <= 1.2x and writing no rows, peak RSS < 400 MB. Prints the figures; record them in
 bench/README.md.
+
+`--set VMBACKUP_X=Y` tries a service setting; `--profile` records the service with py-spy
+(`.venv/bin/pip install py-spy`) as collapsed stacks of the thread holding the GIL.
 """
 
 from __future__ import annotations
@@ -108,10 +111,13 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
         response = client.post(
             "/sync/inventory", params={"wait_seconds": 300}, headers=admin, timeout=330
         )
+        answer["ended"] = time.perf_counter()
         answer["status"], answer["body"] = response.status_code, response.json()
 
     profiler = None
     if profile_to is not None:
+        if not (BIN / "py-spy").exists():
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
         profiler = subprocess.Popen(
             [
                 str(BIN / "py-spy"),
@@ -153,7 +159,9 @@ def refresh(svc: Service, client: httpx.Client, profile_to: Path | None) -> Refr
                     listing_done[run["id"]] = now - started
             if not thread.is_alive() and all(run["status"] != "running" for run in runs):
                 break
-        wall = time.perf_counter() - started
+        # The POST answers when its runs have ended (up to 300 s): a finer end than the polling.
+        finished = answer["body"].get("is_finished") if answer.get("status") == 202 else False
+        wall = (answer["ended"] if finished else time.perf_counter()) - started
         cpu = cpu_seconds(svc.process.pid) - cpu_before
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT

@@ -42,6 +42,16 @@ def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def build_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read, on PostgreSQL in autocommit: each SELECT is its own
+    snapshot, without the BEGIN and COMMIT round trips (nor the BEGIN/ROLLBACK around the pool's
+    pre-ping). SQLite's driver never opens a transaction for a SELECT anyway, and switching its
+    isolation level costs two thread hops, so there it is the ordinary sessionmaker."""
+    if engine.dialect.name != "postgresql":
+        return build_sessionmaker(engine)
+    return build_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
@@ -57,3 +67,13 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens before the response leaves, so a failed commit is an
 # error response rather than a success the database never saw.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+# For routes that only read (the hot listings): nothing to commit, the session is just closed.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]

@@ -38,7 +38,8 @@ class PageParams:
     sort: str | None
 
 
-def _page_params(
+# async, like every dependency on a hot path: a plain `def` would run in the threadpool.
+async def _page_params(
     request: Request,
     limit: Annotated[
         int | None, Query(ge=1, description="Page size (clamped to the maximum).")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Response
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
-from app.core.db import SessionDep
+from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
@@ -102,9 +102,11 @@ async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionD
 
 @router.get("/{hypervisor_id}/vms", response_model=VmPage, responses=error_responses(*_ONE))
 async def list_hypervisor_vms(hypervisor_id: HypervisorIdPath, vm_filter: VmFilterDep,
-                              session: SessionDep, _principal: ReaderDep,
-                              page: PageDep) -> VmPage:
+                              session: ReadSessionDep, _principal: ReaderDep,
+                              page: PageDep) -> Response:
     """The cached VMs of one hypervisor, with the same filters as GET /vms."""
     await service.require_hypervisor(session=session, hypervisor_id=hypervisor_id)
-    return await vms_service.list_vms(session=session, page=page,
-                                      query=scoped_to(vm_filter, hypervisor_id))
+    # Already a VmPage's JSON (see vms.service.list_vms): sent as is, not validated again.
+    return Response(await vms_service.list_vms(session=session, page=page,
+                                               query=scoped_to(vm_filter, hypervisor_id)),
+                    media_type="application/json")

@@ -1,8 +1,10 @@
 """Declarative base with a constraint naming convention, so migrations name things predictably."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -29,9 +31,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # asyncpg already returns UTC
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite stores naive UTC as ISO text. Parsing it with the zone appended gives the aware
+        # datetime in one C call, several times cheaper than SQLAlchemy's parse followed by
+        # process_result_value's replace(); it was half the cost of reading a page of VMs.
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # text that already carries an offset (not written by us)
+                parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is UTC:
+                return parsed
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+        return process
 
 
 class Base(DeclarativeBase):

@@ -30,7 +30,10 @@ class CachedVm:
 
 async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> dict[str, CachedVm]:
     """Every cached VM of the hypervisor (tombstoned ones too), by id."""
-    result = await session.execute(
+    # Core execution on the session's connection: plain tuples, without the ORM's result
+    # machinery (the snapshot is 10,000s of rows per refresh).
+    connection = await session.connection()
+    result = await connection.execute(
         select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at,
                Vm.deleted_at.is_not(None))
         .where(Vm.hypervisor_id == hypervisor_id))

@@ -47,9 +47,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(query: VmFilter) -> Select[Any]:
-    # Plain rows, not ORM objects: a listing page needs no identity map or change tracking.
-    stmt = select(*cast(Table, Vm.__table__).c)
+def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
+    stmt = select(*columns)
     if not query.include_deleted:
         stmt = stmt.where(Vm.deleted_at.is_(None))
     if query.hypervisor_id is not None:
@@ -87,11 +86,16 @@ def _filtered(query: VmFilter) -> Select[Any]:
     return stmt
 
 
-async def list_vms(*, session: AsyncSession, query: VmFilter,
-                   page: PageParams) -> Sequence[Row[Any]]:
-    """Rows with the vm table's columns, as attributes."""
-    result = await session.execute(paginate(_filtered(query), VM_KEYSET, page))
-    rows: Sequence[Row[Any]] = result.all()
+async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,
+                   columns: Sequence[str]) -> Sequence[Row[Any]]:
+    """Rows of the named vm columns (tuples, also readable as attributes), plus one beyond the
+    page."""
+    table = cast(Table, Vm.__table__)
+    stmt = paginate(_filtered(query, [table.c[name] for name in columns]), VM_KEYSET, page)
+    # A Core execute on the session's connection: a listing page needs no ORM identity map,
+    # change tracking or entity loading, only tuples.
+    connection = await session.connection()
+    rows: Sequence[Row[Any]] = (await connection.execute(stmt)).all()
     return rows
 
 

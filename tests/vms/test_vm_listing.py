@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.core.scopes import Scope
+from app.vms.schemas import VmPage
 from tests.conftest import AppFactory
 from tests.support.emulator import DEMO_DR, DEMO_PROD, EmulatorControl
 from tests.support.inventory import all_pages, refresh
@@ -104,3 +105,16 @@ async def test_unknown_sort_and_unknown_vm(client: httpx.AsyncClient) -> None:
     assert missing.json()["type"].endswith("/vm-not-found")
     anonymous = await client.get("/vms")
     assert anonymous.status_code == 401
+
+
+async def test_listing_body_is_exactly_the_declared_page(client: httpx.AsyncClient) -> None:
+    # Listings are serialized once from rows, without FastAPI validating them against the
+    # declared response model: hold the bytes to what that model would have produced.
+    for path in ("/vms?limit=3", f"/hypervisors/{DEMO_PROD}/vms?limit=3&sort=-last_backup_at"):
+        response = await client.get(path, headers=auth())
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        page = VmPage.model_validate_json(response.content)
+        assert len(page.items) == 3
+        assert page.next_cursor is not None
+        assert response.content == page.model_dump_json().encode()
