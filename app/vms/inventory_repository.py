@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.hypervisor import Hypervisor
@@ -180,3 +180,8 @@ async def mark_tags_synced(*, session: AsyncSession, vm_ids: Collection[str],
         await session.execute(
             update(Vm).where(Vm.id.in_(ids[start:start + CHUNK])).values(tags_synced_at=now)
             .execution_options(synchronize_session=False))
+
+
+async def refresh_statistics(*, session: AsyncSession) -> None:
+    """Let the query planner see the VM table as it now is (after a bulk load)."""
+    await session.execute(text("ANALYZE vm"))
