@@ -60,27 +60,25 @@ def parse_entity_tags(header: str) -> list[tuple[bool, str]] | None:
 
 def strong_match(header: str, current: str) -> bool:
     """RFC 9110 strong comparison: both tags strong and byte-identical."""
+    return _matches(header, current, strong=True)
+
+
+def weak_match(header: str, current: str) -> bool:
+    """RFC 9110 weak comparison: the opaque parts are equal, W/ prefixes ignored."""
+    return _matches(header, current, strong=False)
+
+
+def _matches(header: str, current: str, *, strong: bool) -> bool:
     tags = parse_entity_tags(header)
-    if tags is None:
+    if tags is None:  # "*" matches any current representation
         return True
     parsed_current = parse_entity_tags(current)
     if not parsed_current:
         return False
     current_weak, current_opaque = parsed_current[0]
-    return not current_weak and any(not weak and opaque == current_opaque
-                                    for weak, opaque in tags)
-
-
-def weak_match(header: str, current: str) -> bool:
-    """RFC 9110 weak comparison: the opaque parts are equal, W/ prefixes ignored."""
-    tags = parse_entity_tags(header)
-    if tags is None:
-        return True
-    parsed_current = parse_entity_tags(current)
-    if not parsed_current:
+    if strong and current_weak:
         return False
-    current_opaque = parsed_current[0][1]
-    return any(opaque == current_opaque for _weak, opaque in tags)
+    return any(opaque == current_opaque and not (strong and weak) for weak, opaque in tags)
 
 
 def require_if_match(if_match: str | None, current: str, *, resource: str) -> None:
