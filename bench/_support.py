@@ -6,7 +6,6 @@ Every process is started here and stopped by the caller through the returned han
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 import os
@@ -26,14 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _databases import drop_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-POSTGRES_ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-# Per process, so two runs on one host never drop each other's database; dropped at the end.
-POSTGRES_BENCH_DB = f"vmbackup_bench_{os.getpid()}"
 # Benchmarks on one host take turns: a concurrent run would skew both runs' figures.
 HOST_LOCK = Path(tempfile.gettempdir()) / "vmbackup-bench.lock"
 # The emulator accepts any credentials (SigV4 is not checked).
@@ -125,7 +120,7 @@ def emulator(scenario: str) -> Iterator[str]:
             yield url
         finally:
             stop(process)
-            asyncio.run(_drop_postgres_database())
+            drop_postgres_database()
 
 
 def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int, float]:
@@ -146,156 +141,6 @@ def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int
     ):
         listed += len(page["VirtualMachines"])
     return listed, time.perf_counter() - started
-
-
-# --- databases ---------------------------------------------------------------------------------
-
-
-def fresh_database(kind: str, workdir: Path) -> str:
-    """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL."""
-    if kind == "sqlite":
-        path = workdir / "vmbackup_bench.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite+aiosqlite:///{path}"
-    asyncio.run(_recreate_postgres_database())
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{POSTGRES_BENCH_DB}"
-
-
-async def _recreate_postgres_database() -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
-        await connection.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
-    finally:
-        await connection.close()
-
-
-async def _drop_postgres_database() -> None:
-    import asyncpg
-
-    try:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    except OSError:
-        return  # no PostgreSQL here: nothing was created
-    try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
-    finally:
-        await connection.close()
-
-
-def analyze(database_url: str) -> None:
-    """Gather planner statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` would."""
-    asyncio.run(_analyze(database_url))
-
-
-async def _analyze(database_url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("ANALYZE"))
-    finally:
-        await engine.dispose()
-
-
-def table_fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple[int, int]]:
-    """(row count, hash of all rows) per table: equal before and after means nothing changed."""
-    return asyncio.run(_fingerprints(database_url, tables))
-
-
-async def _fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple[int, int]]:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            prints = {}
-            for table in tables:
-                query = text(f"SELECT * FROM {table}")  # noqa: S608 (our own table names)
-                rows = (await connection.execute(query)).all()
-                prints[table] = (len(rows), hash(frozenset(tuple(row) for row in rows)))
-            return prints
-    finally:
-        await engine.dispose()
-
-
-_SQLITE_COUNTER = """
-CREATE TRIGGER bench_{table}_{op} AFTER {op} ON {table}
-BEGIN UPDATE bench_row_writes SET row_count = row_count + 1 WHERE table_name = '{table}'; END
-"""
-_POSTGRES_COUNTER = """
-CREATE FUNCTION bench_count_row_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE bench_row_writes SET row_count = row_count + 1 WHERE table_name = TG_TABLE_NAME;
-  RETURN NULL;
-END $$
-"""
-
-
-def count_row_writes(database_url: str, tables: list[str]) -> None:
-    """Install triggers counting every row inserted, updated or deleted in these tables (even
-    an UPDATE that sets the same values) into bench_row_writes. Bench databases only."""
-    asyncio.run(_install_counters(database_url, tables))
-
-
-async def _install_counters(database_url: str, tables: list[str]) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "CREATE TABLE bench_row_writes (table_name VARCHAR(64) PRIMARY KEY, "
-                    "row_count INTEGER NOT NULL)"
-                )
-            )
-            is_postgres = engine.dialect.name == "postgresql"
-            if is_postgres:
-                await connection.execute(text(_POSTGRES_COUNTER))
-            for table in tables:
-                await connection.execute(
-                    text("INSERT INTO bench_row_writes VALUES (:table, 0)"), {"table": table}
-                )
-                if is_postgres:
-                    await connection.execute(
-                        text(
-                            f"CREATE TRIGGER bench_{table}_writes AFTER INSERT OR UPDATE OR DELETE "
-                            f"ON {table} FOR EACH ROW EXECUTE FUNCTION bench_count_row_write()"
-                        )
-                    )
-                    continue
-                for op in ("INSERT", "UPDATE", "DELETE"):
-                    await connection.execute(text(_SQLITE_COUNTER.format(table=table, op=op)))
-    finally:
-        await engine.dispose()
-
-
-def row_writes(database_url: str) -> dict[str, int]:
-    return asyncio.run(_row_writes(database_url))
-
-
-async def _row_writes(database_url: str) -> dict[str, int]:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                text("SELECT table_name, row_count FROM bench_row_writes")
-            )
-            return {name: int(count) for name, count in rows.all()}
-    finally:
-        await engine.dispose()
 
 
 # --- the service -------------------------------------------------------------------------------

@@ -35,20 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _databases import count_row_writes, fresh_database, row_writes, table_fingerprints
 from _support import (
     BIN,
     RssSampler,
     Service,
     boto3_listing_seconds,
-    count_row_writes,
     cpu_seconds,
     emulator,
-    fresh_database,
     machine,
     proc_status_kib,
-    row_writes,
     service,
-    table_fingerprints,
 )
 
 VM_COUNT = 100_000

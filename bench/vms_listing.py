@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _databases import analyze, fresh_database
 from _support import (
     ROOT,
     Service,
     WrkResult,
-    analyze,
     emulator,
     free_port,
-    fresh_database,
     machine,
     service,
     stop,
