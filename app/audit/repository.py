@@ -9,11 +9,11 @@ from app.models.audit_event import AuditEvent
 
 AUDIT_KEYSET = Keyset(
     fields={
-        "occurred_at": SortField(AuditEvent.occurred_at),  # type: ignore[arg-type]
-        "id": SortField(AuditEvent.id),  # type: ignore[arg-type]
+        "occurred_at": SortField(AuditEvent.occurred_at),
+        "id": SortField(AuditEvent.id),
     },
     default="-occurred_at",
-    id_column=AuditEvent.id,  # type: ignore[arg-type]
+    id_column=AuditEvent.id,
 )
 
 

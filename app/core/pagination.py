@@ -17,6 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.orm import QueryableAttribute
 
 from app.core.errors import ValidationFailed
 
@@ -57,9 +58,13 @@ async def _page_params(
 PageDep = Annotated[PageParams, Depends(_page_params)]
 
 
+# Mapped attributes (``Vm.name``) and plain column expressions both sort and compare.
+Sortable = ColumnElement[Any] | QueryableAttribute[Any]
+
+
 @dataclass(frozen=True)
 class SortField:
-    column: ColumnElement[Any]
+    column: Sortable
     is_nullable: bool = False
 
 
@@ -69,7 +74,7 @@ class Keyset:
 
     fields: Mapping[str, SortField]
     default: str
-    id_column: ColumnElement[Any]
+    id_column: Sortable
 
     def resolve(self, requested: str | None) -> tuple[str, bool]:
         name = requested or self.default
@@ -101,7 +106,7 @@ def paginate(stmt: Select[Any], keyset: Keyset, params: PageParams) -> Select[An
     return stmt.order_by(*order).limit(params.limit + 1)
 
 
-def _after(column: ColumnElement[Any], id_column: ColumnElement[Any], value: Any, last_id: Any,
+def _after(column: Sortable, id_column: Sortable, value: Any, last_id: Any,
            descending: bool, nullable: bool) -> ColumnElement[bool]:
     # Ascending puts NULLs last, descending puts them first: exact mirror images.
     if value is None:

@@ -16,11 +16,11 @@ from app.models.gateway import Gateway
 
 GATEWAY_KEYSET = Keyset(
     fields={
-        "name": SortField(Gateway.name),  # type: ignore[arg-type]
-        "id": SortField(Gateway.id),  # type: ignore[arg-type]
+        "name": SortField(Gateway.name),
+        "id": SortField(Gateway.id),
     },
     default="name",
-    id_column=Gateway.id,  # type: ignore[arg-type]
+    id_column=Gateway.id,
 )
 
 

@@ -19,11 +19,11 @@ from app.models.vm import Vm
 
 HYPERVISOR_KEYSET = Keyset(
     fields={
-        "name": SortField(Hypervisor.name),  # type: ignore[arg-type]
-        "id": SortField(Hypervisor.id),  # type: ignore[arg-type]
+        "name": SortField(Hypervisor.name),
+        "id": SortField(Hypervisor.id),
     },
     default="name",
-    id_column=Hypervisor.id,  # type: ignore[arg-type]
+    id_column=Hypervisor.id,
 )
 
 

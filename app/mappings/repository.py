@@ -24,11 +24,11 @@ from app.models.vm_vmware_tag import VmVmwareTag
 
 SET_KEYSET = Keyset(
     fields={
-        "hypervisor_id": SortField(Hypervisor.id),  # type: ignore[arg-type]
-        "hypervisor_name": SortField(Hypervisor.name),  # type: ignore[arg-type]
+        "hypervisor_id": SortField(Hypervisor.id),
+        "hypervisor_name": SortField(Hypervisor.name),
     },
     default="hypervisor_id",
-    id_column=Hypervisor.id,  # type: ignore[arg-type]
+    id_column=Hypervisor.id,
 )
 
 

@@ -16,11 +16,11 @@ from app.models.sync_run import SyncRun
 
 SYNC_RUN_KEYSET = Keyset(
     fields={
-        "started_at": SortField(SyncRun.started_at),  # type: ignore[arg-type]
-        "id": SortField(SyncRun.id),  # type: ignore[arg-type]
+        "started_at": SortField(SyncRun.started_at),
+        "id": SortField(SyncRun.id),
     },
     default="-id",
-    id_column=SyncRun.id,  # type: ignore[arg-type]
+    id_column=SyncRun.id,
 )
 
 

@@ -18,12 +18,12 @@ from app.models.vm_vmware_tag import VmVmwareTag
 
 VM_KEYSET = Keyset(
     fields={
-        "name": SortField(Vm.name),  # type: ignore[arg-type]
-        "path": SortField(Vm.path),  # type: ignore[arg-type]
-        "last_backup_at": SortField(Vm.last_backup_at, is_nullable=True),  # type: ignore[arg-type]
+        "name": SortField(Vm.name),
+        "path": SortField(Vm.path),
+        "last_backup_at": SortField(Vm.last_backup_at, is_nullable=True),
     },
     default="name",
-    id_column=Vm.id,  # type: ignore[arg-type]
+    id_column=Vm.id,
 )
 
 
