@@ -11,6 +11,9 @@ COPY app ./app
 COPY emulator ./emulator
 COPY migrations ./migrations
 RUN pip install . && mkdir -p /data && chown vmbackup /data
+# Import app from here, not site-packages: app.core.schema_version finds the Alembic scripts in
+# ../migrations, which the wheel does not carry (`vmbackup migrate` and /readyz need them).
+ENV PYTHONPATH=/srv/vmbackup
 
 USER vmbackup
 ENV VMBACKUP_DATABASE_URL=sqlite+aiosqlite:////data/vmbackup.db HOST=0.0.0.0 PORT=8000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
@@ -20,7 +21,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str | None:
+    # The scripts are read from disk once: /readyz asks on every probe, from the event loop.
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -48,12 +48,9 @@ class UtcDateTime(TypeDecorator[datetime]):
             if value is None:
                 return None
             try:
-                parsed = datetime.fromisoformat(value + "+00:00")
+                return datetime.fromisoformat(value + "+00:00")
             except ValueError:  # text that already carries an offset (not written by us)
-                parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is UTC:
-                return parsed
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+                return self.process_result_value(datetime.fromisoformat(value), dialect)
 
         return process
 
