@@ -14,7 +14,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 POSTGRES_BENCH_DB = f"vmbackup_bench_{os.getpid()}"
 
 
-
 def fresh_database(kind: str, workdir: Path) -> str:
     """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL."""
     if kind == "sqlite":

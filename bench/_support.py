@@ -1,5 +1,5 @@
 """Shared by the inventory benchmarks (not a benchmark itself): run the emulator and the service
-as separate processes, fresh databases, an RSS sampler, and wrk.
+as separate processes, an RSS sampler, and wrk (databases: `_databases.py`).
 
 Every process is started here and stopped by the caller through the returned handle.
 """
@@ -134,6 +134,11 @@ def boto3_listing_seconds(emulator_url: str, page_size: int = 1000) -> tuple[int
         aws_access_key_id=EMULATOR_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=EMULATOR_CREDENTIALS["aws_secret_access_key"],
     )
+    return page_through(client, page_size)
+
+
+def page_through(client: Any, page_size: int) -> tuple[int, float]:
+    """Page a backup-gateway client through every VM; the count and the seconds it took."""
     started = time.perf_counter()
     listed = 0
     for page in client.get_paginator("list_virtual_machines").paginate(

@@ -10,12 +10,7 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +18,7 @@ from typing import Any
 
 import boto3
 import botocore.session
-import httpx
+from _support import EMULATOR_CREDENTIALS, emulator, machine, page_through
 
 from emulator.models import service_description
 from emulator.scenarios import build_scenario
@@ -41,30 +36,6 @@ def time_build() -> float:
     return elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_emulator_process(port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
-        "--scenario", f"scale:{VM_COUNT}", "--log-level", "warning", "--without-backup",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/health").raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the emulator did not come up")
-
-
 def cbor_only_session(data_dir: Path) -> botocore.session.Session:
     model = service_description("backup-gateway")
     model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
@@ -76,21 +47,11 @@ def cbor_only_session(data_dir: Path) -> botocore.session.Session:
     return session
 
 
-def page_through(client: Any) -> tuple[int, float]:
-    started = time.perf_counter()
-    listed = 0
-    for page in client.get_paginator("list_virtual_machines").paginate(
-        PaginationConfig={"PageSize": PAGE_SIZE}
-    ):
-        listed += len(page["VirtualMachines"])
-    return listed, time.perf_counter() - started
-
-
 def measure(client: Any, label: str) -> float:
-    page_through(client)  # warm-up: connection, caches, listing order
+    page_through(client, PAGE_SIZE)  # warm-up: connection, caches, listing order
     rates = []
     for _ in range(RUNS):
-        listed, elapsed = page_through(client)
+        listed, elapsed = page_through(client, PAGE_SIZE)
         assert listed == VM_COUNT, listed
         rates.append(listed / elapsed)
         print(f"  {label}: {listed} VMs in {elapsed:.2f} s = {listed / elapsed:,.0f} VMs/s")
@@ -98,31 +59,21 @@ def measure(client: Any, label: str) -> float:
 
 
 def main() -> None:
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, boto3 {boto3.__version__}"
-    )
+    print(f"{machine()}; boto3 {boto3.__version__}")
     build_seconds = time_build()
     print(f"build scale:{VM_COUNT}: {build_seconds:.2f} s (target < 10 s)")
-    port = free_port()
-    process = start_emulator_process(port)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        credentials = {"aws_access_key_id": "AKID", "aws_secret_access_key": "secret"}
+    with emulator(f"scale:{VM_COUNT}") as url:
         json_client = boto3.client(
-            "backup-gateway", endpoint_url=url, region_name="us-east-1", **credentials
+            "backup-gateway", endpoint_url=url, region_name="us-east-1", **EMULATOR_CREDENTIALS
         )
         json_rate = measure(json_client, "awsJson1_0")
         with tempfile.TemporaryDirectory() as data_dir:
             session = boto3.Session(botocore_session=cbor_only_session(Path(data_dir)))
             cbor_client = session.client(
-                "backup-gateway", endpoint_url=url, region_name="us-east-1", **credentials
+                "backup-gateway", endpoint_url=url, region_name="us-east-1", **EMULATOR_CREDENTIALS
             )
             assert cbor_client.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor"
             cbor_rate = measure(cbor_client, "rpc-v2-cbor")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     print(
         f"median: awsJson1_0 {json_rate:,.0f} VMs/s, rpc-v2-cbor {cbor_rate:,.0f} VMs/s "
         "(target >= 20,000)"

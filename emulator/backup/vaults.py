@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from emulator.backup.aws_errors import already_exists, invalid_parameter, limit_exceeded
@@ -60,19 +61,22 @@ def list_backup_vaults(state: BackupState, params: dict[str, Any]) -> dict[str, 
         default_size=state.settings.default_page_size,
         key=_in_creation_order,
     )
-    return {"BackupVaultList": [_summary(state, v) for v in page], "NextToken": token}
+    # One pass over the recovery points for the page, not one per vault.
+    points = Counter(point.vault.name for point in state.recovery_points.values())
+    return {"BackupVaultList": [_summary(v, points[v.name]) for v in page], "NextToken": token}
 
 
 def describe_backup_vault(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
-    return _summary(state, state.vault(params["BackupVaultName"]))
+    vault = state.vault(params["BackupVaultName"])
+    points = sum(1 for point in state.recovery_points.values() if point.vault is vault)
+    return _summary(vault, points)
 
 
 def _in_creation_order(vault: Vault) -> tuple[int]:
     return (vault.sequence,)
 
 
-def _summary(state: BackupState, vault: Vault) -> dict[str, Any]:
-    points = sum(1 for p in state.recovery_points.values() if p.vault is vault)
+def _summary(vault: Vault, points: int) -> dict[str, Any]:
     return {
         "BackupVaultName": vault.name,
         "BackupVaultArn": vault.arn,

@@ -9,6 +9,8 @@ from emulator.world import World
 from emulator.world.vcenter import Disk, VirtualMachine
 
 GIB = 1024**3
+MINUTE = 60.0
+HOUR = 3600.0
 ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole"
 ALL_VMS = "arn:aws:backup-gateway:*:*:vm/*"
 VCENTER_USER = "backup@vsphere.local"
@@ -65,6 +67,11 @@ def start_job(backup: Any, vm_arn: str, vault: str = "lab-vault", **extra: Any) 
     return job_id
 
 
+def describe_job(backup: Any, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = backup.describe_backup_job(BackupJobId=job_id)
+    return job
+
+
 def job_state(backup: Any, job_id: str) -> str:
-    state: str = backup.describe_backup_job(BackupJobId=job_id)["State"]
+    state: str = describe_job(backup, job_id)["State"]
     return state

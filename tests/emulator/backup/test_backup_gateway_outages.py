@@ -9,21 +9,9 @@ import httpx
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import GIB, Site, job_state, start_job
+from tests.emulator.backup.lab import GIB, HOUR, MINUTE, Site, describe_job, job_state, start_job
 
-MINUTE = 60.0
-HOUR = 3600.0
-
-
-@pytest.fixture(autouse=True)
-def one_gib_per_minute(world: World) -> None:
-    # 60 s in CREATED, 60 s of set-up, then 1 GiB a minute: a 10 GiB VM takes 12 minutes.
-    world.backup.settings.throughput_bytes_per_second = GIB / 60
-
-
-def describe(backup: Any, job_id: str) -> dict[str, Any]:
-    job: dict[str, Any] = backup.describe_backup_job(BackupJobId=job_id)
-    return job
+pytestmark = pytest.mark.usefixtures("one_gib_per_minute")
 
 
 def test_offline_gateway_makes_jobs_wait_then_expire(
@@ -35,7 +23,7 @@ def test_offline_gateway_makes_jobs_wait_then_expire(
     world.clock.advance(59 * MINUTE)
     assert job_state(backup, job_id) == "CREATED"
     world.clock.advance(MINUTE)
-    job = describe(backup, job_id)
+    job = describe_job(backup, job_id)
     assert job["State"] == "EXPIRED"
     assert job["StatusMessage"] == "No gateways available to work on job."
     assert job["MessageCategory"] != "SUCCESS"
@@ -60,7 +48,7 @@ def test_running_job_stands_still_while_its_gateway_is_offline_then_resumes(
     gateway_id = site.gateway_arn.rsplit("/", 1)[1]
     control.post(f"/gateways/{gateway_id}/offline").raise_for_status()
     world.clock.advance(HOUR)
-    paused = describe(backup, job_id)
+    paused = describe_job(backup, job_id)
     assert paused["State"] == "RUNNING"
     assert paused["BytesTransferred"] == 4 * GIB
     assert paused["PercentDone"] == "40.0"
@@ -68,7 +56,7 @@ def test_running_job_stands_still_while_its_gateway_is_offline_then_resumes(
     world.clock.advance(6 * MINUTE - 1)
     assert job_state(backup, job_id) == "RUNNING"
     world.clock.advance(1)
-    done = describe(backup, job_id)
+    done = describe_job(backup, job_id)
     assert done["State"] == "COMPLETED"
     assert (done["CompletionDate"] - done["CreationDate"]).total_seconds() == (
         2 * MINUTE + 10 * MINUTE + HOUR
@@ -83,7 +71,7 @@ def test_a_forced_offline_hypervisor_pauses_its_running_jobs_too(
     world.clock.advance(3 * MINUTE)
     world.set_hypervisor_forced_offline(site.hypervisor_arn, True)
     world.clock.advance(HOUR)
-    assert describe(backup, job_id)["BytesTransferred"] == 1 * GIB
+    assert describe_job(backup, job_id)["BytesTransferred"] == 1 * GIB
     world.set_hypervisor_forced_offline(site.hypervisor_arn, False)
     world.clock.advance(9 * MINUTE)
     assert job_state(backup, job_id) == "COMPLETED"
@@ -97,7 +85,7 @@ def test_gateway_offline_past_the_completion_window_aborts_the_job(
     world.clock.advance(4 * MINUTE)
     site.take_gateway_offline()
     world.clock.advance(3 * HOUR)
-    job = describe(backup, job_id)
+    job = describe_job(backup, job_id)
     assert job["State"] == "ABORTED"
     assert job["StatusMessage"] == "No gateways available to work on job."
     assert job["MessageCategory"] == "ABORTED"
@@ -115,7 +103,7 @@ def test_a_paused_job_can_be_stopped(backup: Any, site: Site, vault: str, world:
     world.clock.advance(MINUTE)
     backup.stop_backup_job(BackupJobId=job_id)
     world.clock.advance(MINUTE)
-    job = describe(backup, job_id)
+    job = describe_job(backup, job_id)
     assert job["State"] == "ABORTED"
     assert job["BytesTransferred"] == 2 * GIB
 
@@ -127,7 +115,7 @@ def test_a_running_restore_stands_still_while_its_gateway_is_offline(
     vm = site.add_vm("db-1", used_gib=10)
     job_id = start_job(backup, vm.arn)
     world.clock.advance(HOUR)
-    point = describe(backup, job_id)["RecoveryPointArn"]
+    point = describe_job(backup, job_id)["RecoveryPointArn"]
     metadata = backup.get_recovery_point_restore_metadata(
         BackupVaultName=vault, RecoveryPointArn=point
     )["RestoreMetadata"]

@@ -8,21 +8,18 @@ import pytest
 
 from emulator.backup import messages
 from emulator.world import World
-from tests.emulator.backup.lab import GIB, Site, job_state, make_site, start_job
+from tests.emulator.backup.lab import (
+    GIB,
+    HOUR,
+    MINUTE,
+    Site,
+    describe_job,
+    job_state,
+    make_site,
+    start_job,
+)
 
-MINUTE = 60.0
-HOUR = 3600.0
-
-
-@pytest.fixture(autouse=True)
-def one_gib_per_minute(world: World) -> None:
-    # 60 s in CREATED, 60 s of set-up, then 1 GiB a minute: a 10 GiB VM takes 12 minutes.
-    world.backup.settings.throughput_bytes_per_second = GIB / 60
-
-
-def describe(backup: Any, job_id: str) -> dict[str, Any]:
-    job: dict[str, Any] = backup.describe_backup_job(BackupJobId=job_id)
-    return job
+pytestmark = pytest.mark.usefixtures("one_gib_per_minute")
 
 
 def test_job_lifecycle_and_progress(backup: Any, site: Site, vault: str, world: World) -> None:
@@ -31,18 +28,18 @@ def test_job_lifecycle_and_progress(backup: Any, site: Site, vault: str, world: 
     world.clock.advance(59)
     assert job_state(backup, job_id) == "CREATED"
     world.clock.advance(1)
-    running = describe(backup, job_id)
+    running = describe_job(backup, job_id)
     assert running["State"] == "RUNNING"
     assert running["InitiationDate"] == world.clock.now()
     world.clock.advance(60 + 5 * MINUTE)
-    halfway = describe(backup, job_id)
+    halfway = describe_job(backup, job_id)
     assert halfway["PercentDone"] == "50.0"
     assert halfway["BytesTransferred"] == 5 * GIB
     assert halfway["BackupSizeInBytes"] == 5 * GIB
     world.clock.advance(5 * MINUTE - 1)
     assert job_state(backup, job_id) == "RUNNING"
     world.clock.advance(1)
-    done = describe(backup, job_id)
+    done = describe_job(backup, job_id)
     assert done["State"] == "COMPLETED"
     assert done["MessageCategory"] == "SUCCESS"
     assert "StatusMessage" not in done
@@ -69,7 +66,7 @@ def test_one_big_advance_equals_many_small_ones(backup: Any, emulator: Any, worl
         jobs = [start_job(backup, vm.arn) for vm in vms] + [start_job(backup, vms[0].arn)]
         for step in steps:
             world.clock.advance(step)
-        found = [describe(backup, job) for job in jobs]
+        found = [describe_job(backup, job) for job in jobs]
         return [
             (j["State"], j["PercentDone"], j.get("InitiationDate"), j.get("CompletionDate"))
             for j in found
@@ -85,7 +82,7 @@ def test_one_running_job_per_vm(backup: Any, site: Site, vault: str, world: Worl
     assert (job_state(backup, first), job_state(backup, second)) == ("RUNNING", "CREATED")
     world.clock.advance(11 * MINUTE)
     assert (job_state(backup, first), job_state(backup, second)) == ("COMPLETED", "RUNNING")
-    assert describe(backup, second)["InitiationDate"] == world.clock.now()
+    assert describe_job(backup, second)["InitiationDate"] == world.clock.now()
 
 
 def test_four_running_jobs_per_gateway(backup: Any, site: Site, vault: str, world: World) -> None:
@@ -108,7 +105,7 @@ def test_waiting_for_a_slot_until_the_window_ends_expires(
     first = start_job(backup, vm.arn)
     second = start_job(backup, vm.arn, StartWindowMinutes=60)
     world.clock.advance(60 * MINUTE)
-    job = describe(backup, second)
+    job = describe_job(backup, second)
     assert job["State"] == "EXPIRED"
     assert job["StatusMessage"] == "Abort signal detected"
     assert job_state(backup, first) == "RUNNING"
@@ -120,7 +117,7 @@ def test_completion_window_aborts_a_running_job(
     vm = site.add_vm("huge", used_gib=200)
     job_id = start_job(backup, vm.arn, StartWindowMinutes=60, CompleteWindowMinutes=120)
     world.clock.advance(3 * HOUR)
-    job = describe(backup, job_id)
+    job = describe_job(backup, job_id)
     assert job["State"] == "ABORTED"
     assert job["StatusMessage"] == "Abort signal detected"
     assert job["CompletionDate"] - job["CreationDate"] == (job["StartBy"] - job["CreationDate"]) * 2
@@ -134,7 +131,7 @@ def test_vm_deleted_during_the_job_fails_it(
     world.clock.advance(5 * MINUTE)
     world.remove_vm(vm.arn)
     world.clock.advance(1)
-    job = describe(backup, job_id)
+    job = describe_job(backup, job_id)
     assert job["State"] == "FAILED"
     assert job["StatusMessage"] == "Failed to process backup data. Aborted backup job."
     assert job["MessageCategory"] != "SUCCESS"
@@ -148,7 +145,7 @@ def test_cbt_invalid_after_hard_shutdown_then_cbt_again(
     def backup_once() -> dict[str, Any]:
         job_id = start_job(backup, vm.arn)
         world.clock.advance(HOUR)
-        return describe(backup, job_id)
+        return describe_job(backup, job_id)
 
     first = backup_once()
     assert (first["State"], first["MessageCategory"]) == ("COMPLETED", "SUCCESS")
@@ -176,8 +173,8 @@ def test_cbt_unavailable_on_old_hardware(backup: Any, site: Site, vault: str, wo
     world.clock.advance(HOUR)
     second = start_job(backup, vm.arn)
     world.clock.advance(HOUR)
-    assert describe(backup, first)["StatusMessage"] == messages.CBT_UNAVAILABLE
-    job = describe(backup, second)
+    assert describe_job(backup, first)["StatusMessage"] == messages.CBT_UNAVAILABLE
+    job = describe_job(backup, second)
     assert job["State"] == "COMPLETED"
     assert job["MessageCategory"] != "SUCCESS"
     assert job["StatusMessage"] == messages.CBT_UNAVAILABLE
@@ -191,4 +188,4 @@ def test_ctk_disabled_is_cbt_unavailable(backup: Any, site: Site, vault: str, wo
     vm = site.add_vm("no-ctk", ctk_enabled=False)
     job_id = start_job(backup, vm.arn)
     world.clock.advance(HOUR)
-    assert describe(backup, job_id)["StatusMessage"] == messages.CBT_UNAVAILABLE
+    assert describe_job(backup, job_id)["StatusMessage"] == messages.CBT_UNAVAILABLE

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import ROLE_ARN, Site, job_state, start_job
-
-HOUR = 3600.0
+from tests.emulator.backup.lab import HOUR, ROLE_ARN, Site, job_state, start_job
 
 
 def test_start_and_describe(backup: Any, site: Site, vault: str) -> None:

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import GIB, ROLE_ARN, Site, daily_plan, start_job
-
-HOUR = 3600.0
+from tests.emulator.backup.lab import GIB, HOUR, ROLE_ARN, Site, daily_plan, start_job
 
 
 def test_describe_recovery_point(backup: Any, site: Site, vault: str, world: World) -> None:

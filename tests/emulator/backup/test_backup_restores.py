@@ -9,9 +9,7 @@ import pytest
 
 from emulator.world import World
 from emulator.world.vcenter import Disk
-from tests.emulator.backup.lab import GIB, ROLE_ARN, Site, start_job
-
-HOUR = 3600.0
+from tests.emulator.backup.lab import GIB, HOUR, ROLE_ARN, Site, start_job
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import ROLE_ARN, Site, daily_plan
+from tests.emulator.backup.lab import HOUR, ROLE_ARN, Site, daily_plan
 
 UNKNOWN_ROLE = "arn:aws:iam::123456789012:role/NoSuchRole"
 GATEWAY_ONLY_ROLE = "arn:aws:iam::123456789012:role/GatewayOnly"
-HOUR = 3600.0
 
 
 @pytest.fixture

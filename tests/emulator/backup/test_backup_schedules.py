@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import ALL_VMS, GIB, ROLE_ARN, Site, daily_plan
+from tests.emulator.backup.lab import ALL_VMS, GIB, HOUR, ROLE_ARN, Site, daily_plan
 
-HOUR = 3600.0
 DAY = 24 * HOUR
 FIRST_RUN = datetime(2026, 1, 6, 5, 0, tzinfo=UTC)  # the world starts on 2026-01-05 09:00
 

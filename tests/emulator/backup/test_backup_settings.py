@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from emulator.world import World
-from tests.emulator.backup.lab import GIB, Site, job_state, start_job
-
-MINUTE = 60.0
+from tests.emulator.backup.lab import GIB, MINUTE, Site, job_state, start_job
 
 
 def test_engine_settings_over_the_control_api(
