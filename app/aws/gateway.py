@@ -139,6 +139,11 @@ def _vm(raw: Any) -> VmInfo:
     )
 
 
+def _given(**params: Any) -> dict[str, Any]:
+    """The request parameters that were given: AWS reads an omitted one as "leave unchanged"."""
+    return {key: value for key, value in params.items() if value is not None}
+
+
 async def _pages(client: BackupGatewayClient, operation: str, key: str,
                  **params: Any) -> AsyncIterator[list[Any]]:
     token: str | None = None
@@ -167,15 +172,9 @@ async def import_hypervisor(
     client: BackupGatewayClient, *, name: str, host: str, username: str | None,
     password: str | None, kms_key_arn: str | None, tags: Sequence[tuple[str, str]],
 ) -> str:
-    params: dict[str, Any] = {"Name": name, "Host": host}
-    if username is not None:
-        params["Username"] = username
-    if password is not None:
-        params["Password"] = password
-    if kms_key_arn is not None:
-        params["KmsKeyArn"] = kms_key_arn
-    if tags:
-        params["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
+    params = _given(Name=name, Host=host, Username=username, Password=password,
+                    KmsKeyArn=kms_key_arn,
+                    Tags=[{"Key": key, "Value": value} for key, value in tags] or None)
     result = await call(client, "import_hypervisor_configuration", **params)
     arn: str = result["HypervisorArn"]
     return arn
@@ -185,12 +184,9 @@ async def update_hypervisor(
     client: BackupGatewayClient, *, arn: str, name: str | None, host: str | None,
     username: str | None, password: str | None, log_group_arn: str | None,
 ) -> None:
-    params: dict[str, Any] = {"HypervisorArn": arn}
-    for key, value in (("Name", name), ("Host", host), ("Username", username),
-                       ("Password", password), ("LogGroupArn", log_group_arn)):
-        if value is not None:
-            params[key] = value
-    await call(client, "update_hypervisor", **params)
+    await call(client, "update_hypervisor", **_given(
+        HypervisorArn=arn, Name=name, Host=host, Username=username, Password=password,
+        LogGroupArn=log_group_arn))
 
 
 async def delete_hypervisor(client: BackupGatewayClient, *, arn: str) -> None:
@@ -201,12 +197,8 @@ async def test_hypervisor_configuration(
     client: BackupGatewayClient, *, gateway_arn: str, host: str, username: str | None,
     password: str | None,
 ) -> None:
-    params: dict[str, Any] = {"GatewayArn": gateway_arn, "Host": host}
-    if username is not None:
-        params["Username"] = username
-    if password is not None:
-        params["Password"] = password
-    await call(client, "test_hypervisor_configuration", **params)
+    await call(client, "test_hypervisor_configuration", **_given(
+        GatewayArn=gateway_arn, Host=host, Username=username, Password=password))
 
 
 async def start_metadata_sync(client: BackupGatewayClient, *, hypervisor_arn: str) -> None:

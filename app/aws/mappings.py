@@ -8,11 +8,12 @@ pass or assume. They become their own exception types so the service can tell th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from app.aws import gateway
 from app.aws.calls import call
 from app.aws.errors import AwsAccessDenied, AwsConflict, AwsRejectedRequest
 
@@ -56,11 +57,8 @@ class IamRoleUnusable(AwsAccessDenied):
 
 async def get_property_mappings(client: BackupGatewayClient, *,
                                 hypervisor_arn: str) -> PropertyMappings:
-    try:
-        result = await call(client, "get_hypervisor_property_mappings",
-                            HypervisorArn=hypervisor_arn)
-    except (AwsConflict, AwsAccessDenied, AwsRejectedRequest) as error:
-        raise _recognised(error) from error.__cause__
+    result = await _call_recognised(client, "get_hypervisor_property_mappings",
+                                    HypervisorArn=hypervisor_arn)
     return PropertyMappings(
         mappings=[_from_aws(item) for item in result.get("VmwareToAwsTagMappings", [])],
         iam_role_arn=result.get("IamRoleArn") or None,
@@ -74,33 +72,21 @@ async def put_property_mappings(client: BackupGatewayClient, *, hypervisor_arn: 
          "AwsTagKey": m.aws_tag_key, "AwsTagValue": m.aws_tag_value}
         for m in mappings
     ]
-    try:
-        await call(client, "put_hypervisor_property_mappings", HypervisorArn=hypervisor_arn,
-                   VmwareToAwsTagMappings=items, IamRoleArn=iam_role_arn)
-    except (AwsConflict, AwsAccessDenied, AwsRejectedRequest) as error:
-        raise _recognised(error) from error.__cause__
+    await _call_recognised(client, "put_hypervisor_property_mappings",
+                           HypervisorArn=hypervisor_arn, VmwareToAwsTagMappings=items,
+                           IamRoleArn=iam_role_arn)
 
 
 async def start_metadata_sync(client: BackupGatewayClient, *, hypervisor_arn: str) -> None:
-    try:
-        await call(client, "start_virtual_machines_metadata_sync", HypervisorArn=hypervisor_arn)
-    except (AwsConflict, AwsAccessDenied, AwsRejectedRequest) as error:
-        raise _recognised(error) from error.__cause__
+    await _call_recognised(client, "start_virtual_machines_metadata_sync",
+                           HypervisorArn=hypervisor_arn)
 
 
 async def get_metadata_sync_state(client: BackupGatewayClient, *,
                                   hypervisor_arn: str) -> MetadataSyncState:
-    result = await call(client, "get_hypervisor", HypervisorArn=hypervisor_arn)
-    details: dict[str, Any] = dict(result.get("Hypervisor", {}))
-    return MetadataSyncState(
-        status=details.get("LatestMetadataSyncStatus"),
-        message=details.get("LatestMetadataSyncStatusMessage"),
-        last_succeeded_at=_utc(details.get("LastSuccessfulMetadataSyncTime")),
-    )
-
-
-def _utc(value: Any) -> datetime | None:
-    return value.astimezone(UTC) if isinstance(value, datetime) else None
+    info = await gateway.get_hypervisor(client, arn=hypervisor_arn)
+    return MetadataSyncState(status=info.metadata_sync_status, message=info.metadata_sync_message,
+                             last_succeeded_at=info.last_metadata_sync_succeeded_at)
 
 
 def is_outdated_gateway_message(message: str | None) -> bool:
@@ -109,6 +95,15 @@ def is_outdated_gateway_message(message: str | None) -> bool:
 
 def is_iam_role_message(message: str | None) -> bool:
     return message is not None and any(hint.lower() in message.lower() for hint in _ROLE_HINTS)
+
+
+async def _call_recognised(client: BackupGatewayClient, operation: str,
+                           **params: Any) -> dict[str, Any]:
+    """:func:`call`, with the two tag-mapping failures turned into their own exceptions."""
+    try:
+        return await call(client, operation, **params)
+    except (AwsConflict, AwsAccessDenied, AwsRejectedRequest) as error:
+        raise _recognised(error) from error.__cause__
 
 
 def _recognised(error: AwsConflict | AwsAccessDenied | AwsRejectedRequest) -> Exception:

@@ -67,7 +67,8 @@ async def list_gateways(*, session: AsyncSession, settings: Settings, page: Page
     return GatewayPage(items=[to_read(row, settings) for row in items], next_cursor=next_cursor)
 
 
-async def _require(session: AsyncSession, gateway_id: str) -> Gateway:
+async def require_gateway(*, session: AsyncSession, gateway_id: str) -> Gateway:
+    """The cached, not deleted gateway, or a 404: the one lookup every domain uses."""
     gateway = await repository.get_gateway(session=session, gateway_id=gateway_id)
     if gateway is None:
         raise GatewayNotFound(f"No gateway {gateway_id}.")
@@ -76,14 +77,14 @@ async def _require(session: AsyncSession, gateway_id: str) -> Gateway:
 
 async def get_gateway(*, session: AsyncSession, settings: Settings,
                       gateway_id: str) -> GatewayRead:
-    return to_read(await _require(session, gateway_id), settings)
+    return to_read(await require_gateway(session=session, gateway_id=gateway_id), settings)
 
 
 async def update_software_now(*, session: AsyncSession, settings: Settings,
                               client: BackupGatewayClient, gateway_id: str) -> GatewayRead:
     """Ask AWS to update the gateway now; it answers at once and installs the update later."""
-    gateway = await _require(session, gateway_id)
+    gateway = await require_gateway(session=session, gateway_id=gateway_id)
     await gw.update_gateway_software_now(client, arn=gateway.arn)
     info = await gw.get_gateway(client, arn=gateway.arn)
     await repository.save_gateway(session=session, info=info, now=utcnow())
-    return to_read(await _require(session, gateway_id), settings)
+    return to_read(await require_gateway(session=session, gateway_id=gateway_id), settings)

@@ -1,4 +1,4 @@
-"""All SQL about cached hypervisors; other domains resolve one with :func:`get_hypervisor`."""
+"""All SQL about cached hypervisors; other domains look one up with `service.require_hypervisor`."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from app.aws.errors import AwsRejectedRequest, AwsResourceNotFound
 from app.core.errors import DomainError
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository as gateways
-from app.gateways.errors import GatewayNotFound
+from app.gateways.service import require_gateway
 from app.hypervisors import repository
 from app.hypervisors.errors import GatewayUnavailable, HypervisorNotFound, PartiallyApplied
 from app.hypervisors.repository import HypervisorRow
@@ -47,9 +47,12 @@ def to_read(row: HypervisorRow) -> HypervisorRead:
 
 
 async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> Hypervisor:
+    """The cached, not deleted hypervisor: the one 404 every domain uses to look one up by id."""
     hypervisor = await repository.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
     if hypervisor is None:
-        raise HypervisorNotFound(f"No hypervisor {hypervisor_id}.")
+        raise HypervisorNotFound(
+            f"No hypervisor {hypervisor_id} in the inventory (it may not be refreshed yet).",
+            hypervisor_id=hypervisor_id)
     return hypervisor
 
 
@@ -82,9 +85,7 @@ async def import_hypervisor(*, session: AsyncSession, client: BackupGatewayClien
                             body: HypervisorCreate) -> HypervisorRead:
     gateway = None
     if body.gateway_id is not None:
-        gateway = await gateways.get_gateway(session=session, gateway_id=body.gateway_id)
-        if gateway is None:
-            raise GatewayNotFound(f"No gateway {body.gateway_id}.")
+        gateway = await require_gateway(session=session, gateway_id=body.gateway_id)
         if gateway.hypervisor_id is not None:
             raise GatewayUnavailable(
                 f"Gateway {gateway.id} already serves hypervisor {gateway.hypervisor_id}.")
@@ -131,15 +132,14 @@ async def check_connection(*, session: AsyncSession, client: BackupGatewayClient
                           hypervisor_id: str, body: ConnectionTestRequest) -> ConnectionTestRead:
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     if body.gateway_id is not None:
-        gateway = await gateways.get_gateway(session=session, gateway_id=body.gateway_id)
-        if gateway is None:
-            raise GatewayNotFound(f"No gateway {body.gateway_id}.")
+        gateway = await require_gateway(session=session, gateway_id=body.gateway_id)
     else:
-        gateway = await gateways.gateway_of_hypervisor(session=session,
-                                                       hypervisor_id=hypervisor.id)
-        if gateway is None:
+        served_by = await gateways.gateway_of_hypervisor(session=session,
+                                                         hypervisor_id=hypervisor.id)
+        if served_by is None:
             raise GatewayUnavailable(
                 f"Hypervisor {hypervisor.id} has no gateway; pass gateway_id to test through one.")
+        gateway = served_by
     host = body.host or hypervisor.host
     try:
         await gw.test_hypervisor_configuration(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.hypervisors.service import require_hypervisor
 from app.mappings import repository, service
 from app.mappings.preview import build_preview
 from app.mappings.schemas import PreviewRead, TagMappingEntry
@@ -22,7 +23,7 @@ async def preview_mappings(*, session: AsyncSession, client: BackupGatewayClient
                                          hypervisor_id=hypervisor_id)
         hypervisor, mappings = state.hypervisor, state.entries
     else:
-        hypervisor = await service.live_hypervisor(session=session, hypervisor_id=hypervisor_id)
+        hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
         mappings = service.rows_of(proposed)
     vms = await repository.cached_vms(session=session, hypervisor_id=hypervisor_id)
     return build_preview(hypervisor_id=hypervisor_id, mappings=mappings,

@@ -17,8 +17,7 @@ from app.core.aws_types import MAX_TAG_MAPPINGS_PER_HYPERVISOR
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.etag import check_if_match, content_etag, require_if_match
 from app.core.pagination import PageParams, page_of
-from app.hypervisors.errors import HypervisorNotFound
-from app.hypervisors.repository import get_hypervisor
+from app.hypervisors.service import require_hypervisor
 from app.mappings import repository
 from app.mappings.errors import (
     MappingExists,
@@ -74,19 +73,10 @@ def rows_of(mappings: list[TagMappingEntry]) -> list[MappingRow]:
             for m in mappings]
 
 
-async def live_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> Hypervisor:
-    hypervisor = await get_hypervisor(session=session, hypervisor_id=hypervisor_id)
-    if hypervisor is None or hypervisor.deleted_at is not None:
-        raise HypervisorNotFound(
-            f"No hypervisor {hypervisor_id} in the inventory (it may not be refreshed yet).",
-            hypervisor_id=hypervisor_id)
-    return hypervisor
-
-
 async def load_state(*, session: AsyncSession, client: BackupGatewayClient, hypervisor_id: str,
                      refresh: bool = False) -> MappingState:
     """The cached list; read from AWS (and cached) when never seen or when asked to."""
-    hypervisor = await live_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
     is_fresh = mapping_set is None or refresh
     if is_fresh:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import mappings as aws_mappings
 from app.core.errors import Problem
+from app.hypervisors.service import require_hypervisor
 from app.mappings import repository, service
 from app.mappings.errors import as_problem, gateway_software_too_old, iam_role_trust
 from app.mappings.preview import expected_tags, is_missing_tags
@@ -44,7 +45,7 @@ async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
 async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
                       hypervisor_id: str) -> MetadataSyncRead:
     """AWS's live sync status, the fix when it failed, and its effect on the cached VMs."""
-    hypervisor = await service.live_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     live = await aws_mappings.get_metadata_sync_state(client, hypervisor_arn=hypervisor.arn)
     mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
     entries = await repository.list_entries(session=session, hypervisor_id=hypervisor_id)

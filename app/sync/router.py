@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from app.core.auth import AdminDep, ReaderDep
 from app.core.db import SessionDep
@@ -20,6 +20,8 @@ from app.sync.schemas import (
 )
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+# Bounded to the id column's range, so an absurd id is a 422 rather than a database error.
+RunIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _refresher(request: Request) -> Refresher:
@@ -45,7 +47,7 @@ async def list_sync_runs(
 
 @router.get("/runs/{run_id}", response_model=SyncRunRead,
             responses=error_responses(*COMMON_ERRORS, service.SyncRunNotFound))
-async def get_sync_run(run_id: int, request: Request, session: SessionDep,
+async def get_sync_run(run_id: RunIdPath, request: Request, session: SessionDep,
                        _principal: ReaderDep) -> SyncRunRead:
     """One refresh run; poll it to follow the progress of a run in flight."""
     return await service.get_run(session=session, progress=_refresher(request).ctx.progress,

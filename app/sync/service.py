@@ -4,8 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, page_of
-from app.hypervisors import repository as hypervisors
-from app.hypervisors.errors import HypervisorNotFound
+from app.hypervisors.service import require_hypervisor
 from app.models.sync_run import SyncRun
 from app.sync import repository
 from app.sync.context import RunProgress
@@ -57,11 +56,9 @@ async def refresh_inventory(
     requested_by: str, wait_seconds: float,
 ) -> InventoryRefreshRead:
     if hypervisor_ids is not None:
-        for hypervisor_id in dict.fromkeys(hypervisor_ids):
-            if await hypervisors.get_hypervisor(session=session,
-                                                hypervisor_id=hypervisor_id) is None:
-                raise HypervisorNotFound(f"No hypervisor {hypervisor_id} in the cache.")
         hypervisor_ids = list(dict.fromkeys(hypervisor_ids))
+        for hypervisor_id in hypervisor_ids:
+            await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by=requested_by,
                                     trigger="manual")
     await refresher.wait(batch, wait_seconds)

@@ -53,6 +53,9 @@ async def test_runs_are_listed_filtered_and_readable_one_by_one(
         assert one.json() == dr_runs[0]
         assert one.json()["duration_seconds"] >= 0
         assert (await client.get("/sync/runs/999999", headers=auth())).status_code == 404
+        # Past the column's range: a client mistake, never a database error.
+        too_big = await client.get(f"/sync/runs/{2**63}", headers=auth())
+        assert too_big.status_code == 422
         forbidden = await client.post("/sync/inventory", headers=auth(Scope.OPERATE))
         assert forbidden.status_code == 403
         unknown = await client.post("/sync/inventory", headers=auth(),
