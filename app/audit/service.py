@@ -15,11 +15,7 @@ async def list_audit_events(
         session=session, page=page, principal=principal, action=action,
         outcome=outcome.value if outcome else None, since=since, until=until,
     )
-    field, _ = repository.AUDIT_KEYSET.resolve(page.sort)
-    items, next_cursor = page_of(
-        rows, repository.AUDIT_KEYSET, page,
-        sort_value=lambda row: getattr(row, field), row_id=lambda row: row.id,
-    )
+    items, next_cursor = page_of(rows, repository.AUDIT_KEYSET, page)
     return AuditEventPage(
         items=[AuditEventRead.model_validate(row) for row in items], next_cursor=next_cursor
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -121,16 +121,26 @@ def _after(column: Sortable, id_column: Sortable, value: Any, last_id: Any,
 
 
 def page_of(rows: Sequence[Row], keyset: Keyset, params: PageParams,
-            sort_value: Any, row_id: Any) -> tuple[list[Row], str | None]:
+            record: Callable[[Row], Any] = lambda row: row) -> tuple[list[Row], str | None]:
     """Split the fetched rows into the page and the cursor for the next one.
 
-    ``sort_value(row)`` and ``row_id(row)`` read the keyset values off a row.
+    The cursor's values are read off ``record(row)`` (the row itself unless the entity sits
+    inside a larger row) by the attribute names of the sort column and the id column.
     """
     items = list(rows[: params.limit])
     if len(rows) <= params.limit:
         return items, None
-    last = items[-1]
-    return items, _encode_cursor(params.sort or keyset.default, sort_value(last), row_id(last))
+    field_name, _ = keyset.resolve(params.sort)
+    last = record(items[-1])
+    sort_value = getattr(last, _attribute_name(keyset.fields[field_name].column))
+    row_id = getattr(last, _attribute_name(keyset.id_column))
+    return items, _encode_cursor(params.sort or keyset.default, sort_value, row_id)
+
+
+def _attribute_name(column: Sortable) -> str:
+    name = column.key
+    assert name is not None, "keyset columns must be named (mapped attributes or columns)"
+    return str(name)
 
 
 def _encode_cursor(sort: str, value: Any, row_id: Any) -> str:

@@ -60,10 +60,7 @@ async def list_gateways(*, session: AsyncSession, settings: Settings, page: Page
                         hypervisor_id: str | None, include_deleted: bool) -> GatewayPage:
     rows = await repository.list_gateways(session=session, page=page, hypervisor_id=hypervisor_id,
                                           include_deleted=include_deleted)
-    field, _ = repository.GATEWAY_KEYSET.resolve(page.sort)
-    items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page,
-                                 sort_value=lambda row: getattr(row, field),
-                                 row_id=lambda row: row.id)
+    items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page)
     return GatewayPage(items=[to_read(row, settings) for row in items], next_cursor=next_cursor)
 
 

@@ -60,10 +60,8 @@ async def list_hypervisors(*, session: AsyncSession, page: PageParams,
                            include_deleted: bool) -> HypervisorPage:
     rows = await repository.list_hypervisor_rows(session=session, page=page,
                                                  include_deleted=include_deleted)
-    field, _ = repository.HYPERVISOR_KEYSET.resolve(page.sort)
     items, next_cursor = page_of(rows, repository.HYPERVISOR_KEYSET, page,
-                                 sort_value=lambda row: getattr(row.hypervisor, field),
-                                 row_id=lambda row: row.hypervisor.id)
+                                 record=lambda row: row.hypervisor)
     return HypervisorPage(items=[to_read(row) for row in items], next_cursor=next_cursor)
 
 

@@ -152,11 +152,7 @@ async def _give_back(session: AsyncSession, hypervisor_id: str, claimed: str,
 
 async def list_mapping_sets(*, session: AsyncSession, page: PageParams) -> TagMappingSetPage:
     rows = await repository.list_sets(session=session, page=page)
-    field, _ = repository.SET_KEYSET.resolve(page.sort)
-    items, next_cursor = page_of(
-        rows, repository.SET_KEYSET, page,
-        sort_value=lambda row: row[0].id if field == "hypervisor_id" else row[0].name,
-        row_id=lambda row: row[0].id)
+    items, next_cursor = page_of(rows, repository.SET_KEYSET, page, record=lambda row: row[0])
     entries = await repository.entries_by_hypervisor(
         session=session, hypervisor_ids=[hypervisor.id for hypervisor, _ in items])
     reads = []

@@ -36,10 +36,7 @@ async def list_runs(*, session: AsyncSession, progress: Mapping[int, RunProgress
     rows = await repository.list_runs(
         session=session, page=page, kind=kind.value if kind else None,
         hypervisor_id=hypervisor_id, status=status.value if status else None)
-    field, _ = repository.SYNC_RUN_KEYSET.resolve(page.sort)
-    items, next_cursor = page_of(rows, repository.SYNC_RUN_KEYSET, page,
-                                 sort_value=lambda row: getattr(row, field),
-                                 row_id=lambda row: row.id)
+    items, next_cursor = page_of(rows, repository.SYNC_RUN_KEYSET, page)
     return SyncRunPage(items=[to_read(row, progress) for row in items], next_cursor=next_cursor)
 
 

@@ -48,10 +48,7 @@ async def list_vms(*, session: AsyncSession, page: PageParams, query: VmFilter) 
     """
     rows = await repository.list_vms(session=session, query=query, page=page,
                                      columns=_VM_READ_FIELDS)
-    field, _ = repository.VM_KEYSET.resolve(page.sort)
-    items, next_cursor = page_of(rows, repository.VM_KEYSET, page,
-                                 sort_value=lambda row: getattr(row, field),
-                                 row_id=lambda row: row.id)
+    items, next_cursor = page_of(rows, repository.VM_KEYSET, page)
     fields = _VM_READ_FIELDS
     return to_json({"items": [dict(zip(fields, row, strict=True)) for row in items],
                     "next_cursor": next_cursor})
