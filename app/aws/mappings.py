@@ -47,12 +47,14 @@ class MetadataSyncState:
     last_succeeded_at: datetime | None
 
 
+# Recognised AWS refusals. The mappings service turns them into the problems clients see
+# (app/mappings/errors.py, with the fix in the detail); they keep their AWS problem type here.
 class GatewaySoftwareOutdated(AwsConflict):
-    slug, title = "gateway-software-outdated", "The gateway software is too old for tag mapping"
+    """AWS refused because the gateway's software predates tag mapping."""
 
 
 class IamRoleUnusable(AwsAccessDenied):
-    slug, title = "iam-role-trust", "The IAM role cannot be used for VMware tag mapping"
+    """AWS refused the tag-mapping role (missing, untrusted, or not passable)."""
 
 
 async def get_property_mappings(client: BackupGatewayClient, *,
