@@ -52,5 +52,9 @@ HypervisorUsername = Annotated[str, StringConstraints(
 HypervisorPassword = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                                       pattern=r"^[ -~]+$")]
 
+# The resource part of a hypervisor ARN (botocore: `[a-zA-Z-0-9]+`), e.g. hype-12345.
+HypervisorId = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                                pattern=r"^[A-Za-z0-9-]+$")]
+
 MAX_TAGS_PER_RESOURCE = 50
 MAX_TAG_MAPPINGS_PER_HYPERVISOR = 10

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Path, Response
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
+from app.core.aws_types import HypervisorId
 from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
@@ -27,7 +28,7 @@ from app.vms.schemas import VmPage
 
 router = APIRouter(prefix="/hypervisors", tags=["hypervisors"])
 
-HypervisorIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+HypervisorIdPath = Annotated[HypervisorId, Path(description="e.g. hype-12345")]
 _ONE = (*COMMON_ERRORS, HypervisorNotFound)
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
+from app.core.aws_types import HypervisorId
 from app.core.db import SessionDep
 from app.core.errors import (
     COMMON_ERRORS,
@@ -26,7 +27,6 @@ from app.mappings.errors import (
 )
 from app.mappings.preview_service import preview_mappings
 from app.mappings.schemas import (
-    HypervisorId,
     MetadataSyncRead,
     PreviewRead,
     PreviewRequest,

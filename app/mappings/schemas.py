@@ -9,14 +9,13 @@ from app.core.aws_types import (
     MAX_TAG_MAPPINGS_PER_HYPERVISOR,
     AwsTagKey,
     AwsTagValue,
+    HypervisorId,
     IamRoleArn,
     VmwareCategory,
     VmwareTagName,
 )
 from app.core.errors import Problem
 from app.core.pagination import Page
-
-HypervisorId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class TagMappingEntry(BaseModel):

@@ -1,12 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from app.core.aws_types import HypervisorId
 from app.core.pagination import Page
-
-HypervisorId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class SyncKind(StrEnum):
