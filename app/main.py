@@ -15,12 +15,14 @@ from app.audit.recorder import AuditMiddleware
 from app.aws.clients import build_clients
 from app.core.auth import Authenticator
 from app.core.config import Settings
+from app.core.data_version import DataVersionPoller, Generation
 from app.core.db import build_engine, build_read_sessionmaker, build_sessionmaker
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
+from app.core.response_cache import ResponseCache
 from app.sandbox import Sandbox, announce, start_sandbox
 from app.sync.context import SyncContext
 from app.sync.scheduler import Refresher
@@ -44,8 +46,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
     engine = build_engine(settings)
     app.state.engine = engine
-    app.state.sessionmaker = build_sessionmaker(engine)
-    app.state.read_sessionmaker = build_read_sessionmaker(engine)
+    generation = Generation()
+    app.state.sessionmaker = build_sessionmaker(engine, generation)
+    app.state.read_sessionmaker = build_read_sessionmaker(engine, generation)
+    app.state.response_cache = ResponseCache(
+        settings.response_cache_entries, int(settings.response_cache_max_megabytes * 2**20),
+        generation)
+    app.state.data_version_poller = DataVersionPoller(
+        engine, generation, settings.response_cache_poll_seconds)
+    if app.state.response_cache.is_enabled:
+        app.state.data_version_poller.start()
     app.state.authenticator = Authenticator(settings, extra_keys=extra_keys)
     app.state.aws = build_clients(settings)
     app.state.http = httpx.AsyncClient()
@@ -57,6 +67,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.refresher.stop()
+        await app.state.data_version_poller.stop()
         await app.state.http.aclose()
         await engine.dispose()
         if sandbox is not None:

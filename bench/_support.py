@@ -301,8 +301,15 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, headers: dict[str, str], *, connections: int, seconds: float, threads: int = 1
+    url: str,
+    headers: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+    script: Path | None = None,
 ) -> WrkResult:
+    """``script``: a wrk Lua script (e.g. one that changes every request's URL)."""
     command = [
         require_wrk(),
         f"-t{threads}",
@@ -312,6 +319,8 @@ def wrk(
         "--timeout",
         "10s",
     ]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout

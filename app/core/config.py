@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
 
+    # GET /vms pages kept in memory per replica (0: no cache) and their total size, and how
+    # often a replica checks whether another one changed the inventory (the bound on how stale
+    # a cached page can be).
+    response_cache_entries: int = Field(default=1024, ge=0)
+    response_cache_max_megabytes: float = Field(default=64.0, gt=0)
+    response_cache_poll_seconds: float = Field(default=1.0, gt=0)
+
     page_default_limit: int = Field(default=50, ge=1)
     page_max_limit: int = Field(default=1000, ge=1)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.core.data_version import GENERATION_KEY, Generation, TrackedSession
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
@@ -35,21 +36,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 32 MiB of page cache instead of 2: inserting 100,000 VMs into seven B-trees keyed at random
+    # took 2.4 s of CPU with the default, 1.3 s with this (bench/README.md).
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 
-def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def build_sessionmaker(
+    engine: AsyncEngine, generation: Generation | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose writes to the inventory tables move its data version on (and, once
+    committed, ``generation``, this replica's view of it): see app/core/data_version.py."""
+    info = {GENERATION_KEY: generation} if generation is not None else None
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                              sync_session_class=TrackedSession, info=info)
 
 
-def build_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def build_read_sessionmaker(
+    engine: AsyncEngine, generation: Generation | None = None
+) -> async_sessionmaker[AsyncSession]:
     """Sessions for requests that only read, on PostgreSQL in autocommit: each SELECT is its own
     snapshot, without the BEGIN and COMMIT round trips (nor the BEGIN/ROLLBACK around the pool's
     pre-ping). SQLite's driver never opens a transaction for a SELECT anyway, and switching its
     isolation level costs two thread hops, so there it is the ordinary sessionmaker."""
     if engine.dialect.name != "postgresql":
-        return build_sessionmaker(engine)
-    return build_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return build_sessionmaker(engine, generation)
+    return build_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), generation)
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -10,6 +10,8 @@ from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
+from app.core.response_cache import CacheableRoute, response_cached
+from app.core.scopes import Scope
 from app.gateways.errors import GatewayNotFound
 from app.hypervisors import service
 from app.hypervisors.errors import GatewayUnavailable, HypervisorNotFound, PartiallyApplied
@@ -26,7 +28,7 @@ from app.vms.repository import scoped_to
 from app.vms.router import VmFilterDep
 from app.vms.schemas import VmPage
 
-router = APIRouter(prefix="/hypervisors", tags=["hypervisors"])
+router = APIRouter(prefix="/hypervisors", tags=["hypervisors"], route_class=CacheableRoute)
 
 HypervisorIdPath = Annotated[HypervisorId, Path(description="e.g. hype-12345")]
 _ONE = (*COMMON_ERRORS, HypervisorNotFound)
@@ -102,6 +104,9 @@ async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionD
 
 
 @router.get("/{hypervisor_id}/vms", response_model=VmPage, responses=error_responses(*_ONE))
+# Cached like GET /vms: deleting a hypervisor also tombstones its VMs, which moves the inventory
+# on, so a cached page never outlives the hypervisor's 404.
+@response_cached(Scope.READ)
 async def list_hypervisor_vms(hypervisor_id: HypervisorIdPath, vm_filter: VmFilterDep,
                               session: ReadSessionDep, _principal: ReaderDep,
                               page: PageDep) -> Response:

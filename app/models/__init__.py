@@ -2,6 +2,7 @@
 
 from app.models.audit_event import AuditEvent
 from app.models.base import Base
+from app.models.data_version import DataVersion
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
@@ -17,6 +18,7 @@ from app.models.vm_vmware_tag import VmVmwareTag
 __all__ = [
     "AuditEvent",
     "Base",
+    "DataVersion",
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",

@@ -9,11 +9,13 @@ from app.core.auth import OperatorDep, ReaderDep
 from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
 from app.core.pagination import PageDep
+from app.core.response_cache import CacheableRoute, response_cached
+from app.core.scopes import Scope
 from app.vms import service
 from app.vms.repository import VmFilter, scoped_to
 from app.vms.schemas import AwsTagsAdd, AwsTagsRemove, AwsTagsResult, VmDetailRead, VmPage
 
-router = APIRouter(prefix="/vms", tags=["vms"])
+router = APIRouter(prefix="/vms", tags=["vms"], route_class=CacheableRoute)
 _TEXT = Query(max_length=256)
 
 
@@ -73,12 +75,14 @@ def _write_concurrency(request: Request) -> int:
 
 
 @router.get("", response_model=VmPage, responses=error_responses(*COMMON_ERRORS))
+@response_cached(Scope.READ)
 async def list_vms(
     vm_filter: VmFilterDep, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """Cached VMs of all hypervisors, filtered; sort by `name`, `path` or `last_backup_at`
-    (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`."""
+    (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages are kept in
+    memory until the inventory changes (`X-Cache: hit` or `miss`)."""
     query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
     # Already a VmPage's JSON (see service.list_vms): sent as is, not validated again.
     return Response(await service.list_vms(session=session, page=page, query=query),

@@ -48,7 +48,12 @@ async def drop_database(url: str) -> None:
         await connection.close()
 
 
+# Rows the migrations insert and the app expects to find.
+_MIGRATION_ROWS = frozenset({"data_version"})
+
+
 async def empty_all_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(table.delete())
+            if table.name not in _MIGRATION_ROWS:
+                await connection.execute(table.delete())
