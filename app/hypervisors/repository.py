@@ -116,7 +116,7 @@ async def mark_deleted(*, session: AsyncSession, hypervisor_ids: Collection[str]
     ids = list(hypervisor_ids)
     await session.execute(
         update(Hypervisor).where(Hypervisor.id.in_(ids), Hypervisor.deleted_at.is_(None))
-        .values(deleted_at=now))
+        .values(deleted_at=now, inventory_version=Hypervisor.inventory_version + 1))
     await session.execute(
         update(Vm).where(Vm.hypervisor_id.in_(ids), Vm.deleted_at.is_(None))
         .values(deleted_at=now, changed_at=now))

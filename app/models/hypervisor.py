@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UtcDateTime
@@ -29,4 +29,8 @@ class Hypervisor(Base):
     # When its VM listing last completed; the error of the last failed refresh, if any.
     inventory_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     inventory_error: Mapped[str | None] = mapped_column(String(2000))
+    # Goes up with every write to its VMs' listed fields (name, host, path, last backup,
+    # tombstone), so a replica can tell whether the snapshot it kept from its own last refresh
+    # is still what the database holds.
+    inventory_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -12,7 +12,9 @@ class Vm(Base):
     __tablename__ = "vm"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # vm-XXXXXXXXXXXXXXXX
-    arn: Mapped[str] = mapped_column(String(500), unique=True)
+    # Not a unique key of its own: AWS builds it from the id, and every index is paid for on
+    # each insert of a 100,000-VM first refresh.
+    arn: Mapped[str] = mapped_column(String(500))
     hypervisor_id: Mapped[str] = mapped_column(ForeignKey("hypervisor.id"))
     name: Mapped[str] = mapped_column(String(200))
     host_name: Mapped[str | None] = mapped_column(String(200))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.aws.clients import AwsClients
 from app.core.config import Settings
+from app.models.base import utcnow
+from app.sync import repository
+from app.sync.snapshots import SnapshotCache
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
@@ -38,6 +42,7 @@ class RunProgress:
 
     pages: int = 0
     vms_seen: int = 0
+    vms_new: int = 0  # once the listing is committed
 
 
 @dataclass
@@ -47,10 +52,31 @@ class SyncContext:
     aws: AwsClients
     runner_id: str = field(default_factory=new_runner_id)
     progress: dict[int, RunProgress] = field(default_factory=dict)
+    snapshots: SnapshotCache = field(default_factory=SnapshotCache)
+    _listing_writes: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def gateway(self) -> BackupGatewayClient:
         return self.aws.gateway
+
+    @asynccontextmanager
+    async def listing_write_turn(self) -> AsyncIterator[None]:
+        """Held by a listing's write transaction. SQLite has one writer: listings take turns
+        here, where the next one starts the moment the last commits, instead of in SQLite's
+        busy handler, which polls with sleeps. PostgreSQL writes them side by side."""
+        bind = self.sessionmaker.kw["bind"]
+        if bind.dialect.name != "sqlite":
+            yield
+            return
+        async with self._listing_writes:
+            yield
+
+    async def renew(self, session: AsyncSession, lease: str) -> None:
+        """Extend our lease within ``session``'s transaction; raise if it is no longer ours."""
+        if not await repository.renew_lease(session=session, name=lease, holder=self.runner_id,
+                                            now=utcnow(),
+                                            ttl_seconds=self.settings.sync_lease_seconds):
+            raise LeaseLost(f"lost the lease {lease}; another replica may be refreshing it")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -1,9 +1,9 @@
-"""One hypervisor's inventory refresh: page through ListVirtualMachines (fetching the next page
-while diffing the last against the cached snapshot), then write only what changed.
+"""One hypervisor's inventory refresh: page through ListVirtualMachines, diff each page against
+the cached snapshot while the next one is fetched, and write only what changed.
 
-Nothing is written until the listing is complete, and then in one transaction: a listing that
-fails or is interrupted changes nothing, and VMs absent from a complete listing are tombstoned,
-never deleted. The SQLite write lock is held only for that final write.
+Changes are written as they are found, in one transaction committed only when the listing is
+complete (app/sync/listing_writer.py): a listing that fails or is interrupted changes nothing,
+and VMs absent from a complete listing are tombstoned, never deleted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
@@ -23,9 +22,10 @@ from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
 from app.sync import repository
-from app.sync.context import LeaseLost, RunProgress, SyncContext, inventory_lease
+from app.sync.context import RunProgress, SyncContext, inventory_lease
+from app.sync.listing_writer import ListingWriter
 from app.vms import inventory_repository as inventory
-from app.vms.inventory_repository import CachedVm, PageChanges
+from app.vms.inventory_repository import Listed, ListingChanges, Snapshot
 
 logger = logging.getLogger("vmbackup.sync.inventory")
 ONLINE = "ONLINE"
@@ -44,35 +44,37 @@ class ListingDiff:
     """Compares listed VMs with the cached snapshot, page by page, keeping only the changes."""
 
     hypervisor_id: str
-    cached: dict[str, CachedVm]
-    seen: set[str] = field(default_factory=set)
-    changes: PageChanges = field(default_factory=PageChanges)
+    cached: Snapshot
+    listed: dict[str, Listed] = field(default_factory=dict)  # what the listing said, so far
+    new: int = 0
+    changed: int = 0  # listed fields or only the last backup
 
-    def add_page(self, page: list[gw.VmInfo]) -> None:
-        changes, cached, seen = self.changes, self.cached, self.seen
-        for vm in page:
-            vm_id = vm.id
-            seen.add(vm_id)
-            old = cached.get(vm_id)
-            if (old is not None and not old.is_deleted and old.name == vm.name
-                    and old.host_name == vm.host_name and old.path == vm.path):
-                if old.last_backup_at != vm.last_backup_at:
-                    changes.backup_dates.append((vm_id, vm.last_backup_at))
+    def add_page(self, page: list[gw.VmInfo]) -> ListingChanges:
+        changes, hypervisor_id = ListingChanges(), self.hypervisor_id
+        live, deleted, listed = self.cached.live, self.cached.deleted, self.listed
+        for vm in page:  # 100,000 times a refresh at scale: kept lean on purpose
+            vm_id, now_listed = vm[0], vm[3:]
+            listed[vm_id] = now_listed
+            old = live.get(vm_id)
+            if old == now_listed:
                 continue
-            row = {"id": vm_id, "arn": vm.arn, "hypervisor_id": self.hypervisor_id,
-                   "name": vm.name, "host_name": vm.host_name, "path": vm.path,
-                   "last_backup_at": vm.last_backup_at}
-            (changes.new if old is None else changes.changed).append(row)
+            if old is not None and old[:3] == now_listed[:3]:
+                changes.backup_dates.append((now_listed[3], vm_id))
+            else:
+                changes.upserts.append((vm_id, vm[1], hypervisor_id, *now_listed))
+                if old is None and vm_id not in deleted:
+                    self.new += 1
+                    continue
+            self.changed += 1
+        return changes
 
     def tombstones(self) -> list[str]:
-        return [vm_id for vm_id, vm in self.cached.items()
-                if not vm.is_deleted and vm_id not in self.seen]
+        return [vm_id for vm_id in self.cached.live if vm_id not in self.listed]
 
-
-async def renew(ctx: SyncContext, session: AsyncSession, lease: str) -> None:
-    if not await repository.renew_lease(session=session, name=lease, holder=ctx.runner_id,
-                                        now=utcnow(), ttl_seconds=ctx.settings.sync_lease_seconds):
-        raise LeaseLost(f"lost the lease {lease}; another replica may be refreshing it")
+    def next_snapshot(self, tombstones: list[str]) -> Snapshot:
+        """The cache as it is once this listing's changes are committed."""
+        return Snapshot(live=self.listed,
+                        deleted=(self.cached.deleted | set(tombstones)) - self.listed.keys())
 
 
 async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -91,81 +93,115 @@ async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
         upcoming.cancel()
 
 
-async def _require_online(ctx: SyncContext, hypervisor: Hypervisor) -> None:
-    """Read the hypervisor's state from AWS into the cache; raise unless it is ONLINE."""
-    info = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
+async def _save_state(ctx: SyncContext, info: gw.HypervisorInfo) -> None:
     async with ctx.transaction() as session:
         await hypervisors.save_hypervisor(session=session, info=info, now=utcnow())
-    if info.state != ONLINE:
-        raise HypervisorNotReadable(
-            f"The hypervisor is {info.state}: AWS cannot list its VMs now; the cache keeps the "
-            "last complete inventory.")
 
 
-async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
-                          progress: RunProgress) -> None:
-    """List and diff the hypervisor's VMs, then write what changed in one transaction.
-    Raises, having written nothing, when the listing is not complete."""
-    lease, renew_every = inventory_lease(hypervisor_id), ctx.settings.sync_lease_seconds / 3
+async def _cached(ctx: SyncContext, hypervisor_id: str) -> tuple[Hypervisor, Snapshot]:
+    """The hypervisor's row and its cached VMs: kept from this process's last refresh while
+    no one else has written them since, else loaded."""
     async with ctx.sessionmaker() as session:
         hypervisor = await hypervisors.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
         if hypervisor is None:
             raise HypervisorNotReadable("AWS no longer knows the hypervisor.")
-        snapshot = await inventory.snapshot(session=session, hypervisor_id=hypervisor_id)
-    await _require_online(ctx, hypervisor)
-    diff = ListingDiff(hypervisor_id, snapshot)
+        kept = ctx.snapshots.take(hypervisor_id, hypervisor.inventory_version)
+        # Another hypervisor's listing can claim a VM (it moved) without touching this one's
+        # version; the live count catches that.
+        if kept is not None and len(kept.live) == await inventory.live_vm_count(
+                session=session, hypervisor_id=hypervisor_id):
+            return hypervisor, kept
+        return hypervisor, await inventory.snapshot(session=session, hypervisor_id=hypervisor_id)
+
+
+async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
+                          progress: RunProgress) -> None:
+    """List and diff the hypervisor's VMs, writing what changed in one transaction.
+    Raises, having written nothing, when the listing is not complete."""
+    lease, renew_every = inventory_lease(hypervisor_id), ctx.settings.sync_lease_seconds / 3
+    hypervisor, cached = await _cached(ctx, hypervisor_id)
+    state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
+    if state.state != ONLINE:
+        await _save_state(ctx, state)
+        raise _not_readable(state)
+    diff, now = ListingDiff(hypervisor_id, cached), utcnow()
     renewed_at = time.monotonic()
-    async for page in _prefetched(gw.list_virtual_machines(
-            ctx.gateway, hypervisor_arn=hypervisor.arn,
-            page_size=ctx.settings.inventory_page_size)):
-        diff.add_page(page)
-        progress.pages += 1
-        progress.vms_seen += len(page)
-        if time.monotonic() - renewed_at > renew_every:
-            async with ctx.transaction() as session:
-                await renew(ctx, session, lease)
-            renewed_at = time.monotonic()
-    # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
-    await _require_online(ctx, hypervisor)
-    try:
-        await _write(ctx, run_id, lease, diff, progress, moved=None)
-    except IntegrityError:
-        # A "new" VM is cached under another hypervisor: it moved here. Rare, so only now
-        # look up which ones, and write again.
-        async with ctx.sessionmaker() as session:
-            moved = await inventory.cached_elsewhere(
-                session=session, hypervisor_id=hypervisor_id,
-                vm_ids=[row["id"] for row in diff.changes.new])
-        await _write(ctx, run_id, lease, diff, progress, moved=moved)
+    async with ListingWriter(ctx, lease, now) as writer:
+        async for page in _prefetched(gw.list_virtual_machines(
+                ctx.gateway, hypervisor_arn=hypervisor.arn,
+                page_size=ctx.settings.inventory_page_size)):
+            writer.write(diff.add_page(page))
+            progress.pages += 1
+            progress.vms_seen += len(page)
+            if time.monotonic() - renewed_at > renew_every:
+                await _renew_lease(ctx, writer, lease)
+                renewed_at = time.monotonic()
+        # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
+        state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
+        if state.state == ONLINE:
+            tombstones = diff.tombstones()
+            version = await _commit(ctx, writer, run_id, diff, tombstones, state, progress,
+                                    hypervisor.inventory_version)
+    if state.state != ONLINE:
+        await _save_state(ctx, state)
+        raise _not_readable(state)
+    progress.vms_new = diff.new
+    if version is not None:
+        ctx.snapshots.keep(hypervisor_id, version, diff.next_snapshot(tombstones))
+    logger.info("inventory listed", extra={"fields": {
+        "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": len(diff.listed),
+        "new": diff.new, "changed": diff.changed, "tombstoned": len(tombstones)}})
 
 
-async def _write(ctx: SyncContext, run_id: int, lease: str, diff: ListingDiff,
-                 progress: RunProgress, *, moved: set[str] | None) -> None:
-    now = utcnow()
-    tombstones = diff.tombstones()
-    changes = diff.changes
-    if moved:
-        changes = PageChanges(
-            new=[row for row in changes.new if row["id"] not in moved],
-            changed=changes.changed + [row for row in changes.new if row["id"] in moved],
-            backup_dates=changes.backup_dates)
-    async with ctx.transaction() as session:
-        # First statement, a write: it fences the commit (a lost lease writes nothing) and, on
-        # SQLite, takes the write lock before any read.
-        await renew(ctx, session, lease)
-        await inventory.write_changes(session=session, changes=changes, now=now)
-        await inventory.tombstone(session=session, hypervisor_id=diff.hypervisor_id,
-                                  vm_ids=tombstones, now=now)
-        await hypervisors.record_inventory_outcome(
-            session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
-        await repository.update_run(
-            session=session, run_id=run_id, pages=progress.pages, vms_seen=len(diff.seen),
-            vms_new=len(changes.new), vms_changed=len(changes.changed) + len(
-                changes.backup_dates), vms_tombstoned=len(tombstones), is_listing_complete=True)
-    if len(changes.new) >= ANALYZE_AFTER_NEW_VMS:
+async def refresh_statistics_after(ctx: SyncContext, new_vms: int) -> None:
+    """Let the query planner see the VM table as it now is, after a bulk load."""
+    if new_vms >= ANALYZE_AFTER_NEW_VMS:
         async with ctx.transaction() as session:
             await inventory.refresh_statistics(session=session)
-    logger.info("inventory listed", extra={"fields": {
-        "hypervisor_id": diff.hypervisor_id, "run_id": run_id, "seen": len(diff.seen),
-        "new": len(changes.new), "changed": len(changes.changed) + len(changes.backup_dates),
-        "tombstoned": len(tombstones)}})
+
+
+def _not_readable(state: gw.HypervisorInfo) -> HypervisorNotReadable:
+    return HypervisorNotReadable(
+        f"The hypervisor is {state.state}: AWS cannot list its VMs now; the cache keeps the "
+        "last complete inventory.")
+
+
+async def _renew_lease(ctx: SyncContext, writer: ListingWriter, lease: str) -> None:
+    if writer.is_open:
+        writer.renew_lease()
+        return
+    async with ctx.transaction() as session:
+        await ctx.renew(session, lease)
+
+
+async def _commit(ctx: SyncContext, writer: ListingWriter, run_id: int, diff: ListingDiff,
+                  tombstones: list[str], state: gw.HypervisorInfo, progress: RunProgress,
+                  version_before: int) -> int | None:
+    """The listing's last writes and its commit. Returns the hypervisor's inventory version
+    the next snapshot matches, or None when someone else wrote its VMs meanwhile."""
+    matches: int | None = None
+
+    async def last(session: AsyncSession) -> None:
+        nonlocal matches
+        now = utcnow()
+        await inventory.tombstone(session=session, hypervisor_id=diff.hypervisor_id,
+                                  vm_ids=tombstones, now=now)
+        await hypervisors.save_hypervisor(session=session, info=state, now=now)
+        await hypervisors.record_inventory_outcome(
+            session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
+        if diff.new:  # some "new" VMs may have been cached under another hypervisor
+            inserted = await inventory.first_seen_count(
+                session=session, hypervisor_id=diff.hypervisor_id, at=writer.now)
+            diff.changed, diff.new = diff.changed + diff.new - inserted, inserted
+        await repository.update_run(
+            session=session, run_id=run_id, pages=progress.pages, vms_seen=len(diff.listed),
+            vms_new=diff.new, vms_changed=diff.changed, vms_tombstoned=len(tombstones),
+            is_listing_complete=True)
+        wrote = bool(diff.new or diff.changed or tombstones)
+        version = await inventory.inventory_version(
+            session=session, hypervisor_id=diff.hypervisor_id, bump=wrote)
+        if version == version_before + wrote:
+            matches = version
+
+    await writer.commit(last)
+    return matches

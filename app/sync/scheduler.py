@@ -29,7 +29,11 @@ from app.sync.context import (
     SyncContext,
     inventory_lease,
 )
-from app.sync.inventory import HypervisorNotReadable, refresh_listing
+from app.sync.inventory import (
+    HypervisorNotReadable,
+    refresh_listing,
+    refresh_statistics_after,
+)
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
 
@@ -185,12 +189,16 @@ class Refresher:
         behind another one's tags."""
         semaphore = asyncio.Semaphore(self.ctx.settings.inventory_concurrency)
         listed: list[tuple[str, int]] = []
+        new_vms = 0
 
         async def list_one(hypervisor_id: str, run_id: int) -> None:
+            nonlocal new_vms
+            progress = self.ctx.progress.setdefault(run_id, RunProgress())
             async with semaphore:
                 error = await self._attempt(run_id, self._listing(run_id, hypervisor_id))
             if error is None:
                 listed.append((hypervisor_id, run_id))
+                new_vms += progress.vms_new
             else:
                 await self._end(INVENTORY, run_id, hypervisor_id, error)
 
@@ -201,6 +209,7 @@ class Refresher:
             await self._end(INVENTORY, run_id, hypervisor_id, error)
 
         await asyncio.gather(*(list_one(hypervisor_id, run_id) for hypervisor_id, run_id in runs))
+        await refresh_statistics_after(self.ctx, new_vms)
         await asyncio.gather(*(tag_one(hypervisor_id, run_id)
                                for hypervisor_id, run_id in listed))
 

@@ -18,7 +18,6 @@ from app.core.errors import DomainError
 from app.models.base import utcnow
 from app.sync import repository
 from app.sync.context import SyncContext, inventory_lease
-from app.sync.inventory import renew
 from app.vms import inventory_repository as inventory
 
 logger = logging.getLogger("vmbackup.sync.tags")
@@ -53,7 +52,7 @@ async def refresh_tags(ctx: SyncContext, *, run_id: int, hypervisor_id: str) -> 
         async with ctx.transaction() as session:
             await repository.update_run(session=session, run_id=run_id,
                                         tags_fetched=fetched_total, tag_errors=errors_total)
-            await renew(ctx, session, inventory_lease(hypervisor_id))
+            await ctx.renew(session, inventory_lease(hypervisor_id))
         if fetched.is_aws_unavailable:
             logger.warning("AWS unavailable; tag refresh resumes next run",
                            extra={"fields": {"hypervisor_id": hypervisor_id, "run_id": run_id}})

@@ -2,94 +2,141 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.bulk import BulkStatement
+from app.core.data_version import mark_inventory_changed
 from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
 
 CHUNK = 900  # ids per IN (...): well under SQLite's and PostgreSQL's bind-parameter limits
-LISTED_COLUMNS = ("arn", "hypervisor_id", "name", "host_name", "path", "last_backup_at")
+
+# What a listing says of a VM, compared as one tuple with the cache.
+Listed = tuple[str, str | None, str, datetime | None]  # name, host_name, path, last_backup_at
+# A listed VM as written: (id, arn, hypervisor_id, *Listed).
+ListedRow = tuple[str, str, str, str, str | None, str, datetime | None]
 
 
-@dataclass(frozen=True, slots=True)
-class CachedVm:
-    name: str
-    host_name: str | None
-    path: str
-    last_backup_at: datetime | None
-    is_deleted: bool
+@dataclass(slots=True)
+class Snapshot:
+    """A hypervisor's cached VMs as a listing is compared with them."""
+
+    live: dict[str, Listed] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # tombstoned: kept, but not live
 
 
-async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> dict[str, CachedVm]:
-    """Every cached VM of the hypervisor (tombstoned ones too), by id."""
+async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> Snapshot:
+    """Every cached VM of the hypervisor, tombstoned ones apart."""
     # Core execution on the session's connection: plain tuples, without the ORM's result
-    # machinery (the snapshot is 10,000s of rows per refresh).
+    # machinery (the snapshot is 10,000s of rows).
     connection = await session.connection()
     result = await connection.execute(
-        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at,
-               Vm.deleted_at.is_not(None))
+        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at, Vm.deleted_at)
         .where(Vm.hypervisor_id == hypervisor_id))
-    return {row[0]: CachedVm(*row[1:]) for row in result.all()}
+    found = Snapshot()
+    for vm_id, name, host_name, path, last_backup_at, deleted_at in result.all():
+        if deleted_at is None:
+            found.live[vm_id] = (name, host_name, path, last_backup_at)
+        else:
+            found.deleted.add(vm_id)
+    return found
 
 
 @dataclass
-class PageChanges:
-    """One listed page compared with the cache: rows to insert, rows whose listed fields
-    changed (their tags are fetched again), and VMs whose only change is the last backup."""
+class ListingChanges:
+    """What a listing changed: VMs to insert or overwrite (new, changed, back from the dead, or
+    moved here from another hypervisor: their tags are fetched again), and VMs whose only
+    change is the last backup."""
 
-    new: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)
-    backup_dates: list[tuple[str, datetime | None]] = field(default_factory=list)
+    upserts: list[ListedRow] = field(default_factory=list)
+    backup_dates: list[tuple[datetime | None, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.upserts or self.backup_dates)
 
 
 _vm = cast(Table, Vm.__table__)
-_UPDATE_LISTED = (
-    update(_vm).where(_vm.c.id == bindparam("b_id"))
-    .values({column: bindparam(f"b_{column}")
-             for column in (*LISTED_COLUMNS, "changed_at", "tags_synced_at", "deleted_at")})
-)
-_UPDATE_BACKUP = (
-    update(_vm).where(_vm.c.id == bindparam("b_id"))
-    .values(last_backup_at=bindparam("b_last_backup_at"), changed_at=bindparam("b_changed_at"))
-)
+_LISTED_ROW = ("id", "arn", "hypervisor_id", "name", "host_name", "path", "last_backup_at")
+_STAMPS = ("first_seen_at", "changed_at", "tags_synced_at", "deleted_at")
 
 
-async def write_changes(*, session: AsyncSession, changes: PageChanges, now: datetime) -> None:
-    """Write a listing's changes with a few executemany statements (no per-row SQL). Raises
-    IntegrityError when a "new" VM is already cached (under another hypervisor)."""
-    if changes.new:
-        await session.execute(insert(_vm), [
-            row | {"first_seen_at": now, "changed_at": now, "tags_synced_at": None,
-                   "deleted_at": None} for row in changes.new])
-    if changes.changed:
-        await session.execute(_UPDATE_LISTED, [
-            {f"b_{key}": value for key, value in row.items()}
-            | {"b_changed_at": now, "b_tags_synced_at": None, "b_deleted_at": None}
-            for row in changes.changed])
-    if changes.backup_dates:
-        await session.execute(_UPDATE_BACKUP, [
-            {"b_id": vm_id, "b_last_backup_at": last_backup_at, "b_changed_at": now}
-            for vm_id, last_backup_at in changes.backup_dates])
+def _upsert_vms(dialect: str) -> Executable:
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_vm)
+    # A conflict is a VM cached before: changed, tombstoned and back, or moved between
+    # hypervisors. It keeps first_seen_at; everything else is the listing's.
+    return statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={column: statement.excluded[column]
+              for column in (*_LISTED_ROW[1:], *_STAMPS[1:])})
 
 
-async def cached_elsewhere(*, session: AsyncSession, hypervisor_id: str,
-                           vm_ids: Sequence[str]) -> set[str]:
-    """Which of these VMs are cached under another hypervisor."""
-    found: set[str] = set()
-    for start in range(0, len(vm_ids), CHUNK):
+_UPSERT_VMS = BulkStatement(_upsert_vms, (*_LISTED_ROW, *_STAMPS))
+_UPDATE_BACKUP = BulkStatement(
+    lambda _dialect: update(_vm).where(_vm.c.id == bindparam("b_id")).values(
+        last_backup_at=bindparam("b_last_backup_at"), changed_at=bindparam("b_changed_at")),
+    ("b_last_backup_at", "b_changed_at", "b_id"))
+
+
+async def write_changes(*, session: AsyncSession, changes: ListingChanges,
+                        now: datetime) -> None:
+    """Write listed changes as two executemany statements of plain tuples."""
+    stamps = (now, now, None, None)
+    await _UPSERT_VMS.executemany(session, [row + stamps for row in changes.upserts])
+    await _UPDATE_BACKUP.executemany(
+        session, [(last_backup_at, now, vm_id) for last_backup_at, vm_id in changes.backup_dates])
+    if changes:
+        mark_inventory_changed(session)
+
+
+async def live_vm_count(*, session: AsyncSession, hypervisor_id: str) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(Vm)
+        .where(Vm.hypervisor_id == hypervisor_id, Vm.deleted_at.is_(None)))
+    return int(result.scalar_one())
+
+
+async def first_seen_count(*, session: AsyncSession, hypervisor_id: str,
+                           at: datetime) -> int:
+    """How many of the hypervisor's VMs were first seen at ``at``: the rows a listing stamped
+    then actually inserted (its other upserts were VMs cached under another hypervisor)."""
+    result = await session.execute(
+        select(func.count()).select_from(Vm)
+        .where(Vm.hypervisor_id == hypervisor_id, Vm.first_seen_at == at))
+    return int(result.scalar_one())
+
+
+async def inventory_version(*, session: AsyncSession, hypervisor_id: str, bump: bool) -> int:
+    """The hypervisor's inventory version, first moved on if ``bump`` (its VMs' listed fields
+    were written: see Hypervisor.inventory_version)."""
+    if not bump:
         result = await session.execute(
-            select(Vm.id).where(Vm.id.in_(vm_ids[start:start + CHUNK]),
-                                Vm.hypervisor_id != hypervisor_id))
-        found |= set(result.scalars().all())
-    return found
+            select(Hypervisor.inventory_version).where(Hypervisor.id == hypervisor_id))
+    else:
+        result = await session.execute(
+            update(Hypervisor).where(Hypervisor.id == hypervisor_id)
+            .values(inventory_version=Hypervisor.inventory_version + 1)
+            .returning(Hypervisor.inventory_version))
+    return int(result.scalar_one())
 
 
 async def tombstone(*, session: AsyncSession, hypervisor_id: str, vm_ids: Collection[str],

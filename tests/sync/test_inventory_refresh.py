@@ -116,9 +116,12 @@ async def test_a_listing_that_fails_midway_changes_nothing(
     async with app_factory(inventory_page_size=50) as (app, client):
         await refresh(client)
         before = await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)
-        for vm in emulator.vms(hypervisor_id=DEMO_PROD)[:5]:
+        listed = emulator.vms(hypervisor_id=DEMO_PROD)
+        for vm in listed[:5]:
             emulator.delete_vm(vm["vm_id"])
         emulator.add_vm(DEMO_PROD, "late-arrival", "/Datacenter/vm/Prod/Web")
+        # On the first page: its change is written before the listing fails, then rolled back.
+        emulator.update_vm(listed[5]["vm_id"], name="renamed-on-page-one")
 
         # Once the first page is served, every further ListVirtualMachines call fails.
         pages_served = 0
@@ -148,7 +151,8 @@ async def test_a_listing_that_fails_midway_changes_nothing(
 
         emulator.clear_faults()
         run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
-        assert (run["status"], run["vms_new"], run["vms_tombstoned"]) == ("succeeded", 1, 5)
+        assert (run["status"], run["vms_new"], run["vms_changed"], run["vms_tombstoned"]) == (
+            "succeeded", 1, 1, 5)
         hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
         assert hypervisor["inventory_error"] is None
 
@@ -226,3 +230,21 @@ async def test_a_vm_that_moved_between_hypervisors_is_rehomed_not_duplicated(
         assert dr_run["vms_tombstoned"] == 0
         detail = (await client.get(f"/vms/{vm_id}", headers=auth())).json()
         assert (detail["hypervisor_id"], detail["deleted_at"]) == (DEMO_PROD, None)
+
+
+async def test_a_refresh_does_not_trust_its_kept_snapshot_once_another_replica_wrote(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    vm_id = emulator.vms(hypervisor_id=DEMO_PROD)[0]["vm_id"]
+    original = emulator.vms(hypervisor_id=DEMO_PROD)[0]["name"]
+    async with app_factory() as (_app, client), app_factory() as (_other_app, other):
+        await refresh(client)  # this replica keeps the snapshot it wrote
+        emulator.update_vm(vm_id, name="renamed-meanwhile")
+        await refresh(other, DEMO_PROD)  # another replica caches the rename
+        emulator.update_vm(vm_id, name=original)
+        # The kept snapshot matches AWS again, but the database holds the rename: only a
+        # snapshot reloaded from the database sees that there is something to write.
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert (run["status"], run["vms_changed"]) == ("succeeded", 1)
+        detail = (await client.get(f"/vms/{vm_id}", headers=auth())).json()
+        assert detail["name"] == original
