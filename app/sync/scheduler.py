@@ -170,19 +170,28 @@ class Refresher:
     async def _execute(self, batch: Batch, status_run: int | None,
                        inventory_runs: list[tuple[str, int]], known: set[str] | None,
                        trigger: str, requested_by: str | None) -> None:
-        if status_run is not None:
-            failure = await self._attempt(status_run, refresh_status(self.ctx))
-            await self._end(STATUS, status_run, None, failure)
-        if known is not None:
+        discovered: list[tuple[str, int]] = []
+
+        async def status_then_discover() -> None:
+            if status_run is not None:
+                failure = await self._attempt(status_run, refresh_status(self.ctx))
+                await self._end(STATUS, status_run, None, failure)
+            if known is None:
+                return
             # Hypervisors the status refresh just discovered get their inventory too.
             async with self.ctx.sessionmaker() as session:
-                discovered = await hypervisors.live_hypervisor_ids(session=session) - known
-            for hypervisor_id in sorted(discovered):
+                found = await hypervisors.live_hypervisor_ids(session=session) - known
+            for hypervisor_id in sorted(found):
                 run_id = await self._claim(batch, INVENTORY, hypervisor_id, trigger, requested_by)
                 if run_id is not None and batch.task is not None:
-                    inventory_runs.append((hypervisor_id, run_id))
+                    discovered.append((hypervisor_id, run_id))
                     self._task_of_run[run_id] = batch.task
-        await self._inventories(inventory_runs)
+
+        # Known hypervisors are listed while the status refresh runs (each listing reads its
+        # hypervisor's state itself); the ones it discovers, after it.
+        await asyncio.gather(status_then_discover(), self._inventories(inventory_runs))
+        if discovered:
+            await self._inventories(discovered)
 
     async def _inventories(self, runs: list[tuple[str, int]]) -> None:
         """Every listing first, then the tag fetching, so a hypervisor's listing never waits

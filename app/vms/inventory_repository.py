@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
-    Executable,
     Table,
     bindparam,
     delete,
@@ -19,10 +18,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.bulk import BulkStatement
+from app.core.bulk import BulkInsert, BulkStatement
 from app.core.data_version import mark_inventory_changed
 from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
@@ -80,17 +78,9 @@ _LISTED_ROW = ("id", "arn", "hypervisor_id", "name", "host_name", "path", "last_
 _STAMPS = ("first_seen_at", "changed_at", "tags_synced_at", "deleted_at")
 
 
-def _upsert_vms(dialect: str) -> Executable:
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_vm)
-    # A conflict is a VM cached before: changed, tombstoned and back, or moved between
-    # hypervisors. It keeps first_seen_at; everything else is the listing's.
-    return statement.on_conflict_do_update(
-        index_elements=["id"],
-        set_={column: statement.excluded[column]
-              for column in (*_LISTED_ROW[1:], *_STAMPS[1:])})
-
-
-_UPSERT_VMS = BulkStatement(_upsert_vms, (*_LISTED_ROW, *_STAMPS))
+# A conflict is a VM cached before: changed, tombstoned and back, or moved between hypervisors.
+# It keeps first_seen_at; everything else is the listing's.
+_UPSERT_VMS = BulkInsert(_vm, (*_LISTED_ROW, *_STAMPS), conflict=["id"], keep=["first_seen_at"])
 _UPDATE_BACKUP = BulkStatement(
     lambda _dialect: update(_vm).where(_vm.c.id == bindparam("b_id")).values(
         last_backup_at=bindparam("b_last_backup_at"), changed_at=bindparam("b_changed_at")),
@@ -99,9 +89,9 @@ _UPDATE_BACKUP = BulkStatement(
 
 async def write_changes(*, session: AsyncSession, changes: ListingChanges,
                         now: datetime) -> None:
-    """Write listed changes as two executemany statements of plain tuples."""
+    """Write listed changes: one INSERT of the whole batch, one executemany."""
     stamps = (now, now, None, None)
-    await _UPSERT_VMS.executemany(session, [row + stamps for row in changes.upserts])
+    await _UPSERT_VMS.execute(session, [row + stamps for row in changes.upserts])
     await _UPDATE_BACKUP.executemany(
         session, [(last_backup_at, now, vm_id) for last_backup_at, vm_id in changes.backup_dates])
     if changes:
