@@ -8,11 +8,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.sync.scheduler import Refresher
 from tests.conftest import AppFactory
-from tests.mappings.inventory import refresh_inventory
 from tests.support.emulator import EmulatorControl, aws_endpoint_url, emulator, running_emulator
 
 Refresh = Callable[..., Awaitable[None]]
+REFRESH_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture
@@ -35,7 +36,13 @@ def refresh(app: FastAPI) -> Refresh:
     """Run the inventory refresh (issue 4's entry point) once, as the background task would."""
 
     async def run(*, with_vms: bool = True) -> None:
-        await refresh_inventory(app, with_vms=with_vms)
+        """Hypervisors and gateways, and (``with_vms``) every hypervisor's VMs and tags."""
+        refresher: Refresher = app.state.refresher
+        batch = await refresher.trigger(hypervisor_ids=None if with_vms else [],
+                                        requested_by="test", trigger="manual")
+        await refresher.wait(batch, REFRESH_TIMEOUT_SECONDS)
+        assert batch.task is not None
+        assert batch.task.done(), "the inventory refresh did not finish"
 
     return run
 
