@@ -91,11 +91,12 @@ def add_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> A
 
 
 def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
-    """Rename, move, retag or reconfigure a VM (what a vSphere admin would do)."""
+    """Rename, move (to a folder, or to another hypervisor), retag or reconfigure a VM (what a
+    vSphere admin would do)."""
     world = state.world
     vm = _vm(world, args[0])
     # Check everything before changing anything: a refused PATCH leaves the VM as it was.
-    unknown = sorted(set(body) - set(_SETTABLE) - {"name", "path", "vmware_tags"})
+    unknown = sorted(set(body) - set(_SETTABLE) - {"name", "path", "vmware_tags", "hypervisor"})
     if unknown:
         raise ControlError(400, f"cannot change {unknown}; changeable: {sorted(_SETTABLE)}")
     _check_power_state(body)
@@ -111,6 +112,9 @@ def update_vm(state: EmulatorState, body: Body, query: Query, args: list[str]) -
     tags = (
         [VmwareTag(**tag) for tag in body.pop("vmware_tags", [])] if "vmware_tags" in body else None
     )
+    target = _hypervisor(world, str(body.pop("hypervisor"))) if "hypervisor" in body else None
+    if target is not None:
+        world.rehome_vm(vm.arn, target.hypervisor_id)
     if "name" in body:
         world.rename_vm(vm.arn, str(body.pop("name")))
     if "path" in body:

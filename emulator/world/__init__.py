@@ -240,6 +240,13 @@ class World:
         self.touch_inventory()
         return vm
 
+    def rehome_vm(self, arn: str, hypervisor_id: str) -> VirtualMachine:
+        """Cross-vCenter vMotion: the VM keeps its id and ARN, another hypervisor lists it."""
+        vm = self.vms[arn]
+        vm.hypervisor_id = hypervisor_id
+        self.touch_inventory()
+        return vm
+
     def rename_vm(self, arn: str, name: str) -> VirtualMachine:
         check_vm_name(name)
         vm = self.vms[arn]

@@ -253,7 +253,27 @@ def test_refused_vm_patch_changes_nothing(control: httpx.Client) -> None:
     # A good new name with a bad path: neither is applied.
     bad_path = control.patch(f"/vms/{vm['vm_id']}", json={"name": "renamed-1", "path": "///"})
     assert bad_path.status_code == 400
+    unknown = control.patch(f"/vms/{vm['vm_id']}", json={"name": "renamed-2",
+                                                         "hypervisor": "hype-00000"})
+    assert unknown.status_code == 404
     assert control.get(f"/vms/{vm['vm_id']}").json() == vm
+
+
+def test_a_vm_moved_to_another_hypervisor_is_listed_there(
+    control: httpx.Client, gateway: Any,
+) -> None:
+    vm = control.get("/vms", params={"hypervisor_id": "hype-12345"}).json()["vms"][0]
+    moved = control.patch(f"/vms/{vm['vm_id']}", json={"hypervisor": "hype-67890"})
+    assert moved.status_code == 200
+    assert moved.json()["hypervisor_id"] == "hype-67890"
+
+    def listed(hypervisor_id: str) -> set[str]:
+        pages = gateway.get_paginator("list_virtual_machines").paginate(
+            HypervisorArn=f"arn:aws:backup-gateway:us-east-1:123456789012:hypervisor/{hypervisor_id}")
+        return {item["ResourceArn"] for page in pages for item in page["VirtualMachines"]}
+
+    assert vm["arn"] in listed("hype-67890")
+    assert vm["arn"] not in listed("hype-12345")
 
 
 def test_backup_calls_are_counted_and_faulted_too(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
-
-from app.models.vm import Vm
 from tests.conftest import AppFactory
 from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD, EmulatorControl
 from tests.support.inventory import all_pages, by_kind, refresh
@@ -217,19 +214,23 @@ async def test_reads_keep_working_from_the_cache_while_aws_is_down(
 async def test_a_vm_that_moved_between_hypervisors_is_rehomed_not_duplicated(
     app_factory: AppFactory, emulator: EmulatorControl,
 ) -> None:
-    async with app_factory() as (app, client):
-        await refresh(client)
+    async with app_factory() as (_app, client):
+        await refresh(client)  # both hypervisors' snapshots are kept
         vm_id = emulator.vms(hypervisor_id=DEMO_PROD)[0]["vm_id"]
-        # As if the cache had last seen this VM under the DR hypervisor.
-        async with app.state.sessionmaker() as session:
-            await session.execute(update(Vm).where(Vm.id == vm_id).values(hypervisor_id=DEMO_DR))
-            await session.commit()
-        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
-        assert (run["status"], run["vms_new"], run["vms_changed"]) == ("succeeded", 0, 1)
+        emulator.update_vm(vm_id, hypervisor=DEMO_DR)  # cross-vCenter vMotion
+
         dr_run = by_kind(await refresh(client, DEMO_DR), "inventory")[0]
-        assert dr_run["vms_tombstoned"] == 0
+        assert (dr_run["status"], dr_run["vms_new"], dr_run["vms_changed"]) == (
+            "succeeded", 0, 1)
+        # The production hypervisor's kept snapshot still has the VM; its live count no longer
+        # matches the database, so the snapshot is read again and nothing is tombstoned.
+        prod_run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert (prod_run["status"], prod_run["vms_changed"], prod_run["vms_tombstoned"]) == (
+            "succeeded", 0, 0)
         detail = (await client.get(f"/vms/{vm_id}", headers=auth())).json()
-        assert (detail["hypervisor_id"], detail["deleted_at"]) == (DEMO_PROD, None)
+        assert (detail["hypervisor_id"], detail["deleted_at"]) == (DEMO_DR, None)
+        prod = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
+        assert prod["vm_count"] == 199
 
 
 async def test_a_refresh_does_not_trust_its_kept_snapshot_once_another_replica_wrote(
