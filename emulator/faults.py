@@ -2,7 +2,8 @@
 
 A rule can throttle above N calls per second (measured on the wall clock: it is about call
 rates, not virtual time), fail a seeded-random fraction of calls, add real latency, or fail the
-next N calls with a chosen error. Service or operation "*" matches all.
+next N calls with a chosen error, optionally after letting M calls through first (a listing that
+breaks after its first page). Service or operation "*" matches all.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class FaultRule:
     error_code: str | None = None
     latency_ms: float = 0.0
     fail_next: int = 0
+    succeed_first: int = 0  # calls let through before the fail_next ones
     fail_code: str | None = None
     fail_message: str = "Injected failure"
     recent_calls: deque[float] = field(default_factory=deque, repr=False)
@@ -49,6 +51,7 @@ class FaultRule:
             "error_code": self.error_code,
             "latency_ms": self.latency_ms,
             "fail_next": self.fail_next,
+            "succeed_first": self.succeed_first,
             "fail_code": self.fail_code,
             "fail_message": self.fail_message,
         }
@@ -81,7 +84,9 @@ class Faults:
             if not rule.matches(service, operation):
                 continue
             latency_seconds += rule.latency_ms / 1000
-            if rule.fail_next > 0:
+            if rule.fail_next > 0 and rule.succeed_first > 0:
+                rule.succeed_first -= 1
+            elif rule.fail_next > 0:
                 rule.fail_next -= 1
                 code = rule.fail_code or DEFAULT_ERROR[service]
                 raise AwsError(code, rule.fail_message, error_status(service, code))

@@ -146,6 +146,17 @@ def test_fail_next_calls_with_a_given_error(control: httpx.Client, gateway: Any)
     gateway.list_gateways()  # other operations were never affected
 
 
+def test_failures_can_start_after_some_calls_succeed(control: httpx.Client, gateway: Any) -> None:
+    fault = {"operation": "ListHypervisors", "succeed_first": 2, "fail_next": 1,
+             "fail_code": "ConflictException"}
+    control.post("/faults", json=fault).raise_for_status()
+    for _ in range(2):
+        gateway.list_hypervisors()
+    with pytest.raises(gateway.exceptions.ConflictException):
+        gateway.list_hypervisors()
+    gateway.list_hypervisors()  # the one failure was spent
+
+
 def test_boto3_retries_through_injected_server_errors(
     control: httpx.Client, emulator: RunningEmulator, cbor_data_path: Path
 ) -> None:

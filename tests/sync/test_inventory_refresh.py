@@ -110,7 +110,7 @@ async def test_added_moved_renamed_and_deleted_vms_show_up_after_a_refresh(
 async def test_a_listing_that_fails_midway_changes_nothing(
     app_factory: AppFactory, emulator: EmulatorControl,
 ) -> None:
-    async with app_factory(inventory_page_size=50) as (app, client):
+    async with app_factory(inventory_page_size=50) as (_app, client):
         await refresh(client)
         before = await all_pages(client, "/vms", hypervisor_id=DEMO_PROD)
         listed = emulator.vms(hypervisor_id=DEMO_PROD)
@@ -121,22 +121,9 @@ async def test_a_listing_that_fails_midway_changes_nothing(
         emulator.update_vm(listed[5]["vm_id"], name="renamed-on-page-one")
 
         # Once the first page is served, every further ListVirtualMachines call fails.
-        pages_served = 0
-
-        def fail_after_first_page(**_kwargs: Any) -> None:
-            nonlocal pages_served
-            pages_served += 1
-            if pages_served == 1:
-                emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
-                                   fail_next=100, fail_code="InternalServerException")
-
-        events = app.state.aws.gateway.meta.events
-        events.register("after-call.backup-gateway.ListVirtualMachines", fail_after_first_page)
-        try:
-            run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
-        finally:
-            events.unregister("after-call.backup-gateway.ListVirtualMachines",
-                              fail_after_first_page)
+        emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
+                           succeed_first=1, fail_next=100, fail_code="InternalServerException")
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
         assert run["status"] == "failed"
         assert run["pages"] == 1
         assert not run["is_listing_complete"]
