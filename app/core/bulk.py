@@ -20,6 +20,7 @@ from sqlalchemy import (
     ARRAY,
     Executable,
     Select,
+    String,
     Table,
     bindparam,
     cast,
@@ -115,6 +116,12 @@ class BulkStatement:
         await connection.exec_driver_sql(compiled.sql, compiled.prepare(rows))
 
 
+def _unbounded(type_: Any) -> Any:
+    """VARCHAR(n)[] would cut longer strings silently; VARCHAR[] leaves the column to refuse
+    them, as a plain INSERT does."""
+    return String() if isinstance(type_, String) else type_
+
+
 class BulkInsert:
     """One INSERT ... SELECT per batch, the batch passed whole: a JSON array read by SQLite's
     json_each (the driver then holds the GIL once per batch, not twice per row), or one array
@@ -134,14 +141,16 @@ class BulkInsert:
         columns = [self._table.c[name] for name in self._columns]
         if dialect == "postgresql":
             arrays: Select[Any] = select(literal_column("*")).select_from(func.unnest(*[
-                cast(bindparam(f"c_{column.name}"), ARRAY(column.type)) for column in columns]))
+                cast(bindparam(f"c_{column.name}"), ARRAY(_unbounded(column.type)))
+                for column in columns]))
             pg = postgresql.insert(self._table).from_select(self._columns, arrays)
             return pg.on_conflict_do_update(
                 index_elements=list(self._conflict),
                 set_={name: pg.excluded[name] for name in self._overwrite})
         # WHERE: SQLite needs it to parse ON CONFLICT after a SELECT.
         values: list[ColumnClause[Any]] = [
-            literal_column(f"value ->> {position}") for position in range(len(columns))]
+            literal_column(f"json_extract(value, '$[{position}]')")
+            for position in range(len(columns))]
         json_rows: Select[Any] = select(*values).select_from(
             func.json_each(bindparam("rows"))).where(true())
         lite = sqlite.insert(self._table).from_select(self._columns, json_rows)

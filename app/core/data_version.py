@@ -89,6 +89,8 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the outer COMMIT is to come
+        return
     if session.info.pop(_CHANGED, False):
         generation: Generation | None = session.info.get(GENERATION_KEY)
         if generation is not None:

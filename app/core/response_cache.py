@@ -114,9 +114,11 @@ class CacheableRoute(APIRoute):
             if not cache.is_enabled:
                 return await handler(request)
             key = cache_key(request.scope["path"], request.scope["query_string"])
+            # Before the lookup: an unauthenticated caller learns nothing, not even by timing,
+            # of what others have asked.
+            await authorize(request, required_scope)
             body = cache.get(key)
             if body is not None:
-                await authorize(request, required_scope)
                 return Response(body, media_type=_JSON, headers={CACHE_HEADER: "hit"})
             generation = cache.generation  # before the handler reads the database
             response = await handler(request)

@@ -31,6 +31,7 @@ class Hypervisor(Base):
     inventory_error: Mapped[str | None] = mapped_column(String(2000))
     # Goes up with every write to its VMs' listed fields (name, host, path, last backup,
     # tombstone), so a replica can tell whether the snapshot it kept from its own last refresh
-    # is still what the database holds.
+    # is still what the database holds. Not moved when another hypervisor's listing claims one
+    # of its VMs (the VM moved): the refresher compares the live VM count for that.
     inventory_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -59,13 +59,17 @@ class SyncContext:
     def gateway(self) -> BackupGatewayClient:
         return self.aws.gateway
 
+    @property
+    def has_one_writer(self) -> bool:
+        """SQLite: one write transaction at a time for the whole database."""
+        return bool(self.sessionmaker.kw["bind"].dialect.name == "sqlite")
+
     @asynccontextmanager
     async def listing_write_turn(self) -> AsyncIterator[None]:
-        """Held by a listing's write transaction. SQLite has one writer: listings take turns
-        here, where the next one starts the moment the last commits, instead of in SQLite's
-        busy handler, which polls with sleeps. PostgreSQL writes them side by side."""
-        bind = self.sessionmaker.kw["bind"]
-        if bind.dialect.name != "sqlite":
+        """Held by a listing's write transaction. On SQLite listings take turns here, where the
+        next one starts the moment the last commits, instead of in SQLite's busy handler, which
+        polls with sleeps. PostgreSQL writes them side by side."""
+        if not self.has_one_writer:
             yield
             return
         async with self._listing_writes:

@@ -29,8 +29,8 @@ from app.vms.inventory_repository import Listed, ListingChanges, Snapshot
 
 logger = logging.getLogger("vmbackup.sync.inventory")
 ONLINE = "ONLINE"
-# Without fresh statistics after a bulk load, PostgreSQL picks the wrong index for GET /vms
-# (measured 2.8 ms instead of 0.26 ms a query, bench/README.md).
+# Without fresh statistics after a bulk load the planner can pick the wrong index for GET /vms
+# (PostgreSQL: 2.8 ms instead of 0.26 ms a query, bench/README.md); both databases ANALYZE.
 ANALYZE_AFTER_NEW_VMS = 10_000
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class ListingDiff:
     hypervisor_id: str
     cached: Snapshot
     listed: dict[str, Listed] = field(default_factory=dict)  # what the listing said, so far
-    new: int = 0
+    new: int = 0  # not in the snapshot (a few may turn out cached elsewhere: moved)
     changed: int = 0  # listed fields or only the last backup
 
     def add_page(self, page: list[gw.VmInfo]) -> ListingChanges:
@@ -71,10 +71,10 @@ class ListingDiff:
     def tombstones(self) -> list[str]:
         return [vm_id for vm_id in self.cached.live if vm_id not in self.listed]
 
-    def next_snapshot(self, tombstones: list[str]) -> Snapshot:
+    def next_snapshot(self) -> Snapshot:
         """The cache as it is once this listing's changes are committed."""
         return Snapshot(live=self.listed,
-                        deleted=(self.cached.deleted | set(tombstones)) - self.listed.keys())
+                        deleted=(self.cached.deleted | set(self.tombstones())) - self.listed.keys())
 
 
 async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -126,6 +126,7 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
         raise _not_readable(state)
     diff, now = ListingDiff(hypervisor_id, cached), utcnow()
     renewed_at = time.monotonic()
+    outcome: ListingOutcome | None = None
     async with ListingWriter(ctx, lease, now) as writer:
         async for page in _prefetched(gw.list_virtual_machines(
                 ctx.gateway, hypervisor_arn=hypervisor.arn,
@@ -139,18 +140,17 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
         # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
         state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
         if state.state == ONLINE:
-            tombstones = diff.tombstones()
-            version = await _commit(ctx, writer, run_id, diff, tombstones, state, progress,
+            outcome = await _commit(writer, run_id, diff, state, progress,
                                     hypervisor.inventory_version)
-    if state.state != ONLINE:
+    if outcome is None:
         await _save_state(ctx, state)
         raise _not_readable(state)
-    progress.vms_new = diff.new
-    if version is not None:
-        ctx.snapshots.keep(hypervisor_id, version, diff.next_snapshot(tombstones))
+    progress.vms_new = outcome.new
+    if outcome.version is not None:
+        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.next_snapshot())
     logger.info("inventory listed", extra={"fields": {
         "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": len(diff.listed),
-        "new": diff.new, "changed": diff.changed, "tombstoned": len(tombstones)}})
+        "new": outcome.new, "changed": outcome.changed, "tombstoned": outcome.tombstoned}})
 
 
 async def refresh_statistics_after(ctx: SyncContext, new_vms: int) -> None:
@@ -174,34 +174,39 @@ async def _renew_lease(ctx: SyncContext, writer: ListingWriter, lease: str) -> N
         await ctx.renew(session, lease)
 
 
-async def _commit(ctx: SyncContext, writer: ListingWriter, run_id: int, diff: ListingDiff,
-                  tombstones: list[str], state: gw.HypervisorInfo, progress: RunProgress,
-                  version_before: int) -> int | None:
-    """The listing's last writes and its commit. Returns the hypervisor's inventory version
-    the next snapshot matches, or None when someone else wrote its VMs meanwhile."""
-    matches: int | None = None
+@dataclass
+class ListingOutcome:
+    new: int = 0
+    changed: int = 0
+    tombstoned: int = 0
+    version: int | None = None  # the inventory version the next snapshot matches, if any
+
+
+async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
+                  state: gw.HypervisorInfo, progress: RunProgress,
+                  version_before: int) -> ListingOutcome:
+    """The listing's last writes, its run record, and its commit."""
+    outcome = ListingOutcome(new=diff.new, changed=diff.changed)
 
     async def last(session: AsyncSession) -> None:
-        nonlocal matches
         now = utcnow()
-        await inventory.tombstone(session=session, hypervisor_id=diff.hypervisor_id,
-                                  vm_ids=tombstones, now=now)
+        outcome.tombstoned = await inventory.tombstone(
+            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=diff.tombstones(), now=now)
         await hypervisors.save_hypervisor(session=session, info=state, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
-        if diff.new:  # some "new" VMs may have been cached under another hypervisor
-            inserted = await inventory.first_seen_count(
+        if diff.new:  # some "new" VMs may have been cached under another hypervisor: moved
+            outcome.new = await inventory.first_seen_count(
                 session=session, hypervisor_id=diff.hypervisor_id, at=writer.now)
-            diff.changed, diff.new = diff.changed + diff.new - inserted, inserted
+            outcome.changed += diff.new - outcome.new
         await repository.update_run(
             session=session, run_id=run_id, pages=progress.pages, vms_seen=len(diff.listed),
-            vms_new=diff.new, vms_changed=diff.changed, vms_tombstoned=len(tombstones),
+            vms_new=outcome.new, vms_changed=outcome.changed, vms_tombstoned=outcome.tombstoned,
             is_listing_complete=True)
-        wrote = bool(diff.new or diff.changed or tombstones)
+        wrote = bool(outcome.new or outcome.changed or outcome.tombstoned)
         version = await inventory.inventory_version(
             session=session, hypervisor_id=diff.hypervisor_id, bump=wrote)
-        if version == version_before + wrote:
-            matches = version
+        outcome.version = version if version == version_before + wrote else None
 
     await writer.commit(last)
-    return matches
+    return outcome

@@ -1,16 +1,17 @@
-"""Writes a listing's changes while the listing goes on, in one transaction committed only when
-the listing is complete.
+"""Writes a listing's changes in one transaction, committed only when the listing is complete:
+a listing that fails or is interrupted changes nothing.
 
-The first page with changes opens the transaction; each page's changes are written by a task of
-their own while the next pages are fetched (the database works while boto3 parses), and a
-listing that fails or is interrupted rolls everything back. A listing that changes nothing never
-opens a write transaction until its final bookkeeping.
+On PostgreSQL the first page with changes opens the transaction and each page's changes are
+written in the background while the next pages are fetched (the server works while boto3
+parses). SQLite has one writer for the whole database: a transaction open across a listing would
+make every other writer, the API's included, wait as long as AWS takes to list. There the
+changes wait in memory and are written at the end, in one short transaction taken in turn with
+the other listings of this process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
@@ -27,6 +28,8 @@ Step = Callable[[AsyncSession], Awaitable[None]]
 class ListingWriter:
     def __init__(self, ctx: SyncContext, lease: str, now: datetime) -> None:
         self._ctx, self._lease, self.now = ctx, lease, now
+        self._streams = not ctx.has_one_writer
+        self._held: list[Step] = []  # SQLite: the changes, until the commit
         self._steps: asyncio.Queue[tuple[Step, bool]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -35,32 +38,53 @@ class ListingWriter:
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()  # the listing failed: its transaction is rolled back
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        task = self._task
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()  # the listing failed: its transaction is rolled back
+            await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # raised by commit() already, or superseded by the listing's error
 
     @property
     def is_open(self) -> bool:
-        """Whether the transaction has begun (the first changes are being written)."""
+        """Whether the transaction has begun: lease renewals must then go through it."""
         return self._task is not None
 
     def write(self, changes: ListingChanges) -> None:
-        """Queue a page's changes; they are written in the background, in order."""
-        if changes:
-            self._queue(self._write_changes(changes), commit=False)
+        """Take a page's changes: written in the background, in order (PostgreSQL), or held
+        until the commit (SQLite)."""
+        self._raise_if_failed()
+        if not changes:
+            return
+        step = self._write_changes(changes)
+        if self._streams:
+            self._queue(step, commit=False)
+        else:
+            self._held.append(step)
 
     def renew_lease(self) -> None:
-        """Renew the lease; inside the open transaction if there is one (its row lock fences
-        other replicas; on SQLite a second transaction would wait for ours)."""
-        if self._task is not None:
-            self._queue(lambda session: self._ctx.renew(session, self._lease), commit=False)
+        """Renew the lease inside the open transaction (its row lock fences other replicas)."""
+        self._raise_if_failed()
+        self._queue(lambda session: self._ctx.renew(session, self._lease), commit=False)
 
     async def commit(self, last: Step) -> None:
-        """Write ``last`` and commit everything; raises what any write raised."""
+        """Write what is held, then ``last``, and commit; raises what any write raised."""
+        self._raise_if_failed()
+        for step in self._held:
+            self._queue(step, commit=False)
+        self._held.clear()
         self._queue(last, commit=True)
         assert self._task is not None
         await self._task
+
+    def _raise_if_failed(self) -> None:
+        """A write that failed ends the listing now, not after its last page."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            failure = self._task.exception()
+            if failure is not None:
+                raise failure
 
     def _write_changes(self, changes: ListingChanges) -> Step:
         return lambda session: inventory.write_changes(

@@ -105,6 +105,7 @@ class Refresher:
         if hypervisor_ids is None:
             async with self.ctx.sessionmaker() as session:
                 targets = sorted(await hypervisors.live_hypervisor_ids(session=session))
+            self.ctx.snapshots.keep_only(set(targets))
         else:
             targets = list(hypervisor_ids)
         inventory_runs: list[tuple[str, int]] = []
@@ -189,7 +190,11 @@ class Refresher:
 
         # Known hypervisors are listed while the status refresh runs (each listing reads its
         # hypervisor's state itself); the ones it discovers, after it.
-        await asyncio.gather(status_then_discover(), self._inventories(inventory_runs))
+        for failure in await asyncio.gather(status_then_discover(),
+                                            self._inventories(inventory_runs),
+                                            return_exceptions=True):
+            if isinstance(failure, Exception):  # bookkeeping (a run's own failure is recorded)
+                logger.error("refresh batch step failed", exc_info=failure)
         if discovered:
             await self._inventories(discovered)
 
@@ -218,7 +223,10 @@ class Refresher:
             await self._end(INVENTORY, run_id, hypervisor_id, error)
 
         await asyncio.gather(*(list_one(hypervisor_id, run_id) for hypervisor_id, run_id in runs))
-        await refresh_statistics_after(self.ctx, new_vms)
+        try:
+            await refresh_statistics_after(self.ctx, new_vms)
+        except Exception:  # the planner keeps older statistics; the runs must still end
+            logger.exception("ANALYZE after the listings failed")
         await asyncio.gather(*(tag_one(hypervisor_id, run_id)
                                for hypervisor_id, run_id in listed))
 

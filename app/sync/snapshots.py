@@ -4,6 +4,8 @@ Loading 100,000 cached VMs costs a third of a second; a steady inventory changes
 refresher compares the next listing with what it wrote last time. The hypervisor's
 ``inventory_version`` tells whether that is still what the database holds: any other writer
 (another replica's refresh, a hypervisor deletion) moves it on, and the snapshot is loaded again.
+The one write that does not is another hypervisor's listing claiming a VM that moved: that lowers
+the live count, which the refresher compares too.
 """
 
 from __future__ import annotations
@@ -23,3 +25,8 @@ class SnapshotCache:
 
     def keep(self, hypervisor_id: str, version: int, snapshot: Snapshot) -> None:
         self._kept[hypervisor_id] = (version, snapshot)
+
+    def keep_only(self, hypervisor_ids: set[str]) -> None:
+        """Forget the snapshots of hypervisors no longer cached (tens of MB at scale)."""
+        for hypervisor_id in set(self._kept) - hypervisor_ids:
+            del self._kept[hypervisor_id]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
+    CursorResult,
     Table,
     bindparam,
     delete,
@@ -130,16 +131,19 @@ async def inventory_version(*, session: AsyncSession, hypervisor_id: str, bump: 
 
 
 async def tombstone(*, session: AsyncSession, hypervisor_id: str, vm_ids: Collection[str],
-                    now: datetime) -> None:
-    """Mark VMs a complete listing no longer contained as deleted (kept for history)."""
-    ids = list(vm_ids)
+                    now: datetime) -> int:
+    """Mark VMs a complete listing no longer contained as deleted (kept for history); returns
+    how many were."""
+    ids, tombstoned = list(vm_ids), 0
     for start in range(0, len(ids), CHUNK):
         # The hypervisor condition skips a VM another hypervisor's listing has claimed since.
-        await session.execute(
+        result = await session.execute(
             update(Vm).where(Vm.id.in_(ids[start:start + CHUNK]), Vm.hypervisor_id == hypervisor_id,
                              Vm.deleted_at.is_(None))
             .values(deleted_at=now, changed_at=now)
             .execution_options(synchronize_session=False))
+        tombstoned += cast(CursorResult[Any], result).rowcount
+    return tombstoned
 
 
 async def vms_needing_tags(

@@ -56,3 +56,17 @@ async def test_rollbacks_and_other_tables_do_not_count(app: FastAPI) -> None:
         await session.commit()
     assert await _version(app) == start
     assert app.state.response_cache.generation == generation
+
+
+async def test_a_savepoint_waits_for_the_outer_commit(app: FastAPI) -> None:
+    await app.state.data_version_poller.stop()
+    await _add_vm(app)
+    start, generation = await _version(app), app.state.response_cache.generation
+    async with app.state.sessionmaker() as session:
+        async with session.begin_nested():
+            session.add(VmAwsTag(vm_id="vm-1", key="team", value="web"))
+        # Released, not committed: nothing to tell readers yet.
+        assert app.state.response_cache.generation == generation
+        await session.commit()
+    assert await _version(app) == start + 1
+    assert app.state.response_cache.generation == generation + 1

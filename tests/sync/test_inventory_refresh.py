@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import pytest
+
 from tests.conftest import AppFactory
+from tests.support.database import backend
 from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD, EmulatorControl
 from tests.support.inventory import all_pages, by_kind, refresh
 from tests.support.tokens import auth
@@ -236,3 +240,38 @@ async def test_a_refresh_does_not_trust_its_kept_snapshot_once_another_replica_w
         assert (run["status"], run["vms_changed"]) == ("succeeded", 1)
         detail = (await client.get(f"/vms/{vm_id}", headers=auth())).json()
         assert detail["name"] == original
+
+
+@pytest.mark.skipif(backend() != "sqlite", reason="SQLite's single write lock")
+async def test_on_sqlite_a_listing_leaves_the_database_writable_until_it_commits(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory(inventory_page_size=50) as (app, client):
+        await refresh(client)
+        first = emulator.vms(hypervisor_id=DEMO_PROD)[0]
+        emulator.update_vm(first["vm_id"], name="renamed-on-page-one")
+        database = app.state.settings.database_url.split("///", 1)[1]
+        writable_between_pages: list[bool] = []
+
+        def try_to_write(**_kwargs: Any) -> None:  # boto3's thread, after each page
+            # Short transactions (the status run beside the listing) are waited for; a listing's
+            # own transaction would not end before its listing does, which waits for this call.
+            other = sqlite3.connect(database, timeout=2)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.rollback()
+                writable_between_pages.append(True)
+            except sqlite3.OperationalError:  # "database is locked"
+                writable_between_pages.append(False)
+            finally:
+                other.close()
+
+        events = app.state.aws.gateway.meta.events
+        events.register("after-call.backup-gateway.ListVirtualMachines", try_to_write)
+        try:
+            run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        finally:
+            events.unregister("after-call.backup-gateway.ListVirtualMachines", try_to_write)
+        assert (run["status"], run["vms_changed"]) == ("succeeded", 1)
+        # Page one's change was found before the later pages came: still nothing held.
+        assert writable_between_pages == [True] * run["pages"]
