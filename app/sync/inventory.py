@@ -25,7 +25,7 @@ from app.sync import repository
 from app.sync.context import RunProgress, SyncContext, inventory_lease
 from app.sync.listing_writer import ListingWriter
 from app.vms import inventory_repository as inventory
-from app.vms.inventory_repository import Listed, ListingChanges, Snapshot
+from app.vms.inventory_repository import ListingChanges, Snapshot
 
 logger = logging.getLogger("vmbackup.sync.inventory")
 ONLINE = "ONLINE"
@@ -45,36 +45,34 @@ class ListingDiff:
 
     hypervisor_id: str
     cached: Snapshot
-    listed: dict[str, Listed] = field(default_factory=dict)  # what the listing said, so far
-    new: int = 0  # not in the snapshot (a few may turn out cached elsewhere: moved)
+    listed: Snapshot = field(default_factory=dict)  # what the listing said, so far
+    # Not in the snapshot: most are inserted; the commit counts those that were cached as
+    # tombstoned or under another hypervisor (moved) as changed instead.
+    new: int = 0
     changed: int = 0  # listed fields or only the last backup
 
     def add_page(self, page: list[gw.VmInfo]) -> ListingChanges:
         changes, hypervisor_id = ListingChanges(), self.hypervisor_id
-        live, deleted, listed = self.cached.live, self.cached.deleted, self.listed
+        cached, listed = self.cached, self.listed
         for vm in page:  # 100,000 times a refresh at scale: kept lean on purpose
             vm_id, now_listed = vm[0], vm[3:]
             listed[vm_id] = now_listed
-            old = live.get(vm_id)
+            old = cached.get(vm_id)
             if old == now_listed:
                 continue
-            if old is not None and old[:3] == now_listed[:3]:
+            if old is None:
+                self.new += 1
+            elif old[:3] == now_listed[:3]:
+                self.changed += 1
                 changes.backup_dates.append((now_listed[3], vm_id))
+                continue
             else:
-                changes.upserts.append((vm_id, vm[1], hypervisor_id, *now_listed))
-                if old is None and vm_id not in deleted:
-                    self.new += 1
-                    continue
-            self.changed += 1
+                self.changed += 1
+            changes.upserts.append((vm_id, vm[1], hypervisor_id, *now_listed))
         return changes
 
     def tombstones(self) -> list[str]:
-        return [vm_id for vm_id in self.cached.live if vm_id not in self.listed]
-
-    def next_snapshot(self) -> Snapshot:
-        """The cache as it is once this listing's changes are committed."""
-        return Snapshot(live=self.listed,
-                        deleted=(self.cached.deleted | set(self.tombstones())) - self.listed.keys())
+        return [vm_id for vm_id in self.cached if vm_id not in self.listed]
 
 
 async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -108,7 +106,7 @@ async def _cached(ctx: SyncContext, hypervisor_id: str) -> tuple[Hypervisor, Sna
         kept = ctx.snapshots.take(hypervisor_id, hypervisor.inventory_version)
         # Another hypervisor's listing can claim a VM (it moved) without touching this one's
         # version; the live count catches that.
-        if kept is not None and len(kept.live) == await inventory.live_vm_count(
+        if kept is not None and len(kept) == await inventory.live_vm_count(
                 session=session, hypervisor_id=hypervisor_id):
             return hypervisor, kept
         return hypervisor, await inventory.snapshot(session=session, hypervisor_id=hypervisor_id)
@@ -140,14 +138,15 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
         # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
         state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
         if state.state == ONLINE:
-            outcome = await _commit(writer, run_id, diff, state, progress,
+            outcome = await _commit(writer, run_id, diff, diff.tombstones(), state, progress,
                                     hypervisor.inventory_version)
     if outcome is None:
         await _save_state(ctx, state)
         raise _not_readable(state)
     progress.vms_new = outcome.new
     if outcome.version is not None:
-        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.next_snapshot())
+        # Once committed, what the listing said is the cache.
+        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.listed)
     logger.info("inventory listed", extra={"fields": {
         "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": len(diff.listed),
         "new": outcome.new, "changed": outcome.changed, "tombstoned": outcome.tombstoned}})
@@ -182,7 +181,7 @@ class ListingOutcome:
     version: int | None = None  # the inventory version the next snapshot matches, if any
 
 
-async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
+async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff, tombstones: list[str],
                   state: gw.HypervisorInfo, progress: RunProgress,
                   version_before: int) -> ListingOutcome:
     """The listing's last writes, its run record, and its commit."""
@@ -191,11 +190,11 @@ async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
     async def last(session: AsyncSession) -> None:
         now = utcnow()
         outcome.tombstoned = await inventory.tombstone(
-            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=diff.tombstones(), now=now)
+            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=tombstones, now=now)
         await hypervisors.save_hypervisor(session=session, info=state, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
-        if diff.new:  # some "new" VMs may have been cached under another hypervisor: moved
+        if diff.new:  # some "new" VMs were cached: tombstoned, or under another hypervisor
             outcome.new = await inventory.first_seen_count(
                 session=session, hypervisor_id=diff.hypervisor_id, at=writer.now)
             outcome.changed += diff.new - outcome.new

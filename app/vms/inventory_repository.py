@@ -36,29 +36,20 @@ Listed = tuple[str, str | None, str, datetime | None]  # name, host_name, path, 
 ListedRow = tuple[str, str, str, str, str | None, str, datetime | None]
 
 
-@dataclass(slots=True)
-class Snapshot:
-    """A hypervisor's cached VMs as a listing is compared with them."""
-
-    live: dict[str, Listed] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)  # tombstoned: kept, but not live
+# A hypervisor's live cached VMs as a listing is compared with them, by id.
+Snapshot = dict[str, Listed]
 
 
 async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> Snapshot:
-    """Every cached VM of the hypervisor, tombstoned ones apart."""
+    """Every live cached VM of the hypervisor."""
     # Core execution on the session's connection: plain tuples, without the ORM's result
     # machinery (the snapshot is 10,000s of rows).
     connection = await session.connection()
     result = await connection.execute(
-        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at, Vm.deleted_at)
-        .where(Vm.hypervisor_id == hypervisor_id))
-    found = Snapshot()
-    for vm_id, name, host_name, path, last_backup_at, deleted_at in result.all():
-        if deleted_at is None:
-            found.live[vm_id] = (name, host_name, path, last_backup_at)
-        else:
-            found.deleted.add(vm_id)
-    return found
+        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at)
+        .where(Vm.hypervisor_id == hypervisor_id, Vm.deleted_at.is_(None)))
+    return {vm_id: (name, host_name, path, last_backup_at)
+            for vm_id, name, host_name, path, last_backup_at in result.all()}
 
 
 @dataclass
