@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -73,38 +72,24 @@ def _processors(types: Sequence[Any], dialect: Dialect) -> tuple[tuple[int, Proc
                  if (process := type_.dialect_impl(dialect).bind_processor(dialect)) is not None)
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    order: tuple[int, ...] | None  # positions of the caller's columns in the SQL; None: same
-    processors: tuple[tuple[int, Processor], ...]  # by position in the SQL
-
-    def prepare(self, rows: Sequence[Row]) -> list[Row]:
-        order = self.order
-        ordered = rows if order is None else [tuple(row[i] for i in order) for row in rows]
-        return _processed(ordered, self.processors)
-
-
 class BulkStatement:
     """An executemany: ``build(dialect_name)`` gives the statement; rows are tuples in the order
-    of ``columns``, the names of the statement's parameters."""
+    of ``columns``, the statement's parameters as it binds them."""
 
     def __init__(self, build: Callable[[str], Executable], columns: Sequence[str]) -> None:
         self._build = build
         self._columns = tuple(columns)
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[str, tuple[str, tuple[tuple[int, Processor], ...]]] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
+    def _compiled(self, dialect: Dialect) -> tuple[str, tuple[tuple[int, Processor], ...]]:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             compiled = _compile(self._build(dialect.name), dialect, self._columns)
             names = compiled.positiontup
-            if names is None or sorted(names) != sorted(self._columns):
-                raise ValueError(f"parameters {names} are not the columns {self._columns}")
-            order = tuple(self._columns.index(name) for name in names)
-            found = _Compiled(compiled.string,
-                              None if order == tuple(range(len(order))) else order,
-                              _processors([compiled.binds[name].type for name in names], dialect))
+            if names is None or tuple(names) != self._columns:
+                raise ValueError(f"the statement binds {names}, not {self._columns}")
+            found = compiled.string, _processors(
+                [compiled.binds[name].type for name in names], dialect)
             self._by_dialect[dialect.name] = found
         return found
 
@@ -112,8 +97,8 @@ class BulkStatement:
         if not rows:
             return
         connection = await session.connection()
-        compiled = self._compiled(connection.dialect)
-        await connection.exec_driver_sql(compiled.sql, compiled.prepare(rows))
+        sql, processors = self._compiled(connection.dialect)
+        await connection.exec_driver_sql(sql, _processed(rows, processors))
 
 
 def _unbounded(type_: Any) -> Any:

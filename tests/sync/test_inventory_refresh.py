@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import AppFactory
@@ -275,3 +276,31 @@ async def test_on_sqlite_a_listing_leaves_the_database_writable_until_it_commits
         assert (run["status"], run["vms_changed"]) == ("succeeded", 1)
         # Page one's change was found before the later pages came: still nothing held.
         assert writable_between_pages == [True] * run["pages"]
+
+
+async def test_a_new_backup_updates_only_the_last_backup_date(
+    app_factory: AppFactory, emulator: EmulatorControl, aws_endpoint_url: str,
+) -> None:
+    vm = emulator.vms(hypervisor_id=DEMO_PROD)[0]
+    backup = boto3.client("backup", endpoint_url=aws_endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        before = (await client.get(f"/vms/{vm['vm_id']}", headers=auth())).json()
+        backup.create_backup_vault(BackupVaultName="refresh-test")
+        job = backup.start_backup_job(
+            BackupVaultName="refresh-test", ResourceArn=vm["arn"],
+            IamRoleArn="arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole")
+        emulator.advance(24 * 3600)
+        assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "COMPLETED"
+        emulator.reset_counters()
+
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert (run["status"], run["vms_new"], run["vms_changed"]) == ("succeeded", 0, 1)
+        # Only the date moved: the VM's tags are not fetched again.
+        assert (run["tags_fetched"], emulator.calls_of("GetVirtualMachine")) == (0, 0)
+        after = (await client.get(f"/vms/{vm['vm_id']}", headers=auth())).json()
+        assert after["last_backup_at"] is not None
+        assert after["last_backup_at"] != before["last_backup_at"]
+        assert (after["name"], after["path"], after["tags_synced_at"]) == (
+            before["name"], before["path"], before["tags_synced_at"])
