@@ -140,10 +140,16 @@ def _check_scope(principal: Principal, scope: Scope) -> Principal:
     return principal
 
 
+# The attribute a scope check carries, so code that answers without solving dependencies (a
+# cached response) finds which scope the route requires in the route itself.
+REQUIRED_SCOPE = "required_scope"
+
+
 def require(scope: Scope) -> Any:
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         return _check_scope(principal, scope)
 
+    setattr(check, REQUIRED_SCOPE, scope)
     return Depends(check)
 
 

@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.core.auth import authorize
+from app.core.auth import REQUIRED_SCOPE, authorize
 from app.core.data_version import Generation
 from app.core.scopes import Scope
 
@@ -84,19 +85,26 @@ def cache_key(path: str, query_string: bytes) -> CacheKey:
     return path, tuple(sorted(pairs, key=itemgetter(0)))
 
 
-_CACHED_ENDPOINTS: dict[Callable[..., Any], Scope] = {}
+_CACHED_ENDPOINTS: set[Callable[..., Any]] = set()
 
 
-def response_cached(scope: Scope) -> Callable[[Endpoint], Endpoint]:
+def response_cached(endpoint: Endpoint) -> Endpoint:
     """Mark a GET endpoint of a :class:`CacheableRoute` router whose JSON depends only on the
-    path, the query and the inventory tables. ``scope`` is the one its principal dependency
-    requires: a hit checks it without solving dependencies."""
+    path, the query and the inventory tables (put it below the route decorator)."""
+    _CACHED_ENDPOINTS.add(endpoint)
+    return endpoint
 
-    def mark(endpoint: Endpoint) -> Endpoint:
-        _CACHED_ENDPOINTS[endpoint] = scope
-        return endpoint
 
-    return mark
+def required_scope_of(dependant: Dependant) -> Scope | None:
+    """The scope the route's own dependencies require (app/core/auth.py's ``require``)."""
+    for dependency in dependant.dependencies:
+        scope = getattr(dependency.call, REQUIRED_SCOPE, None)
+        if isinstance(scope, Scope):
+            return scope
+        found = required_scope_of(dependency)
+        if found is not None:
+            return found
+    return None
 
 
 class CacheableRoute(APIRoute):
@@ -105,9 +113,13 @@ class CacheableRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        required_scope = _CACHED_ENDPOINTS.get(self.endpoint)
-        if required_scope is None:
+        if self.endpoint not in _CACHED_ENDPOINTS:
             return handler
+        # A hit checks the same scope without solving dependencies: read from the route, so the
+        # two cannot disagree.
+        required_scope = required_scope_of(self.dependant)
+        if required_scope is None:
+            raise TypeError(f"{self.path}: a cached route needs a scope dependency")
 
         async def cached(request: Request) -> Response:
             cache: ResponseCache = request.app.state.response_cache

@@ -11,7 +11,6 @@ from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
 from app.core.response_cache import CacheableRoute, response_cached
-from app.core.scopes import Scope
 from app.gateways.errors import GatewayNotFound
 from app.hypervisors import service
 from app.hypervisors.errors import GatewayUnavailable, HypervisorNotFound, PartiallyApplied
@@ -106,7 +105,7 @@ async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionD
 @router.get("/{hypervisor_id}/vms", response_model=VmPage, responses=error_responses(*_ONE))
 # Cached like GET /vms: deleting a hypervisor also tombstones its VMs, which moves the inventory
 # on, so a cached page never outlives the hypervisor's 404.
-@response_cached(Scope.READ)
+@response_cached
 async def list_hypervisor_vms(hypervisor_id: HypervisorIdPath, vm_filter: VmFilterDep,
                               session: ReadSessionDep, _principal: ReaderDep,
                               page: PageDep) -> Response:

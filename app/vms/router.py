@@ -10,7 +10,6 @@ from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
 from app.core.pagination import PageDep
 from app.core.response_cache import CacheableRoute, response_cached
-from app.core.scopes import Scope
 from app.vms import service
 from app.vms.repository import VmFilter, scoped_to
 from app.vms.schemas import AwsTagsAdd, AwsTagsRemove, AwsTagsResult, VmDetailRead, VmPage
@@ -75,7 +74,7 @@ def _write_concurrency(request: Request) -> int:
 
 
 @router.get("", response_model=VmPage, responses=error_responses(*COMMON_ERRORS))
-@response_cached(Scope.READ)
+@response_cached
 async def list_vms(
     vm_filter: VmFilterDep, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,

@@ -9,11 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import update
 
+from app.core.auth import ReaderDep
 from app.core.data_version import Generation
-from app.core.response_cache import ResponseCache, cache_key
+from app.core.response_cache import (
+    CacheableRoute,
+    ResponseCache,
+    cache_key,
+    required_scope_of,
+    response_cached,
+)
 from app.core.scopes import Scope
 from app.models.vm import Vm
 from tests.conftest import AppFactory
@@ -218,3 +225,22 @@ def test_the_size_bound_evicts_the_oldest_pages() -> None:
     cache.put(cache_key("/vms", b"limit=1000"), bytes(1001), cache.generation)
     assert cache.get(cache_key("/vms", b"limit=1000")) is None
     assert [cache.get(key) is not None for key in pages] == [False, True, True]
+
+
+def test_a_cached_route_checks_the_scope_its_own_dependency_requires() -> None:
+    router = APIRouter(route_class=CacheableRoute)
+
+    @router.get("/scoped")
+    @response_cached
+    async def scoped(_principal: ReaderDep) -> dict[str, str]:
+        return {}
+
+    route = router.routes[-1]
+    assert isinstance(route, CacheableRoute)
+    assert required_scope_of(route.dependant) is Scope.READ
+
+    with pytest.raises(TypeError, match="needs a scope dependency"):
+        @router.get("/unscoped")
+        @response_cached
+        async def unscoped() -> dict[str, str]:
+            return {}
