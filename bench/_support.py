@@ -148,6 +148,17 @@ def page_through(client: Any, page_size: int) -> tuple[int, float]:
     return listed, time.perf_counter() - started
 
 
+
+@contextmanager
+def workdir_and_emulator(workdir: Path | None, scenario: str) -> Iterator[tuple[Path, str]]:
+    """The run's work directory (``workdir`` if given and kept, else a temporary one) and the
+    emulator's URL."""
+    with tempfile.TemporaryDirectory() as scratch:
+        chosen = workdir or Path(scratch)
+        chosen.mkdir(parents=True, exist_ok=True)
+        with emulator(scenario) as url:
+            yield chosen, url
+
 # --- the service -------------------------------------------------------------------------------
 
 

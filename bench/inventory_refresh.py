@@ -26,7 +26,6 @@ import argparse
 import signal
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -42,10 +41,10 @@ from _support import (
     Service,
     boto3_listing_seconds,
     cpu_seconds,
-    emulator,
     machine,
     proc_status_kib,
     service,
+    workdir_and_emulator,
 )
 
 VM_COUNT = 100_000
@@ -306,14 +305,11 @@ def main() -> None:
     settings = dict(setting.split("=", 1) for setting in args.set)
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     tag_modes = ["off", "default"] if args.tags == "both" else [args.tags]
-    with tempfile.TemporaryDirectory() as scratch:
-        workdir = args.workdir or Path(scratch)
-        workdir.mkdir(parents=True, exist_ok=True)
-        with emulator(f"scale:{VM_COUNT}") as emulator_url:
-            for tags in tag_modes:
-                for db in databases:
-                    repeat = args.repeat if tags == "off" else 0
-                    bench(db, tags, emulator_url, workdir, args.profile, settings, repeat)
+    with workdir_and_emulator(args.workdir, f"scale:{VM_COUNT}") as (workdir, emulator_url):
+        for tags in tag_modes:
+            for db in databases:
+                repeat = args.repeat if tags == "off" else 0
+                bench(db, tags, emulator_url, workdir, args.profile, settings, repeat)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,12 @@ from _support import (
     ROOT,
     Service,
     WrkResult,
-    emulator,
     free_port,
     machine,
     service,
     stop,
     wait_until_up,
+    workdir_and_emulator,
     wrk,
 )
 
@@ -167,12 +166,9 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    with tempfile.TemporaryDirectory() as scratch:
-        workdir = args.workdir or Path(scratch)
-        workdir.mkdir(parents=True, exist_ok=True)
-        with emulator(f"scale:{VM_COUNT}") as emulator_url:
-            for db in databases:
-                bench(db, emulator_url, workdir)
+    with workdir_and_emulator(args.workdir, f"scale:{VM_COUNT}") as (workdir, emulator_url):
+        for db in databases:
+            bench(db, emulator_url, workdir)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,12 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from _databases import fresh_database
-from _support import BIN, EMULATOR_CREDENTIALS, emulator, machine
+from _support import BIN, EMULATOR_CREDENTIALS, machine, workdir_and_emulator
 
 VM_COLUMNS = ("id", "arn", "hypervisor_id", "name", "host_name", "path", "last_backup_at",
               "first_seen_at", "changed_at", "tags_synced_at", "deleted_at")
@@ -106,7 +104,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(machine())
-    with tempfile.TemporaryDirectory() as scratch, emulator("scale:100000") as emulator_url:
+    with workdir_and_emulator(None, "scale:100000") as (workdir, emulator_url):
         listing(emulator_url)  # warm-up
         timings = [listing(emulator_url) for _ in range(args.runs)]
         vms, _ = timings[0]
@@ -117,7 +115,7 @@ def main() -> None:
         for kind in ("sqlite", "postgres"):
             times = []
             for _ in range(args.runs):
-                url = fresh_database(kind, Path(scratch))
+                url = fresh_database(kind, workdir)
                 migrate(url)
                 times.append(write_sqlite(url.split("///", 1)[1], grouped) if kind == "sqlite"
                              else asyncio.run(write_postgres(url, grouped)))
