@@ -118,6 +118,11 @@ async def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # Already authenticated in this request (a cache miss: authorize() ran before the route's
+    # dependencies): the same token, so not verified twice.
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if credentials is None:
         if request.headers.get("authorization"):
             raise _challenge(
