@@ -6,18 +6,19 @@ Each returns dataclasses, never boto3's dicts; errors arrive already translated 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
 
 from fastapi import Depends, Request
 
-from app.aws.calls import call
+from app.aws.calls import call, call_then
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
 
+T = TypeVar("T")
 
 def _gateway_client(request: Request) -> Any:
     return request.app.state.aws.gateway
@@ -147,12 +148,15 @@ def _given(**params: Any) -> dict[str, Any]:
 
 
 async def _pages(client: BackupGatewayClient, operation: str, key: str,
-                 **params: Any) -> AsyncIterator[list[Any]]:
+                 convert: Callable[[list[Any]], T], **params: Any) -> AsyncIterator[T]:
+    """Each page's items, converted by ``convert`` in the worker thread that fetched them."""
     token: str | None = None
     while True:
-        result = await call(client, operation, **params, **({"NextToken": token} if token else {}))
-        yield list(result.get(key, []))
-        token = result.get("NextToken")
+        page, token = await call_then(
+            client, operation, lambda result: (convert(result.get(key, [])),
+                                               result.get("NextToken")),
+            **params, **({"NextToken": token} if token else {}))
+        yield page
         if not token:
             return
 
@@ -160,8 +164,9 @@ async def _pages(client: BackupGatewayClient, operation: str, key: str,
 # --- hypervisors ---------------------------------------------------------------------------
 async def list_hypervisors(client: BackupGatewayClient) -> list[HypervisorInfo]:
     found: list[HypervisorInfo] = []
-    async for page in _pages(client, "list_hypervisors", "Hypervisors"):
-        found += [_hypervisor(raw, is_detailed=False) for raw in page]
+    async for page in _pages(client, "list_hypervisors", "Hypervisors",
+                             lambda raws: [_hypervisor(raw, is_detailed=False) for raw in raws]):
+        found += page
     return found
 
 
@@ -210,8 +215,9 @@ async def start_metadata_sync(client: BackupGatewayClient, *, hypervisor_arn: st
 # --- gateways ------------------------------------------------------------------------------
 async def list_gateways(client: BackupGatewayClient) -> list[GatewayInfo]:
     found: list[GatewayInfo] = []
-    async for page in _pages(client, "list_gateways", "Gateways"):
-        found += [_gateway(raw, is_detailed=False) for raw in page]
+    async for page in _pages(client, "list_gateways", "Gateways",
+                             lambda raws: [_gateway(raw, is_detailed=False) for raw in raws]):
+        found += page
     return found
 
 
@@ -231,13 +237,15 @@ async def update_gateway_software_now(client: BackupGatewayClient, *, arn: str) 
 
 
 # --- virtual machines and tags -------------------------------------------------------------
-async def list_virtual_machines(
+def list_virtual_machines(
     client: BackupGatewayClient, *, hypervisor_arn: str, page_size: int,
-) -> AsyncIterator[list[VmInfo]]:
-    """The hypervisor's VMs, one page at a time; the last page ends the iteration."""
-    async for page in _pages(client, "list_virtual_machines", "VirtualMachines",
-                             HypervisorArn=hypervisor_arn, MaxResults=page_size):
-        yield [_vm(raw) for raw in page]
+    then: Callable[[list[VmInfo]], T],
+) -> AsyncIterator[T]:
+    """The hypervisor's VMs a page at a time, each page handed to ``then`` in the worker thread
+    that fetched it (pages in order, one at a time); yields what ``then`` returns."""
+    return _pages(client, "list_virtual_machines", "VirtualMachines",
+                  lambda raws: then([_vm(raw) for raw in raws]),
+                  HypervisorArn=hypervisor_arn, MaxResults=page_size)
 
 
 async def get_virtual_machine(client: BackupGatewayClient, *, arn: str) -> VmDetails:

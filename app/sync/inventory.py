@@ -41,7 +41,11 @@ class HypervisorNotReadable(Exception):
 
 @dataclass
 class ListingDiff:
-    """Compares listed VMs with the cached snapshot, page by page, keeping only the changes."""
+    """Compares listed VMs with the cached snapshot, page by page, keeping only the changes.
+
+    ``add_page`` runs in the worker thread that fetched the page (pages in order, one at a
+    time); the event loop reads the counts and ``listed`` once the listing is complete.
+    """
 
     hypervisor_id: str
     cached: Snapshot
@@ -126,12 +130,12 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
     renewed_at = time.monotonic()
     outcome: ListingOutcome | None = None
     async with ListingWriter(ctx, lease, now) as writer:
-        async for page in _prefetched(gw.list_virtual_machines(
+        async for changes in _prefetched(gw.list_virtual_machines(
                 ctx.gateway, hypervisor_arn=hypervisor.arn,
-                page_size=ctx.settings.inventory_page_size)):
-            writer.write(diff.add_page(page))
+                page_size=ctx.settings.inventory_page_size, then=diff.add_page)):
+            writer.write(changes)
             progress.pages += 1
-            progress.vms_seen += len(page)
+            progress.vms_seen = len(diff.listed)
             if time.monotonic() - renewed_at > renew_every:
                 await _renew_lease(ctx, writer, lease)
                 renewed_at = time.monotonic()
