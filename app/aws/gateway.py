@@ -6,10 +6,10 @@ Each returns dataclasses, never boto3's dicts; errors arrive already translated 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 
@@ -78,9 +78,9 @@ class GatewayInfo:
         return id_of(self.arn)
 
 
-class VmInfo(NamedTuple):
-    """A VM as AWS lists it. A tuple: a refresh builds 100,000 of them, and the refresher
-    compares ``vm[3:]`` (name, host, path, last backup) with its cache as one tuple."""
+@dataclass(frozen=True)
+class VmInfo:
+    """A VM as GetVirtualMachine describes it (a listing gives (ARN, Listed) pairs instead)."""
 
     id: str
     arn: str
@@ -132,13 +132,11 @@ def _gateway(raw: Any, *, is_detailed: bool) -> GatewayInfo:
 
 
 def _vm(raw: Any) -> VmInfo:
-    # Called once per listed VM (100,000 per refresh at scale): kept lean on purpose.
     arn = raw["ResourceArn"]
-    last_backup = raw.get("LastBackupDate")
     return VmInfo(
-        arn.rpartition("/")[2], arn, raw.get("HypervisorId", ""), raw.get("Name", ""),
-        raw.get("HostName"), raw.get("Path", "/"),
-        None if last_backup is None else last_backup.astimezone(UTC),
+        id=id_of(arn), arn=arn, hypervisor_id=raw.get("HypervisorId", ""),
+        name=raw.get("Name", ""), host_name=raw.get("HostName"), path=raw.get("Path", "/"),
+        last_backup_at=_utc(raw.get("LastBackupDate")),
     )
 
 
@@ -237,14 +235,29 @@ async def update_gateway_software_now(client: BackupGatewayClient, *, arn: str) 
 
 
 # --- virtual machines and tags -------------------------------------------------------------
+# What a listing says of a VM, compared as one tuple with the inventory cache:
+# (name, host name, path, last backup).
+Listed = tuple[str, str | None, str, datetime | None]
+_LISTED_KEYS = ("Name", "HostName", "Path", "LastBackupDate")
+_LISTED_DEFAULTS = ("", None, "/", None)
+
+
+def _listed(raws: list[Any]) -> Iterator[tuple[str, Listed]]:
+    # 100,000 VMs a refresh at scale: one tuple per VM and nothing else (no VmInfo, no id
+    # string); the last backup keeps botocore's UTC zone, which compares equal to ours.
+    for raw in raws:
+        yield raw["ResourceArn"], cast(Listed, tuple(map(raw.get, _LISTED_KEYS, _LISTED_DEFAULTS)))
+
+
 def list_virtual_machines(
     client: BackupGatewayClient, *, hypervisor_arn: str, page_size: int,
-    then: Callable[[list[VmInfo]], T],
+    then: Callable[[Iterator[tuple[str, Listed]]], T],
 ) -> AsyncIterator[T]:
-    """The hypervisor's VMs a page at a time, each page handed to ``then`` in the worker thread
-    that fetched it (pages in order, one at a time); yields what ``then`` returns."""
+    """The hypervisor's VMs a page at a time, as (ARN, Listed) pairs handed to ``then`` in the
+    worker thread that fetched the page (pages in order, one at a time); yields what ``then``
+    returns."""
     return _pages(client, "list_virtual_machines", "VirtualMachines",
-                  lambda raws: then([_vm(raw) for raw in raws]),
+                  lambda raws: then(_listed(raws)),
                   HypervisorArn=hypervisor_arn, MaxResults=page_size)
 
 

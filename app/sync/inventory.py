@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
+from app.aws.gateway import Listed
 from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
@@ -55,15 +56,15 @@ class ListingDiff:
     new: int = 0
     changed: int = 0  # listed fields or only the last backup
 
-    def add_page(self, page: list[gw.VmInfo]) -> ListingChanges:
+    def add_page(self, page: Iterable[tuple[str, Listed]]) -> ListingChanges:
         changes, hypervisor_id = ListingChanges(), self.hypervisor_id
         cached, listed = self.cached, self.listed
-        for vm in page:  # 100,000 times a refresh at scale: kept lean on purpose
-            vm_id, now_listed = vm[0], vm[3:]
-            listed[vm_id] = now_listed
-            old = cached.get(vm_id)
+        for arn, now_listed in page:  # 100,000 times a refresh at scale: kept lean on purpose
+            listed[arn] = now_listed
+            old = cached.get(arn)
             if old == now_listed:
                 continue
+            vm_id = gw.id_of(arn)
             if old is None:
                 self.new += 1
             elif old[:3] == now_listed[:3]:
@@ -72,11 +73,12 @@ class ListingDiff:
                 continue
             else:
                 self.changed += 1
-            changes.upserts.append((vm_id, vm[1], hypervisor_id, *now_listed))
+            changes.upserts.append((vm_id, arn, hypervisor_id, *now_listed))
         return changes
 
     def tombstones(self) -> list[str]:
-        return [vm_id for vm_id in self.cached if vm_id not in self.listed]
+        """The ids of the cached VMs the listing did not contain."""
+        return [gw.id_of(arn) for arn in self.cached if arn not in self.listed]
 
 
 async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:

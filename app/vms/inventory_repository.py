@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.aws.gateway import Listed
 from app.core.bulk import BulkInsert, BulkStatement
 from app.core.data_version import mark_inventory_changed
 from app.models.hypervisor import Hypervisor
@@ -30,13 +31,11 @@ from app.models.vm_vmware_tag import VmVmwareTag
 
 CHUNK = 900  # ids per IN (...): well under SQLite's and PostgreSQL's bind-parameter limits
 
-# What a listing says of a VM, compared as one tuple with the cache.
-Listed = tuple[str, str | None, str, datetime | None]  # name, host_name, path, last_backup_at
 # A listed VM as written: (id, arn, hypervisor_id, *Listed).
 ListedRow = tuple[str, str, str, str, str | None, str, datetime | None]
 
 
-# A hypervisor's live cached VMs as a listing is compared with them, by id.
+# A hypervisor's live cached VMs as a listing is compared with them, by ARN (the listing's key).
 Snapshot = dict[str, Listed]
 
 
@@ -46,10 +45,10 @@ async def snapshot(*, session: AsyncSession, hypervisor_id: str) -> Snapshot:
     # machinery (the snapshot is 10,000s of rows).
     connection = await session.connection()
     result = await connection.execute(
-        select(Vm.id, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at)
+        select(Vm.arn, Vm.name, Vm.host_name, Vm.path, Vm.last_backup_at)
         .where(Vm.hypervisor_id == hypervisor_id, Vm.deleted_at.is_(None)))
-    return {vm_id: (name, host_name, path, last_backup_at)
-            for vm_id, name, host_name, path, last_backup_at in result.all()}
+    return {arn: (name, host_name, path, last_backup_at)
+            for arn, name, host_name, path, last_backup_at in result.all()}
 
 
 @dataclass
