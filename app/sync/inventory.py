@@ -60,6 +60,10 @@ class ListingDiff:
         changes, hypervisor_id = ListingChanges(), self.hypervisor_id
         cached, listed = self.cached, self.listed
         for arn, now_listed in page:  # 100,000 times a refresh at scale: kept lean on purpose
+            if arn in listed:
+                # Listed twice (AWS's pages shifted under a changing inventory): the first
+                # counts; a second upsert of one row in one statement fails on PostgreSQL.
+                continue
             listed[arn] = now_listed
             old = cached.get(arn)
             if old == now_listed:

@@ -1,0 +1,20 @@
+"""ListingDiff on its own: cases AWS can produce but the emulator's keyset pages cannot."""
+
+from __future__ import annotations
+
+from app.sync.inventory import ListingDiff
+
+ARN = "arn:aws:backup-gateway:us-east-1:123456789012:vm/"
+
+
+def test_a_vm_listed_twice_is_written_and_counted_once() -> None:
+    diff = ListingDiff("hype-1", cached={})
+    first = diff.add_page(iter([(ARN + "vm-1", ("web", None, "/dc/vm", None)),
+                                (ARN + "vm-2", ("db", None, "/dc/vm", None))]))
+    # The inventory changed between pages and AWS's next page repeats vm-2, renamed.
+    second = diff.add_page(iter([(ARN + "vm-2", ("db-renamed", None, "/dc/vm", None)),
+                                 (ARN + "vm-3", ("app", None, "/dc/vm", None))]))
+    written = [row[0] for row in first.upserts + second.upserts]
+    assert written == ["vm-1", "vm-2", "vm-3"]
+    assert diff.new == 3
+    assert diff.listed[ARN + "vm-2"] == ("db", None, "/dc/vm", None)  # what was written
