@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -238,15 +238,15 @@ async def update_gateway_software_now(client: BackupGatewayClient, *, arn: str) 
 # What a listing says of a VM, compared as one tuple with the inventory cache:
 # (name, host name, path, last backup).
 Listed = tuple[str, str | None, str, datetime | None]
-_LISTED_KEYS = ("Name", "HostName", "Path", "LastBackupDate")
-_LISTED_DEFAULTS = ("", None, "/", None)
 
 
 def _listed(raws: list[Any]) -> Iterator[tuple[str, Listed]]:
     # 100,000 VMs a refresh at scale: one tuple per VM and nothing else (no VmInfo, no id
     # string); the last backup keeps botocore's UTC zone, which compares equal to ours.
     for raw in raws:
-        yield raw["ResourceArn"], cast(Listed, tuple(map(raw.get, _LISTED_KEYS, _LISTED_DEFAULTS)))
+        get = raw.get
+        yield raw["ResourceArn"], (get("Name", ""), get("HostName"), get("Path", "/"),
+                                   get("LastBackupDate"))
 
 
 def list_virtual_machines(

@@ -45,44 +45,63 @@ class ListingDiff:
     """Compares listed VMs with the cached snapshot, page by page, keeping only the changes.
 
     ``add_page`` runs in the worker thread that fetched the page (pages in order, one at a
-    time); the event loop reads the counts and ``listed`` once the listing is complete.
+    time); the event loop reads the rest once the listing is complete.
     """
 
     hypervisor_id: str
     cached: Snapshot
-    listed: Snapshot = field(default_factory=dict)  # what the listing said, so far
+    # Cached VMs not listed so far (the tombstones once the listing is complete): each listed
+    # one is popped, so an unchanged VM costs one lookup and nothing is built for it.
+    unlisted: Snapshot = field(init=False)
+    fresh: Snapshot = field(default_factory=dict)  # listed, not cached
+    updated: Snapshot = field(default_factory=dict)  # listed, cached with other fields
     # Not in the snapshot: most are inserted; the commit counts those that were cached as
     # tombstoned or under another hypervisor (moved) as changed instead.
     new: int = 0
     changed: int = 0  # listed fields or only the last backup
 
+    def __post_init__(self) -> None:
+        self.unlisted = dict(self.cached)
+
     def add_page(self, page: Iterable[tuple[str, Listed]]) -> ListingChanges:
         changes, hypervisor_id = ListingChanges(), self.hypervisor_id
-        cached, listed = self.cached, self.listed
+        pop_unlisted = self.unlisted.pop
         for arn, now_listed in page:  # 100,000 times a refresh at scale: kept lean on purpose
-            if arn in listed:
-                # Listed twice (AWS's pages shifted under a changing inventory): the first
-                # counts; a second upsert of one row in one statement fails on PostgreSQL.
-                continue
-            listed[arn] = now_listed
-            old = cached.get(arn)
+            old = pop_unlisted(arn, None)
             if old == now_listed:
                 continue
-            vm_id = gw.id_of(arn)
             if old is None:
+                if arn in self.fresh or arn in self.cached:
+                    # Listed twice (AWS's pages shifted under a changing inventory): the first
+                    # counts; a second upsert of one row in one statement fails on PostgreSQL.
+                    continue
+                self.fresh[arn] = now_listed
                 self.new += 1
-            elif old[:3] == now_listed[:3]:
-                self.changed += 1
-                changes.backup_dates.append((now_listed[3], vm_id))
-                continue
             else:
+                self.updated[arn] = now_listed
                 self.changed += 1
-            changes.upserts.append((vm_id, arn, hypervisor_id, *now_listed))
+                if old[:3] == now_listed[:3]:
+                    changes.backup_dates.append((now_listed[3], gw.id_of(arn)))
+                    continue
+            changes.upserts.append((gw.id_of(arn), arn, hypervisor_id, *now_listed))
         return changes
+
+    @property
+    def seen(self) -> int:
+        return len(self.cached) - len(self.unlisted) + len(self.fresh)
 
     def tombstones(self) -> list[str]:
         """The ids of the cached VMs the listing did not contain."""
-        return [gw.id_of(arn) for arn in self.cached if arn not in self.listed]
+        return [gw.id_of(arn) for arn in self.unlisted]
+
+    def listed(self) -> Snapshot:
+        """What the listing said: the cache once its changes are committed."""
+        if not (self.unlisted or self.fresh or self.updated):
+            return self.cached
+        listed = {arn: fields for arn, fields in self.cached.items() if arn not in self.unlisted}
+        listed.update(self.fresh)
+        listed.update(self.updated)
+        return listed
 
 
 async def _prefetched(pages: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -141,7 +160,7 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
                 page_size=ctx.settings.inventory_page_size, then=diff.add_page)):
             writer.write(changes)
             progress.pages += 1
-            progress.vms_seen = len(diff.listed)
+            progress.vms_seen = diff.seen
             if time.monotonic() - renewed_at > renew_every:
                 await _renew_lease(ctx, writer, lease)
                 renewed_at = time.monotonic()
@@ -156,9 +175,9 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
     progress.vms_new = outcome.new
     if outcome.version is not None:
         # Once committed, what the listing said is the cache.
-        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.listed)
+        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.listed())
     logger.info("inventory listed", extra={"fields": {
-        "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": len(diff.listed),
+        "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": diff.seen,
         "new": outcome.new, "changed": outcome.changed, "tombstoned": outcome.tombstoned}})
 
 
@@ -209,7 +228,7 @@ async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff, tombsto
                 session=session, hypervisor_id=diff.hypervisor_id, at=writer.now)
             outcome.changed += diff.new - outcome.new
         await repository.update_run(
-            session=session, run_id=run_id, pages=progress.pages, vms_seen=len(diff.listed),
+            session=session, run_id=run_id, pages=progress.pages, vms_seen=diff.seen,
             vms_new=outcome.new, vms_changed=outcome.changed, vms_tombstoned=outcome.tombstoned,
             is_listing_complete=True)
         wrote = bool(outcome.new or outcome.changed or outcome.tombstoned)
