@@ -145,16 +145,39 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
                           progress: RunProgress) -> None:
     """List and diff the hypervisor's VMs, writing what changed in one transaction.
     Raises, having written nothing, when the listing is not complete."""
-    lease, renew_every = inventory_lease(hypervisor_id), ctx.settings.sync_lease_seconds / 3
     hypervisor, cached = await _cached(ctx, hypervisor_id)
     state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
     if state.state != ONLINE:
         await _save_state(ctx, state)
         raise _not_readable(state)
-    diff, now = ListingDiff(hypervisor_id, cached), utcnow()
-    renewed_at = time.monotonic()
-    outcome: ListingOutcome | None = None
-    async with ListingWriter(ctx, lease, now) as writer:
+    diff = ListingDiff(hypervisor_id, cached)
+    try:
+        outcome, state = await _list_and_commit(ctx, run_id, hypervisor, diff, progress)
+    except Exception:
+        # The status run left this hypervisor's details to its listing: keep what it read.
+        await _save_state(ctx, state)
+        raise
+    if outcome is None:
+        await _save_state(ctx, state)
+        raise _not_readable(state)
+    progress.vms_new = outcome.new
+    if outcome.version is not None:
+        # Once committed, what the listing said is the cache.
+        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.listed())
+    logger.info("inventory listed", extra={"fields": {
+        "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": diff.seen,
+        "new": outcome.new, "changed": outcome.changed, "tombstoned": outcome.tombstoned}})
+
+
+async def _list_and_commit(
+    ctx: SyncContext, run_id: int, hypervisor: Hypervisor, diff: ListingDiff,
+    progress: RunProgress,
+) -> tuple[ListingOutcome | None, gw.HypervisorInfo]:
+    """Page through the listing and commit its changes if the hypervisor is still ONLINE at
+    the end; returns the outcome (None if it was not) and the state read then."""
+    lease = inventory_lease(diff.hypervisor_id)
+    renew_every, renewed_at = ctx.settings.sync_lease_seconds / 3, time.monotonic()
+    async with ListingWriter(ctx, lease, utcnow()) as writer:
         async for changes in _prefetched(gw.list_virtual_machines(
                 ctx.gateway, hypervisor_arn=hypervisor.arn,
                 page_size=ctx.settings.inventory_page_size, then=diff.add_page)):
@@ -166,19 +189,10 @@ async def refresh_listing(ctx: SyncContext, *, run_id: int, hypervisor_id: str,
                 renewed_at = time.monotonic()
         # A gateway that dropped out mid-listing makes AWS list nothing: check before tombstoning.
         state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
-        if state.state == ONLINE:
-            outcome = await _commit(writer, run_id, diff, diff.tombstones(), state, progress,
-                                    hypervisor.inventory_version)
-    if outcome is None:
-        await _save_state(ctx, state)
-        raise _not_readable(state)
-    progress.vms_new = outcome.new
-    if outcome.version is not None:
-        # Once committed, what the listing said is the cache.
-        ctx.snapshots.keep(hypervisor_id, outcome.version, diff.listed())
-    logger.info("inventory listed", extra={"fields": {
-        "hypervisor_id": hypervisor_id, "run_id": run_id, "seen": diff.seen,
-        "new": outcome.new, "changed": outcome.changed, "tombstoned": outcome.tombstoned}})
+        if state.state != ONLINE:
+            return None, state
+        return await _commit(writer, run_id, diff, diff.tombstones(), state, progress,
+                             hypervisor.inventory_version), state
 
 
 async def refresh_statistics_after(ctx: SyncContext, new_vms: int) -> None:

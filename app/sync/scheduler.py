@@ -175,7 +175,8 @@ class Refresher:
 
         async def status_then_discover() -> None:
             if status_run is not None:
-                failure = await self._attempt(status_run, refresh_status(self.ctx))
+                failure = await self._attempt(status_run, refresh_status(
+                    self.ctx, listing={hypervisor_id for hypervisor_id, _ in inventory_runs}))
                 await self._end(STATUS, status_run, None, failure)
             if known is None:
                 return

@@ -7,7 +7,7 @@ nothing is written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TypeVar
 
 from app.aws import gateway as gw
@@ -40,13 +40,17 @@ async def _detailed(summaries: list[Info], get: Callable[[str], Awaitable[Info]]
     return [info for info in results if info is not None]
 
 
-async def refresh_status(ctx: SyncContext) -> tuple[int, int]:
-    """Refresh every hypervisor and gateway; returns how many of each AWS listed."""
+async def refresh_status(ctx: SyncContext, *, listing: Collection[str] = ()) -> tuple[int, int]:
+    """Refresh every hypervisor and gateway; returns how many of each AWS listed. The
+    hypervisors in ``listing`` keep their summary here: their inventory listings, running
+    beside this, read and save their details themselves."""
     client = ctx.gateway
     listed_hypervisors = await gw.list_hypervisors(client)
     listed_gateways = await gw.list_gateways(client)
-    hypervisor_infos = await _detailed(
-        listed_hypervisors, lambda arn: gw.get_hypervisor(client, arn=arn))
+    hypervisor_infos = [info for info in listed_hypervisors if info.id in listing]
+    hypervisor_infos += await _detailed(
+        [info for info in listed_hypervisors if info.id not in listing],
+        lambda arn: gw.get_hypervisor(client, arn=arn))
     gateway_infos = await _detailed(listed_gateways, lambda arn: gw.get_gateway(client, arn=arn))
     now = utcnow()
     async with ctx.transaction() as session:

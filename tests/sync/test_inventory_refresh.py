@@ -146,6 +146,23 @@ async def test_a_listing_that_fails_midway_changes_nothing(
         assert hypervisor["inventory_error"] is None
 
 
+async def test_a_failed_listing_still_saves_the_hypervisor_details_it_read(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    # The status run leaves the details of hypervisors being listed to their listings.
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        started = await client.post(f"/hypervisors/{DEMO_PROD}/metadata-sync", headers=auth())
+        assert started.status_code == 202
+        emulator.advance(600)
+        emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
+                           fail_next=100, fail_code="InternalServerException")
+        run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
+        assert run["status"] == "failed"
+        hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
+        assert hypervisor["metadata_sync"]["status"] == "SUCCEEDED"
+
+
 async def test_a_gateway_going_offline_keeps_the_last_good_inventory(
     app_factory: AppFactory, emulator: EmulatorControl,
 ) -> None:
