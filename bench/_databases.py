@@ -10,39 +10,42 @@ from pathlib import Path
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-# Per process, so two runs on one host never drop each other's database; dropped at the end.
+# Per process, so two runs on one host never drop each other's databases; dropped at the end.
 POSTGRES_BENCH_DB = f"vmbackup_bench_{os.getpid()}"
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
-    """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL."""
+def fresh_database(kind: str, workdir: Path, label: str = "") -> str:
+    """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL.
+    ``label`` tells apart several databases of one run."""
+    name = POSTGRES_BENCH_DB + (f"_{label}" if label else "")
     if kind == "sqlite":
-        path = workdir / "vmbackup_bench.db"
+        path = workdir / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite+aiosqlite:///{path}"
-    asyncio.run(_recreate_postgres_database())
+    asyncio.run(_postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                                f"CREATE DATABASE {name}"))
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{POSTGRES_BENCH_DB}"
+    return f"{base}/{name}"
 
 
-async def _recreate_postgres_database() -> None:
+async def _postgres_admin(*statements: str) -> None:
     import asyncpg  # type: ignore[import-untyped]
 
     connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
-        await connection.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
 
 
 def drop_postgres_database() -> None:
-    """Drop this run's PostgreSQL database, if it was made."""
-    asyncio.run(_drop_postgres_database())
+    """Drop this run's PostgreSQL databases, if any were made."""
+    asyncio.run(_drop_postgres_databases())
 
 
-async def _drop_postgres_database() -> None:
+async def _drop_postgres_databases() -> None:
     import asyncpg
 
     try:
@@ -50,7 +53,11 @@ async def _drop_postgres_database() -> None:
     except OSError:
         return  # no PostgreSQL here: nothing was created
     try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
+        names = await connection.fetch(
+            "SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2",
+            POSTGRES_BENCH_DB, POSTGRES_BENCH_DB + "\\_%")
+        for (name,) in names:
+            await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await connection.close()
 

@@ -213,20 +213,26 @@ def service_env(
 
 @contextmanager
 def service(
-    database_url: str, emulator_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+    database_url: str,
+    emulator_url: str,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    source: Path = ROOT,
 ) -> Iterator[Service]:
-    """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker) in its own process."""
+    """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker) in its own process, from
+    ``source`` (another checkout of the project, such as a git worktree; this one by default)
+    with this checkout's virtualenv."""
     admin_key, admin_entry = _make_key("bench-admin", "admin")
     read_key, read_entry = _make_key("bench-reader", "read")
     env = service_env(database_url, emulator_url, [admin_entry, read_entry], extra_env)
-    subprocess.run(
-        [str(BIN / "vmbackup"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
-    )
+    env["PYTHONPATH"] = str(source)  # ahead of the editable install of this checkout
+    vmbackup = [str(BIN / "python"), "-m", "app.cli"]
+    subprocess.run([*vmbackup, "migrate"], env=env, cwd=source, check=True, capture_output=True)
     port = free_port()
     log_path = workdir / f"service-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(BIN / "vmbackup"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*vmbackup, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=workdir,
             stdout=log,
