@@ -13,7 +13,7 @@ A hit is answered before FastAPI solves the route's parameters and dependencies:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from operator import itemgetter
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -78,10 +78,12 @@ class ResponseCache:
             self._size -= len(entry[0])
 
 
-def cache_key(path: str, query_string: bytes) -> CacheKey:
-    """Parameters sorted by name (a repeated one keeps its values' order): two spellings of one
-    query share an entry."""
+def cache_key(path: str, query_string: bytes, known: Collection[str] | None = None) -> CacheKey:
+    """Parameters sorted by name (a repeated one keeps its values' order), without the ones
+    not in ``known`` (the route ignores them): two spellings of one query share an entry."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if known is not None:
+        pairs = [pair for pair in pairs if pair[0] in known]
     return path, tuple(sorted(pairs, key=itemgetter(0)))
 
 
@@ -93,6 +95,14 @@ def response_cached(endpoint: Endpoint) -> Endpoint:
     path, the query and the inventory tables (put it below the route decorator)."""
     _CACHED_ENDPOINTS.add(endpoint)
     return endpoint
+
+
+def query_parameters_of(dependant: Dependant) -> frozenset[str]:
+    """The names of the query parameters the route and its dependencies read."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= query_parameters_of(dependency)
+    return frozenset(names)
 
 
 def required_scope_of(dependant: Dependant) -> Scope | None:
@@ -120,12 +130,13 @@ class CacheableRoute(APIRoute):
         required_scope = required_scope_of(self.dependant)
         if required_scope is None:
             raise TypeError(f"{self.path}: a cached route needs a scope dependency")
+        known = query_parameters_of(self.dependant)
 
         async def cached(request: Request) -> Response:
             cache: ResponseCache = request.app.state.response_cache
             if not cache.is_enabled:
                 return await handler(request)
-            key = cache_key(request.scope["path"], request.scope["query_string"])
+            key = cache_key(request.scope["path"], request.scope["query_string"], known)
             # Before the lookup: an unauthenticated caller learns nothing, not even by timing,
             # of what others have asked.
             await authorize(request, required_scope)

@@ -18,11 +18,13 @@ from app.core.response_cache import (
     CacheableRoute,
     ResponseCache,
     cache_key,
+    query_parameters_of,
     required_scope_of,
     response_cached,
 )
 from app.core.scopes import Scope
 from app.models.vm import Vm
+from app.vms.router import router as vms_router
 from tests.conftest import AppFactory
 from tests.support.emulator import DEMO_DR, DEMO_PROD, EmulatorControl
 from tests.support.inventory import refresh
@@ -88,6 +90,25 @@ async def test_a_page_is_served_from_memory_until_the_inventory_changes(
     await _rename_behind_the_apps_back(app, first["items"][0]["id"], "renamed-untracked")
     assert await _get(client, WEB, expect="hit") == first
     assert await _get(client, WEB, expect="miss", path=f"/hypervisors/{DEMO_PROD}/vms") != first
+
+
+async def test_parameters_the_route_ignores_share_the_entry(client: httpx.AsyncClient) -> None:
+    first = await _get(client, WEB, expect="miss")
+    assert await _get(client, {**WEB, "utm_source": "portal", "_": "1732"}, expect="hit") == first
+    # Every parameter the route reads is part of the key, including its dependencies' (paging).
+    assert await _get(client, {**WEB, "limit": 5}, expect="miss") != first
+
+
+def test_the_key_holds_every_query_parameter_the_route_documents(
+    app_and_client: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app = app_and_client[0]
+    documented = {param["name"] for param in app.openapi()["paths"]["/vms"]["get"]["parameters"]
+                  if param["in"] == "query"}
+    route = next(route for route in vms_router.routes
+                 if isinstance(route, CacheableRoute) and route.path == "/vms")
+    assert documented == query_parameters_of(route.dependant)
+    assert {"limit", "cursor", "hypervisor_id", "folder"} <= documented
 
 
 async def test_a_refresh_that_changes_vms_replaces_the_cached_page(
