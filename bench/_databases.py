@@ -62,23 +62,6 @@ async def _drop_postgres_databases() -> None:
         await connection.close()
 
 
-def analyze(database_url: str) -> None:
-    """Gather planner statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` would."""
-    asyncio.run(_analyze(database_url))
-
-
-async def _analyze(database_url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("ANALYZE"))
-    finally:
-        await engine.dispose()
-
-
 def table_fingerprints(database_url: str, tables: list[str]) -> dict[str, tuple[int, int]]:
     """(row count, hash of all rows) per table: equal before and after means nothing changed."""
     return asyncio.run(_fingerprints(database_url, tables))

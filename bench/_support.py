@@ -324,9 +324,7 @@ def wrk(
     connections: int,
     seconds: float,
     threads: int = 1,
-    script: Path | None = None,
 ) -> WrkResult:
-    """``script``: a wrk Lua script (e.g. one that changes every request's URL)."""
     command = [
         require_wrk(),
         f"-t{threads}",
@@ -336,8 +334,6 @@ def wrk(
         "--timeout",
         "10s",
     ]
-    if script is not None:
-        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
