@@ -43,6 +43,7 @@ class RunProgress:
     pages: int = 0
     vms_seen: int = 0
     vms_new: int = 0  # once the listing is committed
+    tags_fetched: int = 0
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -31,8 +31,10 @@ from app.vms.inventory_repository import ListingChanges, Snapshot
 logger = logging.getLogger("vmbackup.sync.inventory")
 ONLINE = "ONLINE"
 # Without fresh statistics after a bulk load the planner can pick the wrong index for GET /vms
-# (PostgreSQL: 2.8 ms instead of 0.26 ms a query, bench/README.md); both databases ANALYZE.
-ANALYZE_AFTER_NEW_VMS = 10_000
+# (PostgreSQL: 2.8 ms instead of 0.26 ms a query) or scan the whole tag tables for each batch of
+# fetched tags (PostgreSQL: each 20,000 VMs' tags took longer, 41 s to 86 s; bench/README.md);
+# both databases ANALYZE.
+ANALYZE_AFTER_ROWS = 10_000
 T = TypeVar("T")
 
 
@@ -195,11 +197,11 @@ async def _list_and_commit(
                              hypervisor.inventory_version), state
 
 
-async def refresh_statistics_after(ctx: SyncContext, new_vms: int) -> None:
-    """Let the query planner see the VM table as it now is, after a bulk load."""
-    if new_vms >= ANALYZE_AFTER_NEW_VMS:
+async def refresh_statistics_after(ctx: SyncContext, rows: int, tables: Collection[str]) -> None:
+    """Let the query planner see these tables as they now are, after a bulk load of ``rows``."""
+    if rows >= ANALYZE_AFTER_ROWS:
         async with ctx.transaction() as session:
-            await inventory.refresh_statistics(session=session)
+            await inventory.refresh_statistics(session=session, tables=tables)
 
 
 def _not_readable(state: gw.HypervisorInfo) -> HypervisorNotReadable:

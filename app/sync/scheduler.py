@@ -36,6 +36,7 @@ from app.sync.inventory import (
 )
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
+from app.vms.inventory_repository import TAG_TABLES, VM_TABLES
 
 logger = logging.getLogger("vmbackup.sync")
 # An interval run may start this much early, so ticks that drift a little do not skip a turn.
@@ -204,7 +205,7 @@ class Refresher:
         behind another one's tags."""
         semaphore = asyncio.Semaphore(self.ctx.settings.inventory_concurrency)
         listed: list[tuple[str, int]] = []
-        new_vms = 0
+        new_vms = tagged_vms = 0
 
         async def list_one(hypervisor_id: str, run_id: int) -> None:
             nonlocal new_vms
@@ -218,18 +219,24 @@ class Refresher:
                 await self._end(INVENTORY, run_id, hypervisor_id, error)
 
         async def tag_one(hypervisor_id: str, run_id: int) -> None:
+            nonlocal tagged_vms
             async with semaphore:
                 error = await self._attempt(run_id, refresh_tags(
                     self.ctx, run_id=run_id, hypervisor_id=hypervisor_id))
+            tagged_vms += self.ctx.progress.get(run_id, RunProgress()).tags_fetched
             await self._end(INVENTORY, run_id, hypervisor_id, error)
 
         await asyncio.gather(*(list_one(hypervisor_id, run_id) for hypervisor_id, run_id in runs))
-        try:
-            await refresh_statistics_after(self.ctx, new_vms)
-        except Exception:  # the planner keeps older statistics; the runs must still end
-            logger.exception("ANALYZE after the listings failed")
+        await self._refresh_statistics(new_vms, VM_TABLES)
         await asyncio.gather(*(tag_one(hypervisor_id, run_id)
                                for hypervisor_id, run_id in listed))
+        await self._refresh_statistics(tagged_vms, TAG_TABLES)
+
+    async def _refresh_statistics(self, rows: int, tables: tuple[str, ...]) -> None:
+        try:
+            await refresh_statistics_after(self.ctx, rows, tables)
+        except Exception:  # the planner keeps older statistics; the runs must still end
+            logger.exception("ANALYZE after a bulk load failed")
 
     async def _listing(self, run_id: int, hypervisor_id: str) -> None:
         progress = self.ctx.progress.setdefault(run_id, RunProgress())

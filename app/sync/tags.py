@@ -17,7 +17,7 @@ from app.aws.errors import AwsResourceNotFound, AwsUnavailable
 from app.core.errors import DomainError
 from app.models.base import utcnow
 from app.sync import repository
-from app.sync.context import SyncContext, inventory_lease
+from app.sync.context import RunProgress, SyncContext, inventory_lease
 from app.vms import inventory_repository as inventory
 
 logger = logging.getLogger("vmbackup.sync.tags")
@@ -48,6 +48,7 @@ async def refresh_tags(ctx: SyncContext, *, run_id: int, hypervisor_id: str) -> 
                                for vm_id, arn in targets[start:start + BATCH]))
         await _write(ctx, hypervisor_id, fetched)
         fetched_total += len(fetched.aws)
+        ctx.progress.setdefault(run_id, RunProgress()).tags_fetched = fetched_total
         errors_total += fetched.errors
         async with ctx.transaction() as session:
             await repository.update_run(session=session, run_id=run_id,

@@ -213,6 +213,13 @@ async def mark_tags_synced(*, session: AsyncSession, vm_ids: Collection[str],
             .execution_options(synchronize_session=False))
 
 
-async def refresh_statistics(*, session: AsyncSession) -> None:
-    """Let the query planner see the VM table as it now is (after a bulk load)."""
-    await session.execute(text("ANALYZE vm"))
+# The tables a refresh bulk-loads, whose planner statistics it refreshes.
+VM_TABLES = ("vm",)
+TAG_TABLES = ("vm_vmware_tag", "vm_aws_tag")
+
+
+async def refresh_statistics(*, session: AsyncSession, tables: Collection[str]) -> None:
+    """Let the query planner see these tables as they now are (after a bulk load)."""
+    for table in tables:
+        known = _vm.metadata.tables[table]  # a KeyError for anything but the schema's tables
+        await session.execute(text(f"ANALYZE {known.name}"))

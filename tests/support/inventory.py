@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.emulator import EmulatorControl
 from tests.support.tokens import auth
 
 
@@ -21,6 +22,14 @@ async def refresh(client: httpx.AsyncClient, *hypervisor_ids: str,
         assert result["is_finished"], result
     runs: list[dict[str, Any]] = result["runs"]
     return runs
+
+
+async def finish_metadata_sync(client: httpx.AsyncClient, emulator: EmulatorControl,
+                               hypervisor_id: str) -> None:
+    """Start a metadata sync of the hypervisor through the API and let the emulator finish it."""
+    started = await client.post(f"/hypervisors/{hypervisor_id}/metadata-sync", headers=auth())
+    assert started.status_code == 202, started.text
+    emulator.advance(600)
 
 
 def by_kind(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

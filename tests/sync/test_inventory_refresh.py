@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import AppFactory
 from tests.support.database import backend
 from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD, EmulatorControl
-from tests.support.inventory import all_pages, by_kind, refresh
+from tests.support.inventory import all_pages, by_kind, finish_metadata_sync, refresh
 from tests.support.tokens import auth
 
 
@@ -152,9 +152,7 @@ async def test_a_failed_listing_still_saves_the_hypervisor_details_it_read(
     # The status run leaves the details of hypervisors being listed to their listings.
     async with app_factory() as (_app, client):
         await refresh(client)
-        started = await client.post(f"/hypervisors/{DEMO_PROD}/metadata-sync", headers=auth())
-        assert started.status_code == 202
-        emulator.advance(600)
+        await finish_metadata_sync(client, emulator, DEMO_PROD)
         emulator.add_fault(service="backup-gateway", operation="ListVirtualMachines",
                            fail_next=100, fail_code="InternalServerException")
         run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]
@@ -321,3 +319,28 @@ async def test_a_new_backup_updates_only_the_last_backup_date(
         assert after["last_backup_at"] != before["last_backup_at"]
         assert (after["name"], after["path"], after["tags_synced_at"]) == (
             before["name"], before["path"], before["tags_synced_at"])
+
+
+async def test_bulk_loads_refresh_the_planner_statistics_of_what_they_loaded(
+    app_factory: AppFactory, emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without them PostgreSQL scanned the whole tag tables for every batch of fetched tags.
+    from app.sync import inventory
+    from app.vms import inventory_repository
+
+    analyzed: list[tuple[str, ...]] = []
+    real = inventory_repository.refresh_statistics
+
+    async def recording(*, session: Any, tables: Any) -> None:
+        analyzed.append(tuple(tables))
+        await real(session=session, tables=tables)
+
+    monkeypatch.setattr(inventory_repository, "refresh_statistics", recording)
+    monkeypatch.setattr(inventory, "ANALYZE_AFTER_ROWS", 100)
+    async with app_factory() as (_app, client):
+        runs = by_kind(await refresh(client), "inventory")
+        assert sum(run["tags_fetched"] or 0 for run in runs) >= 100
+        assert analyzed == [("vm",), ("vm_vmware_tag", "vm_aws_tag")]
+        analyzed.clear()
+        await refresh(client)  # nothing new: nothing to analyze
+        assert analyzed == []

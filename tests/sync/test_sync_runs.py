@@ -16,7 +16,7 @@ from app.models.base import utcnow
 from app.models.lease import Lease
 from tests.conftest import AppFactory, base_settings
 from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD, EmulatorControl
-from tests.support.inventory import by_kind, refresh
+from tests.support.inventory import by_kind, finish_metadata_sync, refresh
 from tests.support.tokens import auth
 
 
@@ -143,9 +143,7 @@ async def test_a_metadata_sync_makes_the_next_refresh_fetch_that_hypervisors_tag
 ) -> None:
     async with app_factory() as (_app, client):
         await refresh(client)
-        started = await client.post(f"/hypervisors/{DEMO_PROD}/metadata-sync", headers=auth())
-        assert started.status_code == 202
-        emulator.advance(600)
+        await finish_metadata_sync(client, emulator, DEMO_PROD)
         runs = {run["hypervisor_id"]: run for run in by_kind(await refresh(client), "inventory")}
         assert runs[DEMO_PROD]["tags_fetched"] == 200
         assert runs[DEMO_DR]["tags_fetched"] == 0
