@@ -114,12 +114,14 @@ async def mark_deleted(*, session: AsyncSession, hypervisor_ids: Collection[str]
     if not hypervisor_ids:
         return
     ids = list(hypervisor_ids)
-    await session.execute(
-        update(Hypervisor).where(Hypervisor.id.in_(ids), Hypervisor.deleted_at.is_(None))
-        .values(deleted_at=now, inventory_version=Hypervisor.inventory_version + 1))
+    # The VMs first, then the hypervisor: the order a listing's transaction takes their row
+    # locks in (its pages, then its commit), so the two wait for each other, never deadlock.
     await session.execute(
         update(Vm).where(Vm.hypervisor_id.in_(ids), Vm.deleted_at.is_(None))
         .values(deleted_at=now, changed_at=now))
+    await session.execute(
+        update(Hypervisor).where(Hypervisor.id.in_(ids), Hypervisor.deleted_at.is_(None))
+        .values(deleted_at=now, inventory_version=Hypervisor.inventory_version + 1))
 
 
 async def live_hypervisor_ids(*, session: AsyncSession) -> set[str]:
