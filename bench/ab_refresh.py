@@ -8,7 +8,9 @@ changes included). After one first refresh each, their unchanged refreshes alter
 order), timed on the wall clock and by the service's CPU. Tag fetching is off, as in the
 targets' figures.
 
-    .venv/bin/python bench/ab_refresh.py --base HEAD~1 [--db postgres] [--rounds 8]
+    .venv/bin/python bench/ab_refresh.py --base HEAD~1 [--db postgres] [--rounds 8] [--first 6]
+
+`--first N` then times N first refreshes of each version, each on a fresh database, alternating.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def main() -> None:
     parser.add_argument("--base", default="HEAD", help="the commit to compare with")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=8, help="unchanged refreshes of each")
+    parser.add_argument("--first", type=int, default=0,
+                        help="then this many first refreshes of each, on fresh databases")
     parser.add_argument("--scenario", default="scale:100000")
     args = parser.parse_args()
     base_commit = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=ROOT,
@@ -93,6 +97,30 @@ def main() -> None:
         print(f"  [{args.db}] {args.rounds} unchanged refreshes each, alternating:")
         for label in services:
             print(f"  {label}: wall {summary(walls[label])}; CPU {summary(cpus[label])}")
+        stack.close()  # the services of the unchanged refreshes
+        if args.first:
+            first_refreshes(versions, args, workdir, emulator_url)
+
+
+def first_refreshes(versions: dict[str, Path], args: argparse.Namespace, workdir: Path,
+                    emulator_url: str) -> None:
+    """First refreshes, each on a fresh database, the versions alternating (ABBA)."""
+    walls: dict[str, list[float]] = {label: [] for label in versions}
+    cpus: dict[str, list[float]] = {label: [] for label in versions}
+    labels = list(versions)
+    for round_number in range(args.first):
+        order = labels if round_number % 2 == 0 else list(reversed(labels))
+        for label in order:
+            database_url = fresh_database(args.db, workdir, label=f"first{labels.index(label)}")
+            with service(database_url, emulator_url, workdir,
+                         {"VMBACKUP_TAG_FETCH_BUDGET_PER_RUN": "0"},
+                         source=versions[label]) as svc:
+                wall, cpu = refresh(svc)
+            walls[label].append(wall)
+            cpus[label].append(cpu)
+    print(f"  [{args.db}] {args.first} first refreshes each, alternating:")
+    for label in versions:
+        print(f"  {label}: wall {summary(walls[label])}; CPU {summary(cpus[label])}")
 
 
 if __name__ == "__main__":

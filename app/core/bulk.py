@@ -5,14 +5,14 @@ its type's bind processor, and SQLite's driver takes the GIL back between rows: 
 VMs that way cost more than the database's own work, and stalled whenever boto3 was parsing in
 another thread (bench/README.md). Here the statement is compiled once, only the columns whose
 type needs it are processed (once per distinct value object: a refresh stamps every row with the
-same ``now``), and the driver gets tuples, or for :class:`BulkInsert` the whole batch as one
-parameter.
+same ``now``), and the driver gets tuples, or for :class:`BulkInsert` a few statements of many
+rows each.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -26,14 +26,12 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnClause
 
 Row = tuple[Any, ...]
 Processor = Callable[[Any], Any]
@@ -107,12 +105,18 @@ def _unbounded(type_: Any) -> Any:
     return String() if isinstance(type_, String) else type_
 
 
+# Rows per SQLite statement: a listing's page by default (ListVirtualMachines' MaxResults has
+# no documented maximum). 1,000 rows of 11 columns bind 11,000 parameters; SQLite allows 32,766
+# since 3.32.
+SQLITE_ROWS = 1000
+
+
 class BulkInsert:
-    """One INSERT ... SELECT per batch, the batch passed whole: a JSON array read by SQLite's
-    json_each (the driver then holds the GIL once per batch, not twice per row), or one array
-    per column read by PostgreSQL's unnest (one statement instead of a round of parse, bind and
-    execute per row). Rows already present by ``conflict`` columns get every other column but
-    ``keep`` overwritten."""
+    """A batch written by one statement: on PostgreSQL an INSERT ... SELECT FROM unnest of one
+    array per column (instead of a round of parse, bind and execute per row), on SQLite a
+    multi-row INSERT ... VALUES (the driver then takes the GIL back once per batch, not twice
+    per row: bench/README.md). Rows already present by ``conflict`` columns get every other
+    column but ``keep`` overwritten."""
 
     def __init__(self, table: Table, columns: Sequence[str], *, conflict: Sequence[str],
                  keep: Sequence[str] = ()) -> None:
@@ -123,6 +127,7 @@ class BulkInsert:
         self._by_dialect: dict[str, tuple[str, tuple[tuple[int, Processor], ...]]] = {}
 
     def _statement(self, dialect: str) -> Executable:
+        """PostgreSQL: the whole statement; SQLite: the statement for one row."""
         columns = [self._table.c[name] for name in self._columns]
         if dialect == "postgresql":
             arrays: Select[Any] = select(literal_column("*")).select_from(func.unnest(*[
@@ -132,33 +137,40 @@ class BulkInsert:
             return pg.on_conflict_do_update(
                 index_elements=list(self._conflict),
                 set_={name: pg.excluded[name] for name in self._overwrite})
-        # WHERE: SQLite needs it to parse ON CONFLICT after a SELECT.
-        values: list[ColumnClause[Any]] = [
-            literal_column(f"json_extract(value, '$[{position}]')")
-            for position in range(len(columns))]
-        json_rows: Select[Any] = select(*values).select_from(
-            func.json_each(bindparam("rows"))).where(true())
-        lite = sqlite.insert(self._table).from_select(self._columns, json_rows)
+        lite = sqlite.insert(self._table).values({name: bindparam(name) for name in self._columns})
         return lite.on_conflict_do_update(
             index_elements=list(self._conflict),
             set_={name: lite.excluded[name] for name in self._overwrite})
+
+    def _compiled(self, dialect: Dialect) -> tuple[str, tuple[tuple[int, Processor], ...]]:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            compiled = _compile(self._statement(dialect.name), dialect, self._columns)
+            if dialect.name != "postgresql" and (
+                    compiled.positiontup != list(self._columns)
+                    or compiled.string.count(self._sqlite_row) != 1):
+                raise ValueError(f"unexpected single-row statement: {compiled.string}")
+            types = [self._table.c[name].type for name in self._columns]
+            found = self._by_dialect[dialect.name] = compiled.string, _processors(types, dialect)
+        return found
+
+    @property
+    def _sqlite_row(self) -> str:
+        return "(" + ", ".join("?" * len(self._columns)) + ")"
 
     async def execute(self, session: AsyncSession, rows: Sequence[Row]) -> None:
         if not rows:
             return
         connection = await session.connection()
-        dialect = connection.dialect
-        found = self._by_dialect.get(dialect.name)
-        if found is None:
-            compiled = _compile(self._statement(dialect.name), dialect, ())
-            types = [self._table.c[name].type for name in self._columns]
-            found = compiled.string, _processors(types, dialect)
-            self._by_dialect[dialect.name] = found
-        sql, processors = found
+        sql, processors = self._compiled(connection.dialect)
         prepared = _processed(rows, processors)
-        if dialect.name == "postgresql":
-            parameters: tuple[Any, ...] = tuple(list(values) for values in zip(*prepared,
-                                                                               strict=True))
-        else:
-            parameters = (json.dumps(prepared),)
-        await connection.exec_driver_sql(sql, parameters)
+        if connection.dialect.name == "postgresql":
+            columns = tuple(list(values) for values in zip(*prepared, strict=True))
+            await connection.exec_driver_sql(sql, columns)
+            return
+        # The one-row statement's VALUES group once per row, for up to SQLITE_ROWS rows.
+        row = self._sqlite_row
+        for start in range(0, len(prepared), SQLITE_ROWS):
+            piece = prepared[start:start + SQLITE_ROWS]
+            many = sql.replace(f"VALUES {row}", "VALUES " + ", ".join([row] * len(piece)), 1)
+            await connection.exec_driver_sql(many, tuple(chain.from_iterable(piece)))
