@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 def _gateway_client(request: Request) -> Any:
     return request.app.state.aws.gateway
 
