@@ -193,7 +193,7 @@ async def _list_and_commit(
         state = await gw.get_hypervisor(ctx.gateway, arn=hypervisor.arn)
         if state.state != ONLINE:
             return None, state
-        return await _commit(writer, run_id, diff, diff.tombstones(), state, progress,
+        return await _commit(writer, run_id, diff, state, progress,
                              hypervisor.inventory_version), state
 
 
@@ -226,7 +226,7 @@ class ListingOutcome:
     version: int | None = None  # the inventory version the next snapshot matches, if any
 
 
-async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff, tombstones: list[str],
+async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
                   state: gw.HypervisorInfo, progress: RunProgress,
                   version_before: int) -> ListingOutcome:
     """The listing's last writes, its run record, and its commit."""
@@ -235,7 +235,7 @@ async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff, tombsto
     async def last(session: AsyncSession) -> None:
         now = utcnow()
         outcome.tombstoned = await inventory.tombstone(
-            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=tombstones, now=now)
+            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=diff.tombstones(), now=now)
         await hypervisors.save_hypervisor(session=session, info=state, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
