@@ -1,7 +1,7 @@
 """Typed wrappers for the Backup Gateway operations behind /hypervisors, /gateways and /vms.
 
-Each returns dataclasses, never boto3's dicts; errors arrive already translated by
-:func:`app.aws.calls.call`. Timestamps come back timezone-aware in UTC.
+Each returns dataclasses (a VM listing: (ARN, Listed) tuples), never boto3's dicts; errors arrive
+already translated by :func:`app.aws.calls.call`. Timestamps come back timezone-aware in UTC.
 """
 
 from __future__ import annotations
