@@ -30,8 +30,8 @@ from app.models.data_version import DataVersion
 logger = logging.getLogger("vmbackup.data_version")
 
 INVENTORY = "inventory"
-# The tables GET /vms reads.
-INVENTORY_TABLES = frozenset({"vm", "vm_aws_tag", "vm_vmware_tag"})
+# The tables GET /vms reads (coverage: its `protected` and `plan_id` filters).
+INVENTORY_TABLES = frozenset({"vm", "vm_aws_tag", "vm_vmware_tag", "vm_coverage"})
 # Keys in Session.info: the mark of a pending change, and the replica's Generation.
 _CHANGED = "inventory_changed"
 GENERATION_KEY = "inventory_generation"

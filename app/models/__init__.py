@@ -1,6 +1,11 @@
 """ORM tables, one module each. Importing this package registers them all on ``Base.metadata``."""
 
+from app.models.assignment import Assignment
 from app.models.audit_event import AuditEvent
+from app.models.backup_plan import BackupPlan
+from app.models.backup_rule import BackupRule
+from app.models.backup_selection import BackupSelection
+from app.models.backup_vault import BackupVault
 from app.models.base import Base
 from app.models.data_version import DataVersion
 from app.models.gateway import Gateway
@@ -13,10 +18,16 @@ from app.models.tag_mapping_set import TagMappingSet
 from app.models.tag_mapping_sync_vm import TagMappingSyncVm
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
+from app.models.vm_coverage import VmCoverage
 from app.models.vm_vmware_tag import VmVmwareTag
 
 __all__ = [
+    "Assignment",
     "AuditEvent",
+    "BackupPlan",
+    "BackupRule",
+    "BackupSelection",
+    "BackupVault",
     "Base",
     "DataVersion",
     "Gateway",
@@ -29,5 +40,6 @@ __all__ = [
     "TagMappingSyncVm",
     "Vm",
     "VmAwsTag",
+    "VmCoverage",
     "VmVmwareTag",
 ]
