@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
+from app.assignments.router import router as assignments_router
 from app.audit.router import router as audit_router
 from app.gateways.router import router as gateways_router
 from app.hypervisors.router import router as hypervisors_router
 from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
+from app.plans.router import router as plans_router
 from app.sync.router import router as sync_router
 from app.vms.router import router as vms_router
 
@@ -17,5 +19,7 @@ ROUTERS: list[APIRouter] = [
     vms_router,
     sync_router,
     mappings_router,
+    plans_router,
+    assignments_router,
     audit_router,
 ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import boto3
 from botocore.config import Config
+from fastapi import Depends, Request
 
 from app.core.config import Settings
 
@@ -52,3 +53,11 @@ def build_clients(settings: Settings) -> AwsClients:
                              aws_access_key_id=key_id, aws_secret_access_key=secret)
     return AwsClients(backup=backup, gateway=gateway, region=settings.aws_region,
                       endpoint_url=endpoint)
+
+
+def _backup_client(request: Request) -> Any:
+    return request.app.state.aws.backup
+
+
+# The app's long-lived backup client (typed as BackupClient where it is used).
+BackupClientDep = Annotated[Any, Depends(_backup_client)]

@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     # How long a replica owns a refresh unit without renewing it (a dead replica's units are
     # taken over after this).
     sync_lease_seconds: float = Field(default=120.0, gt=0)
+    # Plans, selections and vaults made outside vmbackup are discovered this often.
+    plans_refresh_interval_seconds: float = Field(default=300.0, gt=0)
+    # Group assignments (folder, hypervisor) tag their VMs with these AWS tag keys; the
+    # membership tagging unit writes at most `membership_tag_writes_per_second` tag calls.
+    membership_folder_tag_key: str = Field(default="vmbackup:folder", min_length=1,
+                                           max_length=128)
+    membership_hypervisor_tag_key: str = Field(default="vmbackup:hypervisor", min_length=1,
+                                               max_length=128)
+    membership_tag_writes_per_second: float = Field(default=20.0, gt=0)
+    membership_tag_concurrency: int = Field(default=4, ge=1)
+    # The IAM role of new selections when a request names none; unset: the account's
+    # AWSBackupDefaultServiceRole (the account read off the cached hypervisors' ARNs).
+    backup_iam_role_arn: str | None = None
     # Gateway software releases are named by date; tag mapping needs one after 2022-12-15.
     gateway_tag_mapping_min_software: str = Field(default="2022-12-16", min_length=1)
 

@@ -209,3 +209,13 @@ async def _send_problem(scope: Scope, send: Send, error: DomainError) -> None:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def derived_token(owner: str, key: str | None, *parts: str) -> str | None:
+    """An AWS idempotency token (CreatorRequestId, IdempotencyToken) derived from the caller's
+    Idempotency-Key: the same on every replica and after a restart, so a retried request never
+    creates a second resource in AWS. None without a key (AWS then gets a fresh one)."""
+    if key is None:
+        return None
+    digest = hashlib.sha256("\x1f".join((owner, key, *parts)).encode()).hexdigest()
+    return f"vmb-{digest[:32]}"

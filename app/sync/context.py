@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 INVENTORY = "inventory"
 STATUS = "status"
+PLANS = "plans"
+MEMBERSHIP = "membership"
 
 
 def new_runner_id() -> str:
@@ -33,6 +35,11 @@ def new_runner_id() -> str:
 
 def inventory_lease(hypervisor_id: str) -> str:
     return f"{INVENTORY}:{hypervisor_id}"
+
+
+def lease_of(kind: str, hypervisor_id: str | None) -> str:
+    """The lease guarding a refresh unit: the kind alone, or per hypervisor."""
+    return kind if hypervisor_id is None else f"{kind}:{hypervisor_id}"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
 from app.aws.gateway import Listed
+from app.coverage import service as coverage
 from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
@@ -234,8 +235,12 @@ async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
 
     async def last(session: AsyncSession) -> None:
         now = utcnow()
+        tombstones = diff.tombstones()
         outcome.tombstoned = await inventory.tombstone(
-            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=diff.tombstones(), now=now)
+            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=tombstones, now=now)
+        # A new VM may be covered by ARN alone; a tombstoned one no longer is.
+        await coverage.recompute_vms(session=session,
+                                     vm_ids=[*map(gw.id_of, diff.fresh), *tombstones])
         await hypervisors.save_hypervisor(session=session, info=state, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.assignments.membership import tag_members
 from app.core.errors import DomainError
 from app.core.metrics import SYNC_LAST_SUCCESS, SYNC_RUNS
 from app.hypervisors import repository as hypervisors
@@ -23,17 +24,20 @@ from app.models.base import utcnow
 from app.sync import repository
 from app.sync.context import (
     INVENTORY,
+    MEMBERSHIP,
+    PLANS,
     STATUS,
     LeaseLost,
     RunProgress,
     SyncContext,
-    inventory_lease,
+    lease_of,
 )
 from app.sync.inventory import (
     HypervisorNotReadable,
     refresh_listing,
     refresh_statistics_after,
 )
+from app.sync.plans import refresh_plans
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
 from app.vms.inventory_repository import TAG_TABLES, VM_TABLES
@@ -83,9 +87,7 @@ class Refresher:
                     reason="Interrupted: the service shut down during the run.")
 
     async def _run_forever(self) -> None:
-        settings = self.ctx.settings
-        tick = min(settings.status_refresh_interval_seconds,
-                   settings.inventory_refresh_interval_seconds)
+        tick = min(self._intervals().values())
         while True:
             try:
                 batch = await self.trigger(hypervisor_ids=None, requested_by=None,
@@ -98,11 +100,23 @@ class Refresher:
                 logger.exception("refresh tick failed")
             await asyncio.sleep(tick)
 
+    def _intervals(self) -> dict[str, float]:
+        settings = self.ctx.settings
+        return {STATUS: settings.status_refresh_interval_seconds,
+                INVENTORY: settings.inventory_refresh_interval_seconds,
+                PLANS: settings.plans_refresh_interval_seconds,
+                MEMBERSHIP: settings.inventory_refresh_interval_seconds}
+
     async def trigger(self, *, hypervisor_ids: Sequence[str] | None, requested_by: str | None,
                       trigger: str) -> Batch:
-        """Claim and record the runs to do now, and start doing them in the background."""
+        """Claim and record the runs to do now, and start doing them in the background.
+        Everything (``hypervisor_ids`` None) also refreshes the plans, and tags group
+        assignments' VMs once the inventories are in."""
         batch = Batch()
         status_run = await self._claim(batch, STATUS, None, trigger, requested_by)
+        plans_run = None
+        if hypervisor_ids is None:
+            plans_run = await self._claim(batch, PLANS, None, trigger, requested_by)
         if hypervisor_ids is None:
             async with self.ctx.sessionmaker() as session:
                 targets = sorted(await hypervisors.live_hypervisor_ids(session=session))
@@ -116,10 +130,25 @@ class Refresher:
                 inventory_runs.append((hypervisor_id, run_id))
         batch.task = self._spawn(self._execute(batch, status_run, inventory_runs,
                                                set(targets) if hypervisor_ids is None else None,
-                                               trigger, requested_by))
+                                               trigger, requested_by, plans_run))
         for run_id in batch.run_ids:
             self._task_of_run.setdefault(run_id, batch.task)
         return batch
+
+    async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
+        """Tag the VMs of group assignments now (after an assignment was written)."""
+        batch = Batch()
+        batch.task = self._spawn(self._membership(batch, trigger, requested_by))
+        return batch
+
+    async def _membership(self, batch: Batch, trigger: str, requested_by: str | None) -> None:
+        run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
+        if run_id is None:
+            return
+        if batch.task is not None:
+            self._task_of_run[run_id] = batch.task
+        failure = await self._attempt(run_id, tag_members(self.ctx, run_id=run_id))
+        await self._end(MEMBERSHIP, run_id, None, failure)
 
     async def wait(self, batch: Batch, timeout_seconds: float) -> None:
         """Wait until the batch's runs that this process executes have ended, or the timeout."""
@@ -146,12 +175,11 @@ class Refresher:
         """Start a run if its lease is free (and, on the interval, if it is due); otherwise
         report the run already in progress, if any. Returns the id of a run started here."""
         settings, now = self.ctx.settings, utcnow()
-        interval = (settings.status_refresh_interval_seconds if kind == STATUS
-                    else settings.inventory_refresh_interval_seconds)
+        interval = self._intervals()[kind]
         due_if_not_started_since: datetime | None = None
         if trigger == "interval":
             due_if_not_started_since = now - timedelta(seconds=interval * (1 - _INTERVAL_SLACK))
-        lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
+        lease = lease_of(kind, hypervisor_id)
         async with self.ctx.transaction() as session:
             claimed = await repository.claim_lease(
                 session=session, name=lease, holder=self.ctx.runner_id, now=now,
@@ -171,7 +199,8 @@ class Refresher:
 
     async def _execute(self, batch: Batch, status_run: int | None,
                        inventory_runs: list[tuple[str, int]], known: set[str] | None,
-                       trigger: str, requested_by: str | None) -> None:
+                       trigger: str, requested_by: str | None,
+                       plans_run: int | None = None) -> None:
         discovered: list[tuple[str, int]] = []
 
         async def status_then_discover() -> None:
@@ -192,13 +221,20 @@ class Refresher:
 
         # Known hypervisors are listed while the status refresh runs (each listing reads its
         # hypervisor's state itself); the ones it discovers, after it.
+        async def plans() -> None:
+            if plans_run is not None:
+                failure = await self._attempt(plans_run, refresh_plans(self.ctx))
+                await self._end(PLANS, plans_run, None, failure)
+
         for failure in await asyncio.gather(status_then_discover(),
-                                            self._inventories(inventory_runs),
+                                            self._inventories(inventory_runs), plans(),
                                             return_exceptions=True):
             if isinstance(failure, Exception):  # bookkeeping (a run's own failure is recorded)
                 logger.error("refresh batch step failed", exc_info=failure)
         if discovered:
             await self._inventories(discovered)
+        if known is not None:  # a full refresh: VMs may have moved in or out of groups
+            await self._membership(batch, trigger, requested_by)
 
     async def _inventories(self, runs: list[tuple[str, int]]) -> None:
         """Every listing first, then the tag fetching, so a hypervisor's listing never waits
@@ -265,7 +301,7 @@ class Refresher:
         """Record how the run ended and give its lease back."""
         status = "succeeded" if failure is None else "failed"
         error = None if failure is None else describe(failure)
-        lease = STATUS if hypervisor_id is None else inventory_lease(hypervisor_id)
+        lease = lease_of(kind, hypervisor_id)
         now = utcnow()
         progress = self.ctx.progress.pop(run_id, None)
         counts = {} if progress is None else {"pages": progress.pages}

@@ -10,6 +10,8 @@ from app.core.pagination import Page
 class SyncKind(StrEnum):
     INVENTORY = "inventory"
     STATUS = "status"
+    PLANS = "plans"
+    MEMBERSHIP = "membership"
 
 
 class SyncStatus(StrEnum):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from app.aws import gateway as gw
 from app.aws.errors import AwsResourceNotFound, AwsUnavailable
 from app.core.errors import DomainError
+from app.coverage import service as coverage
 from app.models.base import utcnow
 from app.sync import repository
 from app.sync.context import RunProgress, SyncContext, inventory_lease
@@ -91,10 +92,12 @@ async def _write(ctx: SyncContext, hypervisor_id: str, fetched: TagsFetched) -> 
         cached_vmware, cached_aws = await inventory.cached_tags(session=session,
                                                                vm_ids=list(fetched.aws))
         # Only VMs whose tags differ are rewritten; all get their tags_synced_at moved on.
+        aws_changed = {vm_id: tags for vm_id, tags in fetched.aws.items()
+                       if tags != cached_aws.get(vm_id)}
         await inventory.replace_tags(
             session=session,
             vmware={vm_id: tags for vm_id, tags in fetched.vmware.items()
                     if tags != cached_vmware.get(vm_id)},
-            aws={vm_id: tags for vm_id, tags in fetched.aws.items()
-                 if tags != cached_aws.get(vm_id)})
+            aws=aws_changed)
+        await coverage.recompute_vms(session=session, vm_ids=list(aws_changed))
         await inventory.mark_tags_synced(session=session, vm_ids=list(fetched.aws), now=utcnow())

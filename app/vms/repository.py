@@ -7,20 +7,24 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.core.upsert import upsert
+from app.coverage import repository as coverage
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
 
+# Whether some live backup selection covers the VM: a column of every listed VM.
+PROTECTED = coverage.is_protected().label("is_protected")
 VM_KEYSET = Keyset(
     fields={
         "name": SortField(Vm.name),
         "path": SortField(Vm.path),
         "last_backup_at": SortField(Vm.last_backup_at, is_nullable=True),
+        "is_protected": SortField(PROTECTED),
     },
     default="name",
     id_column=Vm.id,
@@ -41,10 +45,22 @@ class VmFilter:
     last_backup_after: datetime | None = None
     never_backed_up: bool | None = None
     include_deleted: bool = False
+    is_protected: bool | None = None
+    plan_id: str | None = None  # covered by this plan
+    assignment_id: str | None = None  # covered by this assignment's selections
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def in_folder(folder: str, include_subfolders: bool) -> ColumnElement[bool]:
+    """VMs directly in the vCenter folder (and, ``include_subfolders``, in folders below it)."""
+    folder = folder.rstrip("/") or "/"
+    if not include_subfolders:
+        return Vm.path == folder
+    below = _escape_like(folder.rstrip("/")) + "/%"
+    return or_(Vm.path == folder, Vm.path.like(below, escape="\\"))
 
 
 def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
@@ -54,12 +70,7 @@ def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
     if query.hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == query.hypervisor_id)
     if query.folder is not None:
-        folder = query.folder.rstrip("/") or "/"
-        if query.include_subfolders:
-            below = _escape_like(folder.rstrip("/")) + "/%"
-            stmt = stmt.where(or_(Vm.path == folder, Vm.path.like(below, escape="\\")))
-        else:
-            stmt = stmt.where(Vm.path == folder)
+        stmt = stmt.where(in_folder(query.folder, query.include_subfolders))
     if query.name_contains:
         pattern = "%" + _escape_like(query.name_contains.lower()) + "%"
         stmt = stmt.where(func.lower(Vm.name).like(pattern, escape="\\"))
@@ -83,15 +94,27 @@ def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
         stmt = stmt.where(Vm.last_backup_at.is_(None))
     elif query.never_backed_up is False:
         stmt = stmt.where(Vm.last_backup_at.is_not(None))
+    if query.is_protected is not None:
+        protected = coverage.is_protected()
+        stmt = stmt.where(protected if query.is_protected else ~protected)
+    if query.plan_id is not None:
+        stmt = stmt.where(coverage.is_protected(query.plan_id))
+    if query.assignment_id is not None:
+        stmt = stmt.where(coverage.covered_by_assignment(query.assignment_id))
     return stmt
+
+
+def vm_columns(names: Sequence[str]) -> list[Any]:
+    """The named columns of ``vm``, ``is_protected`` computed from the coverage."""
+    table = cast(Table, Vm.__table__)
+    return [PROTECTED if name == PROTECTED.key else table.c[name] for name in names]
 
 
 async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,
                    columns: Sequence[str]) -> Sequence[Row[Any]]:
     """Rows of the named vm columns (tuples, also readable as attributes), plus one beyond the
     page."""
-    table = cast(Table, Vm.__table__)
-    stmt = paginate(_filtered(query, [table.c[name] for name in columns]), VM_KEYSET, page)
+    stmt = paginate(_filtered(query, vm_columns(columns)), VM_KEYSET, page)
     # A Core execute on the session's connection: a listing page needs no ORM identity map,
     # change tracking or entity loading, only tuples.
     connection = await session.connection()
@@ -153,3 +176,12 @@ async def remove_aws_tags(*, session: AsyncSession, vm_ids: Collection[str],
 
 def scoped_to(query: VmFilter, hypervisor_id: str) -> VmFilter:
     return replace(query, hypervisor_id=hypervisor_id)
+
+
+async def put_aws_tag_rows(*, session: AsyncSession,
+                           rows: Sequence[tuple[str, str, str]]) -> None:
+    """(vm_id, key, value) rows, each VM its own values."""
+    values = [{"vm_id": vm_id, "key": key, "value": value} for vm_id, key, value in rows]
+    for start in range(0, len(values), 1000):
+        await upsert(session=session, model=VmAwsTag, rows=values[start:start + 1000],
+                     conflict_columns=["vm_id", "key"], update_columns=["value"])

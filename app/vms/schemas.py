@@ -5,6 +5,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.core.aws_types import MAX_TAGS_PER_RESOURCE, AwsTagKey
 from app.core.pagination import Page
+from app.coverage.schemas import CoverageRead
 from app.hypervisors.schemas import TagWrite, unique_tag_keys
 
 MAX_VMS_PER_TAG_REQUEST = 1000
@@ -31,6 +32,9 @@ class VmRead(BaseModel):
     changed_at: datetime = Field(description="When a listing last changed the cached VM.")
     deleted_at: datetime | None = Field(
         description="Set when a complete listing no longer contained the VM.")
+    is_protected: bool = Field(
+        description="Some backup selection of a live plan covers it (evaluated on the cached "
+        "AWS tags; GET /vms/{id} says by what, or why not).")
 
 
 class VmPage(Page[VmRead]):
@@ -50,6 +54,8 @@ class AwsTagRead(BaseModel):
 
 class VmDetailRead(VmRead):
     hypervisor_name: str | None
+    protection: CoverageRead = Field(
+        description="The backup selections covering the VM and why, or why none does.")
     vmware_tags: list[VmwareTagRead]
     aws_tags: list[AwsTagRead]
     tags_synced_at: datetime | None = Field(

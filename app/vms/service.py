@@ -13,6 +13,7 @@ from app.aws import gateway as gw
 from app.core.aws_types import MAX_TAGS_PER_RESOURCE
 from app.core.errors import DomainError, NotFound, problem_type
 from app.core.pagination import PageParams, page_of
+from app.coverage import service as coverage
 from app.hypervisors import repository as hypervisors
 from app.vms import repository
 from app.vms.repository import VmFilter
@@ -62,8 +63,11 @@ async def get_vm(*, session: AsyncSession, vm_id: str) -> VmDetailRead:
                                                   include_deleted=True)
     vmware = await repository.vmware_tags_of(session=session, vm_id=vm.id)
     aws = (await repository.aws_tags_of(session=session, vm_ids=[vm.id]))[vm.id]
+    protection = await coverage.explain(session=session, vm_id=vm.id, arn=vm.arn, tags=aws,
+                                        is_deleted=vm.deleted_at is not None)
+    listed = {name: getattr(vm, name) for name in _VM_READ_FIELDS if name != "is_protected"}
     return VmDetailRead(
-        **VmRead.model_validate(vm).model_dump(),
+        **listed, is_protected=protection.is_protected, protection=protection,
         hypervisor_name=hypervisor.name if hypervisor else None,
         vmware_tags=[VmwareTagRead(category=tag.category, name=tag.name,
                                    description=tag.description) for tag in vmware],
@@ -126,8 +130,9 @@ async def add_aws_tags(*, session: AsyncSession, client: BackupGatewayClient, bo
         await gw.tag_resource(client, arn=vms[vm_id].arn, tags=tags)
 
     results = await _tag_each(body.vm_ids, check, write, concurrency)
-    await repository.put_aws_tags(
-        session=session, vm_ids=[r.vm_id for r in results if r.is_successful], tags=tags)
+    tagged = [r.vm_id for r in results if r.is_successful]
+    await repository.put_aws_tags(session=session, vm_ids=tagged, tags=tags)
+    await coverage.recompute_vms(session=session, vm_ids=tagged)
     return _summary(results)
 
 
@@ -144,8 +149,9 @@ async def remove_aws_tags(*, session: AsyncSession, client: BackupGatewayClient,
         await gw.untag_resource(client, arn=vms[vm_id].arn, keys=body.keys)
 
     results = await _tag_each(body.vm_ids, check, write, concurrency)
-    await repository.remove_aws_tags(
-        session=session, vm_ids=[r.vm_id for r in results if r.is_successful], keys=body.keys)
+    untagged = [r.vm_id for r in results if r.is_successful]
+    await repository.remove_aws_tags(session=session, vm_ids=untagged, keys=body.keys)
+    await coverage.recompute_vms(session=session, vm_ids=untagged)
     return _summary(results)
 
 
