@@ -2,6 +2,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from app.assignments.errors import AssignmentNameTaken, SelectionLimit, UnknownReference
+from app.assignments.schemas import AssignmentRead
+from app.assignments.service import Caller
+from app.aws.clients import BackupClientDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
 from app.core.aws_types import HypervisorId
@@ -17,7 +21,7 @@ from app.core.etag import IfMatchDep, IfNoneMatchDep, is_not_modified
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
 from app.hypervisors.errors import HypervisorNotFound
-from app.mappings import copying, service, sync
+from app.mappings import copying, service, sync, to_assignment
 from app.mappings.errors import (
     GatewaySoftwareTooOld,
     IamRoleTrust,
@@ -27,6 +31,7 @@ from app.mappings.errors import (
 )
 from app.mappings.preview_service import preview_mappings
 from app.mappings.schemas import (
+    MappedTagsAssignmentCreate,
     MetadataSyncRead,
     PreviewRead,
     PreviewRequest,
@@ -37,6 +42,7 @@ from app.mappings.schemas import (
     TagMappingSetRead,
     TagMappingsReplace,
 )
+from app.plans.errors import UnknownVault
 
 router = APIRouter(prefix="/mappings", tags=["mappings"])
 
@@ -178,3 +184,21 @@ async def get_tag_mapping_sync(
     """The latest sync: status, message, last success, the fix when it failed, and the VMs it
     re-tagged (as the inventory refresh sees them) or has not yet."""
     return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id)
+
+
+@router.post("/{hypervisor_id}/assignments", response_model=AssignmentRead, status_code=201,
+             responses=error_responses(*_READ_ERRORS, UnknownReference, UnknownVault,
+                                       SelectionLimit, AssignmentNameTaken))
+async def assign_mapped_tags(
+    hypervisor_id: HypervisorPath, body: MappedTagsAssignmentCreate, request: Request,
+    response: Response, session: SessionDep, backup: BackupClientDep, principal: AdminDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> AssignmentRead:
+    """Put the VMs carrying some (`any`) or all of the chosen mapped AWS tags under a backup
+    plan: a `tags` assignment (see /assignments)."""
+    result = await to_assignment.assign_mapped_tags(
+        session=session, client=backup, settings=request.app.state.settings,
+        caller=Caller(principal.name, idempotency_key), hypervisor_id=hypervisor_id, body=body)
+    response.headers["Location"] = f"/assignments/{result.id}"
+    response.headers["ETag"] = result.etag
+    return result

@@ -1,10 +1,11 @@
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.assignments.schemas import AssignmentName, PlanId
 from app.core.aws_types import (
     MAX_TAG_MAPPINGS_PER_HYPERVISOR,
     AwsTagKey,
@@ -16,6 +17,7 @@ from app.core.aws_types import (
 )
 from app.core.errors import Problem
 from app.core.pagination import Page
+from app.plans.schemas import PlanCreate
 
 
 class TagMappingEntry(BaseModel):
@@ -184,3 +186,24 @@ class MetadataSyncRead(BaseModel):
         description="VMs the sync was to re-tag that now carry their mapped AWS tags.")
     pending_vms: list[SyncVm] = Field(
         description="VMs the sync was to re-tag whose cached AWS tags do not show it yet.")
+
+
+class MappedTag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aws_tag_key: AwsTagKey
+    aws_tag_value: AwsTagValue
+
+
+class MappedTagsAssignmentCreate(BaseModel):
+    """The tag-mapping page's "add to resource assignment": mapped AWS tags and a plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: AssignmentName
+    plan_id: PlanId | None = None
+    new_plan: PlanCreate | None = None
+    iam_role_arn: IamRoleArn | None = None
+    match: Literal["any", "all"] = Field(
+        default="any", description="`any`: VMs with one of the tags; `all`: with every one.")
+    tags: list[MappedTag] = Field(min_length=1, max_length=30)

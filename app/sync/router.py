@@ -71,3 +71,33 @@ async def refresh_inventory(
         session=session, refresher=_refresher(request),
         hypervisor_ids=body.hypervisor_ids if body else None, requested_by=principal.name,
         wait_seconds=wait_seconds)
+
+
+@router.post("/plans", status_code=202, response_model=InventoryRefreshRead,
+             responses=error_responses(*COMMON_ERRORS))
+async def refresh_plans(
+    request: Request, session: SessionDep, principal: AdminDep,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=300, description="Answer when the run ends, or after this many seconds.")] = 0,
+    _key: IdempotencyKeyDep = None,
+) -> InventoryRefreshRead:
+    """Read plans, selections and vaults from AWS now (those made in the console or by
+    Terraform appear; coverage follows). Progress under /sync/runs (kind `plans`)."""
+    return await service.refresh_unit(session=session, refresher=_refresher(request),
+                                      unit="plans", requested_by=principal.name,
+                                      wait_seconds=wait_seconds)
+
+
+@router.post("/membership", status_code=202, response_model=InventoryRefreshRead,
+             responses=error_responses(*COMMON_ERRORS))
+async def tag_group_members(
+    request: Request, session: SessionDep, principal: AdminDep,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=300, description="Answer when the run ends, or after this many seconds.")] = 0,
+    _key: IdempotencyKeyDep = None,
+) -> InventoryRefreshRead:
+    """Write the membership tags of folder and hypervisor assignments now (it also runs after
+    every refresh and assignment change). Progress under /sync/runs (kind `membership`)."""
+    return await service.refresh_unit(session=session, refresher=_refresher(request),
+                                      unit="membership", requested_by=principal.name,
+                                      wait_seconds=wait_seconds)

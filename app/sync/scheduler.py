@@ -135,18 +135,46 @@ class Refresher:
             self._task_of_run.setdefault(run_id, batch.task)
         return batch
 
+    async def trigger_plans(self, *, requested_by: str | None, trigger: str) -> Batch:
+        """Refresh plans, selections and vaults now (e.g. after a change in the console)."""
+        batch = Batch()
+        run_id = await self._claim(batch, PLANS, None, trigger, requested_by)
+
+        async def plans() -> None:
+            if run_id is not None:
+                await self._plans(run_id)
+
+        batch.task = self._spawn(plans())
+        for claimed in batch.run_ids:
+            self._task_of_run.setdefault(claimed, batch.task)
+        return batch
+
     async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Tag the VMs of group assignments now (after an assignment was written)."""
         batch = Batch()
-        batch.task = self._spawn(self._membership(batch, trigger, requested_by))
+        run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
+
+        async def membership() -> None:
+            if run_id is not None:
+                await self._tag_members(run_id)
+
+        batch.task = self._spawn(membership())
+        for claimed in batch.run_ids:
+            self._task_of_run.setdefault(claimed, batch.task)
         return batch
+
+    async def _plans(self, run_id: int) -> None:
+        failure = await self._attempt(run_id, refresh_plans(self.ctx))
+        await self._end(PLANS, run_id, None, failure)
 
     async def _membership(self, batch: Batch, trigger: str, requested_by: str | None) -> None:
         run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
-        if run_id is None:
-            return
-        if batch.task is not None:
-            self._task_of_run[run_id] = batch.task
+        if run_id is not None:
+            if batch.task is not None:
+                self._task_of_run[run_id] = batch.task
+            await self._tag_members(run_id)
+
+    async def _tag_members(self, run_id: int) -> None:
         failure = await self._attempt(run_id, tag_members(self.ctx, run_id=run_id))
         await self._end(MEMBERSHIP, run_id, None, failure)
 
@@ -169,6 +197,7 @@ class Refresher:
         self._tasks.discard(task)
         for run_id in [run for run, owner in self._task_of_run.items() if owner is task]:
             del self._task_of_run[run_id]
+
 
     async def _claim(self, batch: Batch, kind: str, hypervisor_id: str | None, trigger: str,
                      requested_by: str | None) -> int | None:
@@ -223,8 +252,7 @@ class Refresher:
         # hypervisor's state itself); the ones it discovers, after it.
         async def plans() -> None:
             if plans_run is not None:
-                failure = await self._attempt(plans_run, refresh_plans(self.ctx))
-                await self._end(PLANS, plans_run, None, failure)
+                await self._plans(plans_run)
 
         for failure in await asyncio.gather(status_then_discover(),
                                             self._inventories(inventory_runs), plans(),

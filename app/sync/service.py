@@ -8,7 +8,7 @@ from app.hypervisors.service import require_hypervisor
 from app.models.sync_run import SyncRun
 from app.sync import repository
 from app.sync.context import RunProgress
-from app.sync.scheduler import Refresher
+from app.sync.scheduler import Batch, Refresher
 from app.sync.schemas import (
     InventoryRefreshRead,
     SyncKind,
@@ -58,6 +58,19 @@ async def refresh_inventory(
             await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by=requested_by,
                                     trigger="manual")
+    return await _answer(refresher, batch, wait_seconds)
+
+
+async def refresh_unit(*, session: AsyncSession, refresher: Refresher, unit: str,
+                       requested_by: str, wait_seconds: float) -> InventoryRefreshRead:
+    """Run the plans refresh or the membership tagging now (or join the run in progress)."""
+    start = refresher.trigger_plans if unit == "plans" else refresher.trigger_membership
+    batch = await start(requested_by=requested_by, trigger="manual")
+    return await _answer(refresher, batch, wait_seconds)
+
+
+async def _answer(refresher: Refresher, batch: Batch,
+                  wait_seconds: float) -> InventoryRefreshRead:
     await refresher.wait(batch, wait_seconds)
     # A fresh session: the request's own may hold a snapshot from before the runs progressed.
     async with refresher.ctx.sessionmaker() as fresh:
