@@ -47,6 +47,9 @@ def base_settings(database_url: str, **overrides: Any) -> Settings:
         "background_refresh_enabled": False,
         "aws_max_attempts": 2,
         "aws_connect_timeout_seconds": 2,
+        # The rate limit paces real AWS; the emulator needs none, and tests stay fast.
+        "membership_tag_writes_per_second": 10_000,
+        "membership_tag_concurrency": 8,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -40,6 +40,11 @@ async def _vm_filter(
     last_backup_after: datetime | None = None,
     never_backed_up: bool | None = None,
     include_deleted: Annotated[bool, Query(description="Include tombstoned VMs.")] = False,
+    protected: Annotated[bool | None, Query(
+        description="Only VMs some backup selection covers (`true`) or none does (`false`).")
+    ] = None,
+    plan_id: Annotated[str | None, Query(
+        max_length=64, description="Only VMs this backup plan covers.")] = None,
 ) -> VmFilter:
     keys, pairs = list(aws_tag_key or []), []
     for index, text in enumerate(aws_tag or []):
@@ -62,7 +67,7 @@ async def _vm_filter(
         aws_tag_keys=tuple(keys), aws_tags=tuple(pairs), vmware_category=vmware_category,
         vmware_tag_name=vmware_tag, last_backup_before=last_backup_before,
         last_backup_after=last_backup_after, never_backed_up=never_backed_up,
-        include_deleted=include_deleted)
+        include_deleted=include_deleted, is_protected=protected, plan_id=plan_id)
 
 
 VmFilterDep = Annotated[VmFilter, Depends(_vm_filter)]
@@ -79,8 +84,8 @@ async def list_vms(
     vm_filter: VmFilterDep, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """Cached VMs of all hypervisors, filtered; sort by `name`, `path` or `last_backup_at`
-    (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages are kept in
+    """Cached VMs of all hypervisors, filtered; sort by `name`, `path`, `last_backup_at` or
+    `is_protected` (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages are kept in
     memory until the inventory changes (`X-Cache: hit` or `miss`)."""
     query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
     # Already a VmPage's JSON (see service.list_vms): sent as is, not validated again.

@@ -112,7 +112,8 @@ def aws_endpoint_url(running_emulator: RunningEmulator) -> str:
 
 @pytest.fixture
 def emulator(running_emulator: RunningEmulator) -> EmulatorControl:
-    """The emulator, reset to the demo world (faults and counters cleared) before the test."""
+    """The emulator, reset to the demo world (faults and counters cleared) before the test,
+    whatever world the test before it loaded."""
     control = EmulatorControl(running_emulator.url)
-    control.reset()
+    control.reset("demo")
     return control
