@@ -85,8 +85,8 @@ async def list_vms(
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """Cached VMs of all hypervisors, filtered; sort by `name`, `path`, `last_backup_at` or
-    `is_protected` (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages are kept in
-    memory until the inventory changes (`X-Cache: hit` or `miss`)."""
+    `is_protected` (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages
+    are kept in memory until the inventory changes (`X-Cache: hit` or `miss`)."""
     query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
     # Already a VmPage's JSON (see service.list_vms): sent as is, not validated again.
     return Response(await service.list_vms(session=session, page=page, query=query),

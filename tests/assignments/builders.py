@@ -38,4 +38,5 @@ async def vm_ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
 async def tag(client: httpx.AsyncClient, ids: list[str], **tags: str) -> None:
     answer = await client.post("/vms/aws-tags/add", headers=auth(Scope.OPERATE), json={
         "vm_ids": ids, "tags": [{"key": k, "value": v} for k, v in tags.items()]})
-    assert answer.status_code == 200 and answer.json()["failed"] == 0, answer.text
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["failed"] == 0, answer.text

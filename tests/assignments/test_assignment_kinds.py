@@ -19,7 +19,8 @@ async def test_chosen_vms_become_the_selections_resources(
     await refresh()
     chosen = (await vm_ids(client, hypervisor_id=DEMO_DR))[:3]
     created = await create(client, body(app, "three-vms", {"kind": "vms", "vm_ids": chosen}))
-    assert created["kind"] == "vms" and created["vm_count"] == 3
+    assert created["kind"] == "vms"
+    assert created["vm_count"] == 3
     assert created["pending_vms"] is None
     (selection,) = aws_selections(app, demo_plan_id(app))
     assert selection["BackupSelection"]["SelectionName"] == "three-vms"
@@ -33,7 +34,8 @@ async def test_chosen_vms_become_the_selections_resources(
     assert sorted(vm["id"] for vm in covered) == sorted(chosen)
     detail = (await client.get(f"/vms/{chosen[0]}", headers=auth(Scope.READ))).json()
     protection = detail["protection"]
-    assert detail["is_protected"] and protection["is_protected"]
+    assert detail["is_protected"]
+    assert protection["is_protected"]
     (why,) = protection["covered_by"]
     assert why["assignment_id"] == created["id"]
     assert why["reason"] == f"resource {arns[0]}"
@@ -108,7 +110,8 @@ async def test_a_hypervisor_assignment_tags_its_vms_and_covers_them(
     await refresh()
     created = await create(client, body(app, "all-of-dr", {
         "kind": "hypervisor", "hypervisor_id": DEMO_DR}))
-    assert created["pending_vms"] == 80 and created["vm_count"] == 0
+    assert created["pending_vms"] == 80
+    assert created["vm_count"] == 0
     (selection,) = aws_selections(app, demo_plan_id(app))
     assert selection["BackupSelection"]["Conditions"]["StringEquals"] == [
         {"ConditionKey": "aws:ResourceTag/vmbackup:hypervisor", "ConditionValue": DEMO_DR}]

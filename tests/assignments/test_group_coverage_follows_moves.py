@@ -60,7 +60,8 @@ async def test_a_folder_without_subfolders_ignores_the_folders_below_and_beside(
     assert beside["vm_id"] not in protected
     below_dev = {vm["vm_id"] for vm in control.vms(hypervisor_id=DEMO_PROD)
                  if vm["path"].startswith("/Datacenter/vm/Dev/")}
-    assert below_dev and not below_dev & protected
+    assert below_dev
+    assert not below_dev & protected
 
 
 async def test_tagging_resumes_after_a_run_that_broke_off(
