@@ -70,8 +70,8 @@ async def test_the_demo_worlds_coverage_is_what_the_schedule_backs_up(
 
 
 def _random_document(rng: random.Random, arns: list[str]) -> dict[str, Any]:
-    document: dict[str, Any] = {"Resources": rng.sample(arns, 3) + [
-        "arn:aws:backup-gateway:*:*:vm/vm-" + rng.choice("0123456789abcdef") + "*"]}
+    prefix = "arn:aws:backup-gateway:*:*:vm/vm-" + rng.choice("0123456789abcdef") + "*"
+    document: dict[str, Any] = {"Resources": [*rng.sample(arns, 3), prefix]}
     if rng.random() < 0.75:  # one it names, one it may cover through the wildcard
         document["NotResources"] = [document["Resources"][0], rng.choice(arns)]
     if rng.random() < 0.5:
