@@ -19,9 +19,5 @@ class UnknownVms(ValidationFailed):
     slug, title = "unknown-vms", "Some VMs are not in the cache"
 
 
-class ReplaceRolledBack(Conflict):
-    slug, title = "replace-rolled-back", "The replace failed and was rolled back"
-
-
 class UnknownReference(ValidationFailed):
     slug, title = "unknown-reference", "The request names something vmbackup does not know"
