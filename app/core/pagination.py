@@ -108,6 +108,8 @@ def paginate(stmt: Select[Any], keyset: Keyset, params: PageParams) -> Select[An
 
 def _after(column: Sortable, id_column: Sortable, value: Any, last_id: Any,
            descending: bool, nullable: bool) -> ColumnElement[bool]:
+    if isinstance(value, bool):  # a yes/no sort is ordered as 0/1 (see its SortField)
+        value = int(value)
     # Ascending puts NULLs last, descending puts them first: exact mirror images.
     if value is None:
         next_id = id_column < last_id if descending else id_column > last_id

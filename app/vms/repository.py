@@ -7,7 +7,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, delete, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
@@ -24,7 +36,9 @@ VM_KEYSET = Keyset(
         "name": SortField(Vm.name),
         "path": SortField(Vm.path),
         "last_backup_at": SortField(Vm.last_backup_at, is_nullable=True),
-        "is_protected": SortField(PROTECTED),
+        # Ordered as 0/1: SQL compares booleans with literals only for equality.
+        "is_protected": SortField(case((coverage.is_protected(), 1), else_=0)
+                                  .label(PROTECTED.key)),
     },
     default="name",
     id_column=Vm.id,

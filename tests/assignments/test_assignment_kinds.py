@@ -133,3 +133,23 @@ async def test_a_hypervisor_assignment_tags_its_vms_and_covers_them(
     assert not any("vmbackup:hypervisor" in vm["aws_tags"]
                    for vm in control.vms(hypervisor_id=DEMO_DR))
     assert await protected_ids(client) == set()
+
+
+async def test_vms_sort_by_protection_across_pages(
+    client: httpx.AsyncClient, app: FastAPI, refresh: Refresh,
+) -> None:
+    await refresh()
+    chosen = (await vm_ids(client, hypervisor_id=DEMO_DR))[:7]
+    await create(client, body(app, "seven", {"kind": "vms", "vm_ids": chosen}))
+    seen: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        params = {"sort": "-is_protected", "limit": 50, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/vms", params=params, headers=auth(Scope.READ))).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len({vm["id"] for vm in seen}) == 280
+    assert [vm["is_protected"] for vm in seen[:8]] == [True] * 7 + [False]
+    assert {vm["id"] for vm in seen[:7]} == set(chosen)
