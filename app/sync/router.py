@@ -22,6 +22,8 @@ from app.sync.schemas import (
 router = APIRouter(prefix="/sync", tags=["sync"])
 # Bounded to the id column's range, so an absurd id is a 422 rather than a database error.
 RunIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+WaitSecondsQuery = Annotated[float, Query(
+    ge=0, le=300, description="Answer when the runs end, or after this many seconds.")]
 
 
 def _refresher(request: Request) -> Refresher:
@@ -61,8 +63,7 @@ async def refresh_inventory(
     session: SessionDep,
     principal: AdminDep,
     body: InventoryRefreshRequest | None = None,
-    wait_seconds: Annotated[float, Query(
-        ge=0, le=300, description="Answer when the runs end, or after this many seconds.")] = 0,
+    wait_seconds: WaitSecondsQuery = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
     """Refresh hypervisor and gateway status, then the inventory of every hypervisor (or the
@@ -77,8 +78,7 @@ async def refresh_inventory(
              responses=error_responses(*COMMON_ERRORS))
 async def refresh_plans(
     request: Request, session: SessionDep, principal: AdminDep,
-    wait_seconds: Annotated[float, Query(
-        ge=0, le=300, description="Answer when the run ends, or after this many seconds.")] = 0,
+    wait_seconds: WaitSecondsQuery = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
     """Read plans, selections and vaults from AWS now (those made in the console or by
@@ -92,8 +92,7 @@ async def refresh_plans(
              responses=error_responses(*COMMON_ERRORS))
 async def tag_group_members(
     request: Request, session: SessionDep, principal: AdminDep,
-    wait_seconds: Annotated[float, Query(
-        ge=0, le=300, description="Answer when the run ends, or after this many seconds.")] = 0,
+    wait_seconds: WaitSecondsQuery = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
     """Write the membership tags of folder and hypervisor assignments now (it also runs after

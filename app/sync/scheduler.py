@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,28 +137,24 @@ class Refresher:
 
     async def trigger_plans(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Refresh plans, selections and vaults now (e.g. after a change in the console)."""
-        batch = Batch()
-        run_id = await self._claim(batch, PLANS, None, trigger, requested_by)
-
-        async def plans() -> None:
-            if run_id is not None:
-                await self._plans(run_id)
-
-        batch.task = self._spawn(plans())
-        for claimed in batch.run_ids:
-            self._task_of_run.setdefault(claimed, batch.task)
-        return batch
+        return await self._trigger_unit(PLANS, self._plans, trigger, requested_by)
 
     async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Tag the VMs of group assignments now (after an assignment was written)."""
+        return await self._trigger_unit(MEMBERSHIP, self._tag_members, trigger, requested_by)
+
+    async def _trigger_unit(self, kind: str, run: Callable[[int], Awaitable[None]],
+                            trigger: str, requested_by: str | None) -> Batch:
+        """Claim a unit that has no hypervisor and run it in the background (or report the
+        run already in progress)."""
         batch = Batch()
-        run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
+        run_id = await self._claim(batch, kind, None, trigger, requested_by)
 
-        async def membership() -> None:
+        async def work() -> None:
             if run_id is not None:
-                await self._tag_members(run_id)
+                await run(run_id)
 
-        batch.task = self._spawn(membership())
+        batch.task = self._spawn(work())
         for claimed in batch.run_ids:
             self._task_of_run.setdefault(claimed, batch.task)
         return batch

@@ -3,11 +3,12 @@ the app's own boto3 client, over HTTP), and the background units run on demand."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
 
-from app.sync.scheduler import Refresher
+from app.sync.scheduler import Batch, Refresher
 
 UNIT_TIMEOUT_SECONDS = 120
 
@@ -30,17 +31,17 @@ def demo_plan_id(app: FastAPI) -> str:
 
 async def tag_members(app: FastAPI) -> None:
     """Run the membership tagging unit now and wait for it."""
-    refresher: Refresher = app.state.refresher
-    batch = await refresher.trigger_membership(requested_by="test", trigger="manual")
-    assert batch.task is not None
-    await refresher.wait(batch, UNIT_TIMEOUT_SECONDS)
-    assert batch.task.done()
+    await _run(app.state.refresher, app.state.refresher.trigger_membership)
 
 
 async def refresh_plans(app: FastAPI) -> None:
     """Run the plans refresh now and wait for it."""
-    refresher: Refresher = app.state.refresher
-    batch = await refresher.trigger_plans(requested_by="test", trigger="manual")
-    assert batch.task is not None
+    await _run(app.state.refresher, app.state.refresher.trigger_plans)
+
+
+async def _run(refresher: Refresher, trigger: Callable[..., Awaitable[Batch]]) -> None:
+    """Start the unit, or join the run in progress, and wait until it ends."""
+    batch = await trigger(requested_by="test", trigger="manual")
     await refresher.wait(batch, UNIT_TIMEOUT_SECONDS)
+    assert batch.task is not None
     assert batch.task.done()
