@@ -110,7 +110,7 @@ class ConnectionTestRead(BaseModel):
     message: str | None = Field(description="Why the gateway could not connect or log in.")
 
 
-class MetadataSyncRead(BaseModel):
+class HypervisorMetadataSyncRead(BaseModel):
     status: str | None = Field(
         description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")
     message: str | None
@@ -127,7 +127,7 @@ class HypervisorRead(BaseModel):
     log_group_arn: str | None
     gateway_id: str | None
     vm_count: int = Field(description="Cached VMs that are not tombstoned.")
-    metadata_sync: MetadataSyncRead
+    metadata_sync: HypervisorMetadataSyncRead
     synced_at: datetime = Field(description="When the hypervisor was last read from AWS.")
     inventory_synced_at: datetime | None = Field(
         description="When a complete VM listing last refreshed the cached inventory.")

@@ -19,10 +19,10 @@ from app.hypervisors.schemas import (
     ConnectionTestRead,
     ConnectionTestRequest,
     HypervisorCreate,
+    HypervisorMetadataSyncRead,
     HypervisorPage,
     HypervisorRead,
     HypervisorUpdate,
-    MetadataSyncRead,
 )
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
@@ -38,7 +38,7 @@ def to_read(row: HypervisorRow) -> HypervisorRead:
         state=hypervisor.state, kms_key_arn=hypervisor.kms_key_arn,
         log_group_arn=hypervisor.log_group_arn, gateway_id=row.gateway_id,
         vm_count=row.vm_count,
-        metadata_sync=MetadataSyncRead(
+        metadata_sync=HypervisorMetadataSyncRead(
             status=hypervisor.metadata_sync_status, message=hypervisor.metadata_sync_message,
             last_succeeded_at=hypervisor.last_metadata_sync_succeeded_at),
         synced_at=hypervisor.synced_at, inventory_synced_at=hypervisor.inventory_synced_at,

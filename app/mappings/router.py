@@ -27,7 +27,6 @@ from app.mappings.errors import (
 )
 from app.mappings.preview_service import preview_mappings
 from app.mappings.schemas import (
-    MetadataSyncRead,
     PreviewRead,
     PreviewRequest,
     TagMappingAdd,
@@ -36,6 +35,7 @@ from app.mappings.schemas import (
     TagMappingSetPage,
     TagMappingSetRead,
     TagMappingsReplace,
+    TagMappingSyncRead,
 )
 
 router = APIRouter(prefix="/mappings", tags=["mappings"])
@@ -155,13 +155,13 @@ async def preview_tag_mappings(
                                   proposed=body.mappings if body else None, limit=limit)
 
 
-@router.post("/{hypervisor_id}/sync", response_model=MetadataSyncRead, status_code=202,
+@router.post("/{hypervisor_id}/sync", response_model=TagMappingSyncRead, status_code=202,
              responses=error_responses(*_READ_ERRORS, GatewaySoftwareTooOld, IamRoleTrust,
                                        Conflict))
 async def start_tag_mapping_sync(
     hypervisor_id: HypervisorPath, session: SessionDep, client: GatewayClientDep,
     _principal: OperatorDep, response: Response, _idempotency_key: IdempotencyKeyDep = None,
-) -> MetadataSyncRead:
+) -> TagMappingSyncRead:
     """Start the metadata sync that applies the mappings to the hypervisor's VMs (202).
     Follow it with GET on the same path."""
     status = await sync.start_sync(session=session, client=client, hypervisor_id=hypervisor_id)
@@ -169,12 +169,12 @@ async def start_tag_mapping_sync(
     return status
 
 
-@router.get("/{hypervisor_id}/sync", response_model=MetadataSyncRead,
+@router.get("/{hypervisor_id}/sync", response_model=TagMappingSyncRead,
             responses=error_responses(*_READ_ERRORS))
 async def get_tag_mapping_sync(
     hypervisor_id: HypervisorPath, session: SessionDep, client: GatewayClientDep,
     _principal: ReaderDep,
-) -> MetadataSyncRead:
+) -> TagMappingSyncRead:
     """The latest sync: status, message, last success, the fix when it failed, and the VMs it
     re-tagged (as the inventory refresh sees them) or has not yet."""
     return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id)

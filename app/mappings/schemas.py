@@ -167,7 +167,7 @@ class SyncVm(BaseModel):
     aws_tags: dict[str, str] = Field(description="The mapped AWS tags the VM should carry.")
 
 
-class MetadataSyncRead(BaseModel):
+class TagMappingSyncRead(BaseModel):
     hypervisor_id: str
     status: str | None = Field(
         description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")

@@ -12,7 +12,7 @@ from app.hypervisors.service import require_hypervisor
 from app.mappings import repository, service
 from app.mappings.errors import as_problem, gateway_software_too_old, iam_role_trust
 from app.mappings.preview import expected_tags, is_missing_tags
-from app.mappings.schemas import MetadataSyncRead, SyncVm
+from app.mappings.schemas import SyncVm, TagMappingSyncRead
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
 
@@ -23,7 +23,7 @@ _FAILED = frozenset({"FAILED", "PARTIALLY_FAILED"})
 
 
 async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
-                     hypervisor_id: str) -> MetadataSyncRead:
+                     hypervisor_id: str) -> TagMappingSyncRead:
     """Record which cached VMs the sync should re-tag, then ask AWS to run it."""
     state = await service.load_state(session=session, client=client, hypervisor_id=hypervisor_id)
     vms = await repository.cached_vms(session=session, hypervisor_id=hypervisor_id)
@@ -43,7 +43,7 @@ async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
 
 
 async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
-                      hypervisor_id: str) -> MetadataSyncRead:
+                      hypervisor_id: str) -> TagMappingSyncRead:
     """AWS's live sync status, the fix when it failed, and its effect on the cached VMs."""
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     live = await aws_mappings.get_metadata_sync_state(client, hypervisor_arn=hypervisor.arn)
@@ -60,7 +60,7 @@ async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
             item = SyncVm(vm_id=vm.vm_id, name=vm.name, aws_tags=wanted)
             (pending if is_missing_tags(vm, entries) else changed).append(item)
     inventory_at = hypervisor.inventory_synced_at
-    return MetadataSyncRead(
+    return TagMappingSyncRead(
         hypervisor_id=hypervisor_id, status=live.status, message=live.message,
         last_succeeded_at=live.last_succeeded_at,
         started_at=mapping_set.sync_started_at if mapping_set else None,
