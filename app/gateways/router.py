@@ -13,6 +13,7 @@ from app.core.pagination import PageDep
 from app.gateways import service
 from app.gateways.errors import GatewayNotFound
 from app.gateways.schemas import GatewayPage, GatewayRead
+from app.hypervisors.errors import HypervisorNotFound
 
 router = APIRouter(prefix="/gateways", tags=["gateways"])
 GatewayIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -26,7 +27,8 @@ def _settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-@router.get("", response_model=GatewayPage, responses=error_responses(*COMMON_ERRORS))
+@router.get("", response_model=GatewayPage,
+            responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_gateways(
     session: SessionDep, settings: SettingsDep, _principal: ReaderDep, page: PageDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,

@@ -11,6 +11,8 @@ from app.core.pagination import PageParams, page_of
 from app.gateways import repository
 from app.gateways.errors import GatewayNotFound
 from app.gateways.schemas import GatewayPage, GatewayRead, MaintenanceWindowRead
+from app.hypervisors import repository as hypervisors
+from app.hypervisors.errors import HypervisorNotFound
 from app.models.base import utcnow
 from app.models.gateway import Gateway
 
@@ -58,6 +60,12 @@ def to_read(gateway: Gateway, settings: Settings) -> GatewayRead:
 
 async def list_gateways(*, session: AsyncSession, settings: Settings, page: PageParams,
                         hypervisor_id: str | None, include_deleted: bool) -> GatewayPage:
+    # A filter that can never match is a 404, not an empty page. (Not require_hypervisor:
+    # the hypervisors service imports this module.)
+    if hypervisor_id is not None and await hypervisors.get_hypervisor(
+            session=session, hypervisor_id=hypervisor_id, include_deleted=include_deleted) is None:
+        raise HypervisorNotFound(f"No hypervisor {hypervisor_id} in the inventory.",
+                                 hypervisor_id=hypervisor_id)
     rows = await repository.list_gateways(session=session, page=page, hypervisor_id=hypervisor_id,
                                           include_deleted=include_deleted)
     items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page)

@@ -46,9 +46,12 @@ def to_read(row: HypervisorRow) -> HypervisorRead:
     )
 
 
-async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> Hypervisor:
-    """The cached, not deleted hypervisor: the one 404 every domain uses to look one up by id."""
-    hypervisor = await repository.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
+async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str,
+                             include_deleted: bool = False) -> Hypervisor:
+    """The cached, not deleted (unless asked for) hypervisor: the one 404 every domain uses to
+    look one up by id, and to refuse a `hypervisor_id` filter that can never match."""
+    hypervisor = await repository.get_hypervisor(session=session, hypervisor_id=hypervisor_id,
+                                                 include_deleted=include_deleted)
     if hypervisor is None:
         raise HypervisorNotFound(
             f"No hypervisor {hypervisor_id} in the inventory (it may not be refreshed yet).",

@@ -29,7 +29,8 @@ def _refresher(request: Request) -> Refresher:
     return refresher
 
 
-@router.get("/runs", response_model=SyncRunPage, responses=error_responses(*COMMON_ERRORS))
+@router.get("/runs", response_model=SyncRunPage,
+            responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_sync_runs(
     request: Request,
     session: SessionDep,

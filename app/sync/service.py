@@ -33,6 +33,9 @@ def to_read(run: SyncRun, progress: Mapping[int, RunProgress]) -> SyncRunRead:
 async def list_runs(*, session: AsyncSession, progress: Mapping[int, RunProgress],
                     page: PageParams, kind: SyncKind | None, hypervisor_id: str | None,
                     status: SyncStatus | None) -> SyncRunPage:
+    if hypervisor_id is not None:  # runs outlive their hypervisor: a deleted one still has some
+        await require_hypervisor(session=session, hypervisor_id=hypervisor_id,
+                                 include_deleted=True)
     rows = await repository.list_runs(
         session=session, page=page, kind=kind.value if kind else None,
         hypervisor_id=hypervisor_id, status=status.value if status else None)
