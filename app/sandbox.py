@@ -32,8 +32,11 @@ def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
     if settings.aws_endpoint_url is None:
         from emulator.runner import start_emulator
 
-        # Real-time clock in the sandbox, so jobs and syncs progress while you watch.
-        emulator = start_emulator(settings.sandbox_scenario, speed=1.0)
+        # The clock starts now (vmbackup stamps host time, so both agree at the start) and runs
+        # `sandbox_clock_speed` times faster than the wall clock, so a gateway update (300 s)
+        # or a backup (minutes) finishes while you watch.
+        emulator = start_emulator(settings.sandbox_scenario, speed=settings.sandbox_clock_speed,
+                                  starts_now=True)
         settings = settings.model_copy(update={"aws_endpoint_url": emulator.url})
         logger.info("sandbox emulator listening", extra={"fields": {"url": emulator.url}})
     return Sandbox(token=token, admin_key=admin_key, emulator=emulator), settings
