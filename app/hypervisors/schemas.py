@@ -115,6 +115,13 @@ class HypervisorMetadataSyncRead(BaseModel):
         description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")
     message: str | None
     last_succeeded_at: datetime | None
+    vms_awaiting_tag_read: int = Field(description=(
+        "Cached VMs whose tags vmbackup has not read since the last successful sync it saw "
+        "(or never read). vmbackup re-reads them on its own once it sees a sync succeed."))
+    are_vm_tags_current: bool = Field(description=(
+        "Whether every cached VM's tags were read after the last successful sync vmbackup saw: "
+        "the cached AWS tags show what that sync applied. GET /mappings/{hypervisor_id}/sync "
+        "follows a sync live."))
 
 
 class HypervisorRead(BaseModel):

@@ -173,8 +173,15 @@ async def start_tag_mapping_sync(
             responses=error_responses(*_READ_ERRORS))
 async def get_tag_mapping_sync(
     hypervisor_id: HypervisorPath, session: SessionDep, client: GatewayClientDep,
-    _principal: ReaderDep,
+    _principal: ReaderDep, request: Request,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=120, description="Answer once `are_vm_tags_current` (the sync ended and "
+        "vmbackup re-read the VM tags), or after this many seconds.")] = 0,
 ) -> TagMappingSyncRead:
     """The latest sync: status, message, last success, the fix when it failed, and the VMs it
-    re-tagged (as the inventory refresh sees them) or has not yet."""
-    return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id)
+    re-tagged (as the cache sees them) or has not yet. When the sync has succeeded since the
+    cache last looked, vmbackup re-reads the hypervisor's VM tags at once; the sync is done
+    for you when `are_vm_tags_current` is true."""
+    return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id,
+                                  refresher=request.app.state.refresher,
+                                  wait_seconds=wait_seconds)

@@ -21,6 +21,9 @@ class SyncStatus(StrEnum):
 class SyncTrigger(StrEnum):
     INTERVAL = "interval"
     MANUAL = "manual"
+    # Started by vmbackup itself when it saw a metadata sync succeed: the VMs' AWS tags may
+    # have changed.
+    METADATA_SYNC = "metadata_sync"
 
 
 class SyncRunRead(BaseModel):
