@@ -46,3 +46,12 @@ def test_sandbox_clock_speed_defaults_to_30() -> None:
     from app.core.config import Settings
 
     assert Settings(_env_file=None).sandbox_clock_speed == 30  # type: ignore[call-arg]
+
+
+async def test_sandbox_refreshes_status_often_unless_told_otherwise(
+        app_factory: AppFactory) -> None:
+    async with app_factory(sandbox=True, aws_endpoint_url=None) as (app, _client):
+        assert app.state.settings.status_refresh_interval_seconds == 5
+    async with app_factory(sandbox=True, aws_endpoint_url=None,
+                           status_refresh_interval_seconds=42) as (app, _client):
+        assert app.state.settings.status_refresh_interval_seconds == 42

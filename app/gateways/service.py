@@ -10,7 +10,12 @@ from app.core.config import Settings
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository
 from app.gateways.errors import GatewayNotFound
-from app.gateways.schemas import GatewayPage, GatewayRead, MaintenanceWindowRead
+from app.gateways.schemas import (
+    GatewayPage,
+    GatewayRead,
+    GatewaySoftwareUpdateRead,
+    MaintenanceWindowRead,
+)
 from app.hypervisors import repository as hypervisors
 from app.hypervisors.errors import HypervisorNotFound
 from app.models.base import utcnow
@@ -86,10 +91,18 @@ async def get_gateway(*, session: AsyncSession, settings: Settings,
 
 
 async def update_software_now(*, session: AsyncSession, settings: Settings,
-                              client: BackupGatewayClient, gateway_id: str) -> GatewayRead:
-    """Ask AWS to update the gateway now; it answers at once and installs the update later."""
+                              client: BackupGatewayClient,
+                              gateway_id: str) -> GatewaySoftwareUpdateRead:
+    """Ask AWS to update the gateway now; it answers at once and installs the update later,
+    so the answer says what to poll rather than showing the gateway as it still is."""
     gateway = await require_gateway(session=session, gateway_id=gateway_id)
+    before = gateway.software_version
     await gw.update_gateway_software_now(client, arn=gateway.arn)
-    info = await gw.get_gateway(client, arn=gateway.arn)
-    await repository.save_gateway(session=session, info=info, now=utcnow())
-    return to_read(await require_gateway(session=session, gateway_id=gateway_id), settings)
+    location = f"/gateways/{gateway_id}"
+    running = f"a software_version other than {before}" if before else "a software_version"
+    return GatewaySoftwareUpdateRead(
+        gateway_id=gateway_id, requested_at=utcnow(), software_version_at_request=before,
+        follow=location,
+        done_when=f"GET {location} shows {running} and is_update_available false. The update "
+        "takes a few minutes; vmbackup reads gateways every "
+        f"{settings.status_refresh_interval_seconds:g} s.")

@@ -42,7 +42,8 @@ def to_read(row: HypervisorRow) -> HypervisorRead:
             status=hypervisor.metadata_sync_status, message=hypervisor.metadata_sync_message,
             last_succeeded_at=hypervisor.last_metadata_sync_succeeded_at,
             vms_awaiting_tag_read=row.vms_awaiting_tag_read,
-            are_vm_tags_current=row.vms_awaiting_tag_read == 0),
+            are_vm_tags_current=row.vms_awaiting_tag_read == 0
+            and hypervisor.metadata_sync_status not in ("CREATED", "RUNNING")),
         synced_at=hypervisor.synced_at, inventory_synced_at=hypervisor.inventory_synced_at,
         inventory_error=hypervisor.inventory_error, deleted_at=hypervisor.deleted_at,
     )

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.core.auth import AdminDep, ReaderDep
 from app.core.db import SessionDep
@@ -61,13 +61,15 @@ async def refresh_inventory(
     request: Request,
     session: SessionDep,
     principal: AdminDep,
+    response: Response,
     body: InventoryRefreshRequest | None = None,
     wait_seconds: Annotated[float, Query(
         ge=0, le=300, description="Answer when the runs end, or after this many seconds.")] = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
     """Refresh hypervisor and gateway status, then the inventory of every hypervisor (or the
-    given ones), now. Progress is visible in the runs returned and under /sync/runs."""
+    given ones), now. Follow the runs at `run_paths` (`Location`: /sync/runs)."""
+    response.headers["Location"] = "/sync/runs"
     return await service.refresh_inventory(
         session=session, refresher=_refresher(request),
         hypervisor_ids=body.hypervisor_ids if body else None, requested_by=principal.name,

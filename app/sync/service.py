@@ -67,4 +67,5 @@ async def refresh_inventory(
         runs = await repository.get_runs(session=fresh, run_ids=batch.run_ids)
         items = [to_read(run, refresher.ctx.progress) for run in runs]
     return InventoryRefreshRead(
-        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items))
+        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items),
+        run_paths=[f"/sync/runs/{run.id}" for run in items])
