@@ -47,8 +47,8 @@ async def _vm_filter(
         # A relative path can never match (paths are stored from the root): say so, rather
         # than answer an empty page.
         raise ValidationFailed(
-            f"Folder paths start with `/`, like /Datacenter/vm/{folder.strip('/')}; "
-            f"`{folder}` matches no VM.",
+            f"Folder paths start with `/` (the full vCenter path, as in /Datacenter/vm/Prod); "
+            f"`{folder}` can never match.",
             invalid_params=[{"name": "query.folder", "reason": "does not start with /"}])
     keys, pairs = list(aws_tag_key or []), []
     for index, text in enumerate(aws_tag or []):
