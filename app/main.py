@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from app.api import ROUTERS
 from app.audit.recorder import AuditMiddleware
@@ -28,6 +29,7 @@ from app.sync.context import SyncContext
 from app.sync.scheduler import Refresher
 
 API_VERSION = "0.1.0"
+DOCS_ASSETS_URL = "/docs-assets"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -78,7 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
     settings.check_safe_to_serve()
-    app = FastAPI(
+    # FastAPIOffline: /docs (Swagger UI) and /redoc load their scripts from DOCS_ASSETS_URL,
+    # files of the installed fastapi-offline package, not from a CDN.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS_URL,
         title="vmbackup",
         version=API_VERSION,
         summary="AWS Backup for VMware virtual machines, behind one REST API.",

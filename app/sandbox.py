@@ -11,6 +11,8 @@ from app.core.config import ApiKeyConfig, Settings
 from app.core.scopes import Scope
 
 logger = logging.getLogger("vmbackup.sandbox")
+# Hypervisor, gateway and metadata-sync status refresh interval of the sandbox, unless set.
+SANDBOX_STATUS_REFRESH_SECONDS = 5.0
 
 
 @dataclass
@@ -32,9 +34,16 @@ def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
     if settings.aws_endpoint_url is None:
         from emulator.runner import start_emulator
 
-        # Real-time clock in the sandbox, so jobs and syncs progress while you watch.
-        emulator = start_emulator(settings.sandbox_scenario, speed=1.0)
-        settings = settings.model_copy(update={"aws_endpoint_url": emulator.url})
+        # The clock starts now (vmbackup stamps host time, so both agree at the start) and runs
+        # `sandbox_clock_speed` times faster than the wall clock, so a gateway update (300 s)
+        # or a backup (minutes) finishes while you watch.
+        emulator = start_emulator(settings.sandbox_scenario, speed=settings.sandbox_clock_speed,
+                                  starts_now=True)
+        update: dict[str, Any] = {"aws_endpoint_url": emulator.url}
+        if "status_refresh_interval_seconds" not in settings.model_fields_set:
+            # On the fast clock a gateway update installs in seconds: see it as soon.
+            update["status_refresh_interval_seconds"] = SANDBOX_STATUS_REFRESH_SECONDS
+        settings = settings.model_copy(update=update)
         logger.info("sandbox emulator listening", extra={"fields": {"url": emulator.url}})
     return Sandbox(token=token, admin_key=admin_key, emulator=emulator), settings
 

@@ -1,4 +1,5 @@
-"""`python -m emulator --host 127.0.0.1 --port 4566 --scenario demo [--strict] [--speed F]`."""
+"""`python -m emulator --host 127.0.0.1 --port 4566 --scenario demo [--strict] [--speed F]
+[--start-now]`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="run the virtual clock in real time, times this factor (default: manual clock)",
     )
+    parser.add_argument(
+        "--start-now",
+        action="store_true",
+        help="start the clock at the current time (default: 2026-01-05T09:00Z, as in the tests)",
+    )
     parser.add_argument("--without-backup", action="store_true", help="serve Backup Gateway only")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
@@ -36,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         strict=args.strict,
         realtime_speed=args.speed,
         with_backup=not args.without_backup,
+        starts_now=args.start_now,
     )
     print(
         f"emulator: scenario {args.scenario}, {len(state.world.vms)} VMs, http://{args.host}:{args.port}"

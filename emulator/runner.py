@@ -48,9 +48,13 @@ def start_emulator(
     port: int = 0,
     speed: float | None = None,
     with_backup: bool = True,
+    starts_now: bool = False,
 ) -> RunningEmulator:
-    """Start serving and return once the port accepts connections. port=0 picks a free one."""
-    state = EmulatorState(scenario, strict=strict, realtime_speed=speed, with_backup=with_backup)
+    """Start serving and return once the port accepts connections. port=0 picks a free one.
+    ``speed``: the clock follows the wall clock times this factor (None: moved by hand);
+    ``starts_now``: the clock starts at the current time instead of the fixed test date."""
+    state = EmulatorState(scenario, strict=strict, realtime_speed=speed, with_backup=with_backup,
+                          starts_now=starts_now)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from emulator.backup.seed import seed_demo
+from emulator.clock import DEFAULT_START
 from emulator.world import World
 from emulator.world.gateways import MaintenanceWindow
 from emulator.world.iam import BACKUP_GATEWAY_SERVICE, BACKUP_SERVICE
@@ -38,9 +39,11 @@ APPLICATION_TAGS = {
 }
 
 
-def build_scenario(name: str, *, strict: bool = False, with_backup: bool = True) -> World:
+def build_scenario(name: str, *, strict: bool = False, with_backup: bool = True,
+                   start_at: datetime = DEFAULT_START) -> World:
+    """The named world, its clock at ``start_at`` (the demo's dates are relative to it)."""
     builder = _builder(name)
-    world = World(strict=strict, with_backup=with_backup)
+    world = World(strict=strict, with_backup=with_backup, start_at=start_at)
     builder(world)
     return world
 

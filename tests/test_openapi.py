@@ -27,3 +27,14 @@ def test_operations_are_named_documented_and_secured() -> None:
                 assert "application/problem+json" in problem
     assert len(operation_ids) == len(set(operation_ids))
     assert "list_audit_events" in operation_ids
+
+
+def test_every_schema_has_a_plain_unique_name() -> None:
+    """Generated clients name their classes after the schemas: no module paths (FastAPI's
+    `app__mappings__schemas__...` when two models share a class name), no -Input/-Output."""
+    names = list(json.loads(render_openapi())["components"]["schemas"])
+    assert names, "the contract has no schemas"
+    for name in names:
+        assert "__" not in name, f"schema {name!r} is named after its module"
+        assert name.isidentifier(), name  # no -Input/-Output, no Page[...]
+        assert name[0].isupper(), name

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     sandbox: bool = False
     sandbox_token: SecretStr | None = None
     sandbox_scenario: str = "demo"
+    # How much faster than the wall clock the sandbox emulator's clock runs.
+    sandbox_clock_speed: float = Field(default=30.0, gt=0, le=3600)
 
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None

@@ -82,11 +82,12 @@ def _matches(header: str, current: str, *, strong: bool) -> bool:
 
 
 def require_if_match(if_match: str | None, current: str, *, resource: str) -> None:
-    """Refuse a replace without If-Match (428) or with a stale one (412)."""
+    """Refuse a replace without If-Match (428) or with a stale one (412). ``resource`` is a
+    noun phrase as it reads mid-sentence ("the tag mappings of hypervisor hype-1")."""
     if if_match is None:
         raise PreconditionRequired(
-            f"Replacing {resource} needs an If-Match header: GET it first and send its ETag "
-            "back, so a concurrent change is not overwritten.", current_etag=current)
+            f"Replacing {resource} needs an If-Match header: send the ETag of your last GET, "
+            "so that a concurrent change is not overwritten.", current_etag=current)
     check_if_match(if_match, current, resource=resource)
 
 
@@ -94,9 +95,14 @@ def check_if_match(if_match: str | None, current: str, *, resource: str) -> None
     """When If-Match is given, it must still match (412 otherwise); absent is allowed."""
     if if_match is not None and not strong_match(if_match, current):
         raise PreconditionFailed(
-            f"{resource} changed since you read it (your If-Match does not match the current "
-            "ETag): read it again, re-apply your change and retry.",
+            f"{as_sentence_start(resource)} changed after the read your If-Match comes from: "
+            "read again, re-apply your change and retry.",
             headers={"ETag": current}, current_etag=current)
+
+
+def as_sentence_start(phrase: str) -> str:
+    """A mid-sentence noun phrase ("the tag mappings of ...") opening a sentence."""
+    return phrase[:1].upper() + phrase[1:]
 
 
 def is_not_modified(if_none_match: str | None, current: str) -> bool:

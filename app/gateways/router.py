@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
@@ -12,7 +12,8 @@ from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
 from app.gateways import service
 from app.gateways.errors import GatewayNotFound
-from app.gateways.schemas import GatewayPage, GatewayRead
+from app.gateways.schemas import GatewayPage, GatewayRead, GatewaySoftwareUpdateRead
+from app.hypervisors.errors import HypervisorNotFound
 
 router = APIRouter(prefix="/gateways", tags=["gateways"])
 GatewayIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -26,7 +27,8 @@ def _settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-@router.get("", response_model=GatewayPage, responses=error_responses(*COMMON_ERRORS))
+@router.get("", response_model=GatewayPage,
+            responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_gateways(
     session: SessionDep, settings: SettingsDep, _principal: ReaderDep, page: PageDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -45,14 +47,17 @@ async def get_gateway(gateway_id: GatewayIdPath, session: SessionDep, settings: 
     return await service.get_gateway(session=session, settings=settings, gateway_id=gateway_id)
 
 
-@router.post("/{gateway_id}/software-update", status_code=202, response_model=GatewayRead,
+@router.post("/{gateway_id}/software-update", status_code=202,
+             response_model=GatewaySoftwareUpdateRead,
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, GatewayNotFound))
 async def update_gateway_software(
     gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
-    client: GatewayClientDep, _principal: AdminDep, _key: IdempotencyKeyDep = None,
-) -> GatewayRead:
-    """Install available gateway software now. AWS accepts at once and updates later; the
-    gateway's `software_version` changes on a later refresh."""
-    return await service.update_software_now(session=session, settings=settings, client=client,
-                                             gateway_id=gateway_id)
-
+    client: GatewayClientDep, _principal: AdminDep, response: Response,
+    _key: IdempotencyKeyDep = None,
+) -> GatewaySoftwareUpdateRead:
+    """Install available gateway software now. AWS accepts at once and installs it within
+    minutes; poll the gateway (`Location`) until its `software_version` changes."""
+    accepted = await service.update_software_now(session=session, settings=settings,
+                                                 client=client, gateway_id=gateway_id)
+    response.headers["Location"] = accepted.follow
+    return accepted

@@ -34,3 +34,16 @@ class GatewayRead(BaseModel):
 
 class GatewayPage(Page[GatewayRead]):
     pass
+
+
+class GatewaySoftwareUpdateRead(BaseModel):
+    """A software update AWS accepted (UpdateGatewaySoftwareNow). AWS installs it within
+    minutes and the gateway restarts; the gateway (the `Location` header) shows the new
+    software once vmbackup's next status refresh reads it."""
+
+    gateway_id: str
+    requested_at: datetime
+    software_version_at_request: str | None = Field(
+        description="The software the gateway ran when the update was requested.")
+    follow: str = Field(description="The resource to poll: the gateway (also `Location`).")
+    done_when: str = Field(description="What the gateway shows once the update is installed.")

@@ -10,7 +10,14 @@ from app.core.config import Settings
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository
 from app.gateways.errors import GatewayNotFound
-from app.gateways.schemas import GatewayPage, GatewayRead, MaintenanceWindowRead
+from app.gateways.schemas import (
+    GatewayPage,
+    GatewayRead,
+    GatewaySoftwareUpdateRead,
+    MaintenanceWindowRead,
+)
+from app.hypervisors import repository as hypervisors
+from app.hypervisors.errors import HypervisorNotFound
 from app.models.base import utcnow
 from app.models.gateway import Gateway
 
@@ -58,6 +65,12 @@ def to_read(gateway: Gateway, settings: Settings) -> GatewayRead:
 
 async def list_gateways(*, session: AsyncSession, settings: Settings, page: PageParams,
                         hypervisor_id: str | None, include_deleted: bool) -> GatewayPage:
+    # A filter that can never match is a 404, not an empty page. (Not require_hypervisor:
+    # the hypervisors service imports this module.)
+    if hypervisor_id is not None and await hypervisors.get_hypervisor(
+            session=session, hypervisor_id=hypervisor_id, include_deleted=include_deleted) is None:
+        raise HypervisorNotFound(f"No hypervisor {hypervisor_id} in the inventory.",
+                                 hypervisor_id=hypervisor_id)
     rows = await repository.list_gateways(session=session, page=page, hypervisor_id=hypervisor_id,
                                           include_deleted=include_deleted)
     items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page)
@@ -78,10 +91,18 @@ async def get_gateway(*, session: AsyncSession, settings: Settings,
 
 
 async def update_software_now(*, session: AsyncSession, settings: Settings,
-                              client: BackupGatewayClient, gateway_id: str) -> GatewayRead:
-    """Ask AWS to update the gateway now; it answers at once and installs the update later."""
+                              client: BackupGatewayClient,
+                              gateway_id: str) -> GatewaySoftwareUpdateRead:
+    """Ask AWS to update the gateway now; it answers at once and installs the update later,
+    so the answer says what to poll rather than showing the gateway as it still is."""
     gateway = await require_gateway(session=session, gateway_id=gateway_id)
+    before = gateway.software_version
     await gw.update_gateway_software_now(client, arn=gateway.arn)
-    info = await gw.get_gateway(client, arn=gateway.arn)
-    await repository.save_gateway(session=session, info=info, now=utcnow())
-    return to_read(await require_gateway(session=session, gateway_id=gateway_id), settings)
+    location = f"/gateways/{gateway_id}"
+    running = f"a software_version other than {before}" if before else "a software_version"
+    return GatewaySoftwareUpdateRead(
+        gateway_id=gateway_id, requested_at=utcnow(), software_version_at_request=before,
+        follow=location,
+        done_when=f"GET {location} shows {running} and is_update_available false. The update "
+        "takes a few minutes; vmbackup reads gateways every "
+        f"{settings.status_refresh_interval_seconds:g} s.")

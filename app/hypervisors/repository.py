@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws.gateway import HypervisorInfo
@@ -34,6 +34,8 @@ class HypervisorRow:
     hypervisor: Hypervisor
     vm_count: int
     gateway_id: str | None
+    # Live VMs whose tags were never read, or not since the last metadata sync seen.
+    vms_awaiting_tag_read: int = 0
 
 
 async def get_hypervisor(
@@ -57,7 +59,35 @@ def _with_counts() -> Any:
         .where(Gateway.hypervisor_id == Hypervisor.id, Gateway.deleted_at.is_(None))
         .scalar_subquery()
     )
-    return select(Hypervisor, vm_count.label("vm_count"), gateway_id.label("gateway_id"))
+    return select(Hypervisor, vm_count.label("vm_count"), gateway_id.label("gateway_id"),
+                  _awaiting_tag_read(Hypervisor.id).label("vms_awaiting_tag_read"))
+
+
+def _awaiting_tag_read(hypervisor_id: Any) -> Any:
+    """How many live VMs of the hypervisor have tags not read since its last metadata sync
+    vmbackup saw (or never read): the index on (hypervisor_id, deleted_at, tags_synced_at)
+    answers it alone."""
+    return (
+        select(func.count()).select_from(Vm)
+        .where(Vm.hypervisor_id == hypervisor_id, Vm.deleted_at.is_(None),
+               or_(Vm.tags_synced_at.is_(None),
+                   Vm.tags_synced_at < Hypervisor.vm_tags_invalidated_at))
+        .scalar_subquery()
+    )
+
+
+async def count_vms_awaiting_tag_read(*, session: AsyncSession, hypervisor_id: str) -> int:
+    result = await session.execute(
+        select(_awaiting_tag_read(hypervisor_id)).where(Hypervisor.id == hypervisor_id))
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def tags_invalidated_since(*, session: AsyncSession, since: datetime) -> set[str]:
+    """Hypervisors on which a metadata sync newer than the cached one was seen since then."""
+    result = await session.execute(
+        select(Hypervisor.id).where(Hypervisor.vm_tags_invalidated_at >= since,
+                                    Hypervisor.deleted_at.is_(None)))
+    return set(result.scalars().all())
 
 
 async def get_hypervisor_row(
@@ -67,7 +97,7 @@ async def get_hypervisor_row(
     if not include_deleted:
         stmt = stmt.where(Hypervisor.deleted_at.is_(None))
     row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else HypervisorRow(row[0], int(row[1]), row[2])
+    return None if row is None else HypervisorRow(row[0], int(row[1]), row[2], int(row[3]))
 
 
 async def list_hypervisor_rows(
@@ -77,7 +107,7 @@ async def list_hypervisor_rows(
     if not include_deleted:
         stmt = stmt.where(Hypervisor.deleted_at.is_(None))
     result = await session.execute(paginate(stmt, HYPERVISOR_KEYSET, page))
-    return [HypervisorRow(row[0], int(row[1]), row[2]) for row in result.all()]
+    return [HypervisorRow(row[0], int(row[1]), row[2], int(row[3])) for row in result.all()]
 
 
 async def save_hypervisor(

@@ -95,11 +95,16 @@ async def check_hypervisor_connection(
              responses=error_responses(*_ONE, *AWS_ERRORS))
 async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionDep,
                               client: GatewayClientDep, _principal: OperatorDep,
-                              _key: IdempotencyKeyDep = None) -> HypervisorRead:
-    """Start a VM metadata sync (it applies the tag mappings); follow it in `metadata_sync`.
-    Needs `operate`, like `POST /mappings/{hypervisor_id}/sync`."""
-    return await service.start_metadata_sync(session=session, client=client,
-                                             hypervisor_id=hypervisor_id)
+                              response: Response, _key: IdempotencyKeyDep = None
+                              ) -> HypervisorRead:
+    """Start a VM metadata sync (it applies the tag mappings). The answer shows the sync as
+    AWS just reported it; follow it at `Location` (`GET /mappings/{hypervisor_id}/sync`, the
+    live status) until `are_vm_tags_current`. Needs `operate`, like
+    `POST /mappings/{hypervisor_id}/sync`."""
+    started = await service.start_metadata_sync(session=session, client=client,
+                                                hypervisor_id=hypervisor_id)
+    response.headers["Location"] = f"/mappings/{hypervisor_id}/sync"
+    return started
 
 
 @router.get("/{hypervisor_id}/vms", response_model=VmPage, responses=error_responses(*_ONE))

@@ -110,11 +110,18 @@ class ConnectionTestRead(BaseModel):
     message: str | None = Field(description="Why the gateway could not connect or log in.")
 
 
-class MetadataSyncRead(BaseModel):
+class HypervisorMetadataSyncRead(BaseModel):
     status: str | None = Field(
         description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")
     message: str | None
     last_succeeded_at: datetime | None
+    vms_awaiting_tag_read: int = Field(description=(
+        "Cached VMs whose tags vmbackup has not read since the last successful sync it saw "
+        "(or never read). vmbackup re-reads them on its own once it sees a sync succeed."))
+    are_vm_tags_current: bool = Field(description=(
+        "Whether every cached VM's tags were read after the last successful sync vmbackup saw: "
+        "the cached AWS tags show what that sync applied. GET /mappings/{hypervisor_id}/sync "
+        "follows a sync live."))
 
 
 class HypervisorRead(BaseModel):
@@ -127,7 +134,7 @@ class HypervisorRead(BaseModel):
     log_group_arn: str | None
     gateway_id: str | None
     vm_count: int = Field(description="Cached VMs that are not tombstoned.")
-    metadata_sync: MetadataSyncRead
+    metadata_sync: HypervisorMetadataSyncRead
     synced_at: datetime = Field(description="When the hypervisor was last read from AWS.")
     inventory_synced_at: datetime | None = Field(
         description="When a complete VM listing last refreshed the cached inventory.")

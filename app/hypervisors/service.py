@@ -19,10 +19,10 @@ from app.hypervisors.schemas import (
     ConnectionTestRead,
     ConnectionTestRequest,
     HypervisorCreate,
+    HypervisorMetadataSyncRead,
     HypervisorPage,
     HypervisorRead,
     HypervisorUpdate,
-    MetadataSyncRead,
 )
 from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
@@ -38,17 +38,23 @@ def to_read(row: HypervisorRow) -> HypervisorRead:
         state=hypervisor.state, kms_key_arn=hypervisor.kms_key_arn,
         log_group_arn=hypervisor.log_group_arn, gateway_id=row.gateway_id,
         vm_count=row.vm_count,
-        metadata_sync=MetadataSyncRead(
+        metadata_sync=HypervisorMetadataSyncRead(
             status=hypervisor.metadata_sync_status, message=hypervisor.metadata_sync_message,
-            last_succeeded_at=hypervisor.last_metadata_sync_succeeded_at),
+            last_succeeded_at=hypervisor.last_metadata_sync_succeeded_at,
+            vms_awaiting_tag_read=row.vms_awaiting_tag_read,
+            are_vm_tags_current=row.vms_awaiting_tag_read == 0
+            and hypervisor.metadata_sync_status not in ("CREATED", "RUNNING")),
         synced_at=hypervisor.synced_at, inventory_synced_at=hypervisor.inventory_synced_at,
         inventory_error=hypervisor.inventory_error, deleted_at=hypervisor.deleted_at,
     )
 
 
-async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> Hypervisor:
-    """The cached, not deleted hypervisor: the one 404 every domain uses to look one up by id."""
-    hypervisor = await repository.get_hypervisor(session=session, hypervisor_id=hypervisor_id)
+async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str,
+                             include_deleted: bool = False) -> Hypervisor:
+    """The cached, not deleted (unless asked for) hypervisor: the one 404 every domain uses to
+    look one up by id, and to refuse a `hypervisor_id` filter that can never match."""
+    hypervisor = await repository.get_hypervisor(session=session, hypervisor_id=hypervisor_id,
+                                                 include_deleted=include_deleted)
     if hypervisor is None:
         raise HypervisorNotFound(
             f"No hypervisor {hypervisor_id} in the inventory (it may not be refreshed yet).",

@@ -30,35 +30,35 @@ class MappingNotFound(DomainError):
 
 
 def iam_role_trust(role_arn: str | None, aws_message: str | None) -> IamRoleTrust:
-    said = f" AWS said: {aws_message}" if aws_message else ""
+    # AWS's own words go in `aws_message`, not the detail: they restate the fix below.
     return IamRoleTrust(
-        f"AWS cannot use the IAM role {role_arn or '(none)'} to apply VMware tag mappings.{said} "
-        f"Fix: the role must exist, its trust policy must allow both "
+        f"AWS cannot use the IAM role {role_arn or '(none)'} to apply VMware tag mappings. "
+        f"The role must exist, its trust policy must allow both "
         f"{' and '.join(TRUSTED_SERVICES)} to assume it (sts:AssumeRole), and it needs the "
         f"managed policy {SYNC_POLICY} attached; the credentials vmbackup runs with need "
         "iam:PassRole on it. Then save the mappings again or start a new metadata sync.",
         iam_role_arn=role_arn, required_trusted_services=list(TRUSTED_SERVICES),
-        required_policy=SYNC_POLICY, trust_policy=TRUST_POLICY,
+        required_policy=SYNC_POLICY, trust_policy=TRUST_POLICY, aws_message=aws_message,
     )
 
 
 def gateway_software_too_old(gateway_id: str | None, software_version: str | None,
                              aws_message: str | None) -> GatewaySoftwareTooOld:
+    # AWS's own words go in `aws_message`, not the detail: they say the same thing.
+    extra: dict[str, Any] = {"aws_message": aws_message}
     if gateway_id is None:
-        remedy = ("Update the hypervisor's gateway now with POST /gateways/{gateway_id}/"
-                  "software-update (UpdateGatewaySoftwareNow)")
-        extra: dict[str, Any] = {}
+        remedy = ("Update the hypervisor's gateway with POST /gateways/{gateway_id}/"
+                  "software-update")
     else:
-        remedy = (f"Update it now with POST /gateways/{gateway_id}/software-update "
-                  "(UpdateGatewaySoftwareNow)")
-        extra = {"gateway_id": gateway_id,
-                 "remedy": {"method": "POST", "path": f"/gateways/{gateway_id}/software-update"}}
-    running = f" runs software {software_version}" if software_version else ""
-    said = f" AWS said: {aws_message}" if aws_message else ""
+        remedy = f"Update it with POST /gateways/{gateway_id}/software-update"
+        extra |= {"gateway_id": gateway_id,
+                  "remedy": {"method": "POST", "path": f"/gateways/{gateway_id}/software-update"}}
+    gateway = f"The gateway {gateway_id}" if gateway_id else "The hypervisor's gateway"
+    running = f"runs software {software_version}, which predates" if software_version else (
+        "runs software that predates")
     return GatewaySoftwareTooOld(
-        f"The gateway {gateway_id or 'of this hypervisor'}{running}, which predates VMware tag "
-        f"mapping (it needs software released after {_TAG_MAPPING_RELEASE}).{said} {remedy}, "
-        "wait for the update to finish, then retry.",
+        f"{gateway} {running} VMware tag mapping (it needs software released after "
+        f"{_TAG_MAPPING_RELEASE}). {remedy}, wait for the update to finish, then retry.",
         software_version=software_version, **extra,
     )
 

@@ -32,7 +32,6 @@ from app.mappings.errors import (
 from app.mappings.preview_service import preview_mappings
 from app.mappings.schemas import (
     MappedTagsAssignmentCreate,
-    MetadataSyncRead,
     PreviewRead,
     PreviewRequest,
     TagMappingAdd,
@@ -41,6 +40,7 @@ from app.mappings.schemas import (
     TagMappingSetPage,
     TagMappingSetRead,
     TagMappingsReplace,
+    TagMappingSyncRead,
 )
 from app.plans.errors import UnknownVault
 
@@ -161,13 +161,13 @@ async def preview_tag_mappings(
                                   proposed=body.mappings if body else None, limit=limit)
 
 
-@router.post("/{hypervisor_id}/sync", response_model=MetadataSyncRead, status_code=202,
+@router.post("/{hypervisor_id}/sync", response_model=TagMappingSyncRead, status_code=202,
              responses=error_responses(*_READ_ERRORS, GatewaySoftwareTooOld, IamRoleTrust,
                                        Conflict))
 async def start_tag_mapping_sync(
     hypervisor_id: HypervisorPath, session: SessionDep, client: GatewayClientDep,
     _principal: OperatorDep, response: Response, _idempotency_key: IdempotencyKeyDep = None,
-) -> MetadataSyncRead:
+) -> TagMappingSyncRead:
     """Start the metadata sync that applies the mappings to the hypervisor's VMs (202).
     Follow it with GET on the same path."""
     status = await sync.start_sync(session=session, client=client, hypervisor_id=hypervisor_id)
@@ -175,15 +175,22 @@ async def start_tag_mapping_sync(
     return status
 
 
-@router.get("/{hypervisor_id}/sync", response_model=MetadataSyncRead,
+@router.get("/{hypervisor_id}/sync", response_model=TagMappingSyncRead,
             responses=error_responses(*_READ_ERRORS))
 async def get_tag_mapping_sync(
     hypervisor_id: HypervisorPath, session: SessionDep, client: GatewayClientDep,
-    _principal: ReaderDep,
-) -> MetadataSyncRead:
+    _principal: ReaderDep, request: Request,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=120, description="Answer once `are_vm_tags_current` (the sync ended and "
+        "vmbackup re-read the VM tags), or after this many seconds.")] = 0,
+) -> TagMappingSyncRead:
     """The latest sync: status, message, last success, the fix when it failed, and the VMs it
-    re-tagged (as the inventory refresh sees them) or has not yet."""
-    return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id)
+    re-tagged (as the cache sees them) or has not yet. When the sync has succeeded since the
+    cache last looked, vmbackup re-reads the hypervisor's VM tags at once; the sync is done
+    for you when `are_vm_tags_current` is true."""
+    return await sync.sync_status(session=session, client=client, hypervisor_id=hypervisor_id,
+                                  refresher=request.app.state.refresher,
+                                  wait_seconds=wait_seconds)
 
 
 @router.post("/{hypervisor_id}/assignments", response_model=AssignmentRead, status_code=201,

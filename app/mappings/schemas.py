@@ -169,7 +169,7 @@ class SyncVm(BaseModel):
     aws_tags: dict[str, str] = Field(description="The mapped AWS tags the VM should carry.")
 
 
-class MetadataSyncRead(BaseModel):
+class TagMappingSyncRead(BaseModel):
     hypervisor_id: str
     status: str | None = Field(
         description="CREATED | RUNNING | FAILED | PARTIALLY_FAILED | SUCCEEDED; null if never.")
@@ -182,6 +182,14 @@ class MetadataSyncRead(BaseModel):
     is_inventory_current: bool = Field(
         description="The inventory refresh has seen the last successful sync (and so reads "
         "the VMs' AWS tags again); until then the VM lists below show the cache from before.")
+    vms_awaiting_tag_read: int = Field(
+        description="Cached VMs of the hypervisor whose tags vmbackup has not read since the "
+        "last successful sync it saw (or never read). Once it sees a sync succeed, vmbackup "
+        "re-reads them on its own.")
+    are_vm_tags_current: bool = Field(
+        description="The sync has ended and vmbackup has re-read the tags of every VM since "
+        "it saw the sync succeed: the cached AWS tags (GET /vms) show what it applied. Poll "
+        "this resource until it is true.")
     changed_vms: list[SyncVm] = Field(
         description="VMs the sync was to re-tag that now carry their mapped AWS tags.")
     pending_vms: list[SyncVm] = Field(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.aws import mappings as aws_mappings
 from app.core.aws_types import MAX_TAG_MAPPINGS_PER_HYPERVISOR
 from app.core.errors import PreconditionFailed, ValidationFailed
-from app.core.etag import check_if_match, content_etag, require_if_match
+from app.core.etag import as_sentence_start, check_if_match, content_etag, require_if_match
 from app.core.pagination import PageParams, page_of
 from app.hypervisors.service import require_hypervisor
 from app.mappings import repository
@@ -54,7 +54,7 @@ class MappingState:
 
     @property
     def resource(self) -> str:
-        return f"The tag mappings of hypervisor {self.hypervisor.id}"
+        return f"the tag mappings of hypervisor {self.hypervisor.id}"
 
     def read(self) -> TagMappingSetRead:
         return TagMappingSetRead(
@@ -102,8 +102,8 @@ async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
     new_etag = state_etag(iam_role_arn, entries)
     if not await repository.claim_etag(session=session, hypervisor_id=hypervisor_id,
                                        expected=state.etag, new=new_etag):
-        raise PreconditionFailed(f"{state.resource} were changed by a concurrent request; "
-                                 "read them again and retry.")
+        raise PreconditionFailed(f"{as_sentence_start(state.resource)} were changed by a "
+                                 "concurrent request; read them again and retry.")
     try:
         if not state.is_fresh:
             await _check_unchanged_in_aws(client, state)
@@ -138,9 +138,9 @@ async def _check_unchanged_in_aws(client: BackupGatewayClient, state: MappingSta
     live_etag = state_etag(live.iam_role_arn, [MappingRow(**asdict(m)) for m in live.mappings])
     if live_etag != state.etag:
         raise PreconditionFailed(
-            f"{state.resource} were changed outside vmbackup since it last read them: read "
-            f"them again with GET /mappings/{state.hypervisor.id}?refresh=true, re-apply your "
-            "change and retry.", headers={"ETag": live_etag}, current_etag=live_etag)
+            f"{as_sentence_start(state.resource)} were changed outside vmbackup since it last "
+            f"read them: read them again with GET /mappings/{state.hypervisor.id}?refresh=true, "
+            "re-apply your change and retry.", headers={"ETag": live_etag}, current_etag=live_etag)
 
 
 async def _give_back(session: AsyncSession, hypervisor_id: str, claimed: str,

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.core.auth import AdminDep, ReaderDep
 from app.core.db import SessionDep
@@ -31,7 +31,8 @@ def _refresher(request: Request) -> Refresher:
     return refresher
 
 
-@router.get("/runs", response_model=SyncRunPage, responses=error_responses(*COMMON_ERRORS))
+@router.get("/runs", response_model=SyncRunPage,
+            responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_sync_runs(
     request: Request,
     session: SessionDep,
@@ -62,12 +63,14 @@ async def refresh_inventory(
     request: Request,
     session: SessionDep,
     principal: AdminDep,
+    response: Response,
     body: InventoryRefreshRequest | None = None,
     wait_seconds: WaitSecondsQuery = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
     """Refresh hypervisor and gateway status, then the inventory of every hypervisor (or the
-    given ones), now. Progress is visible in the runs returned and under /sync/runs."""
+    given ones), now. Follow the runs at `run_paths` (`Location`: /sync/runs)."""
+    response.headers["Location"] = "/sync/runs"
     return await service.refresh_inventory(
         session=session, refresher=_refresher(request),
         hypervisor_ids=body.hypervisor_ids if body else None, requested_by=principal.name,

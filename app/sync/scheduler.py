@@ -229,10 +229,14 @@ class Refresher:
         discovered: list[tuple[str, int]] = []
 
         async def status_then_discover() -> None:
+            listing = {hypervisor_id for hypervisor_id, _ in inventory_runs}
             if status_run is not None:
-                failure = await self._attempt(status_run, refresh_status(
-                    self.ctx, listing={hypervisor_id for hypervisor_id, _ in inventory_runs}))
+                status_started = utcnow()
+                failure = await self._attempt(status_run, refresh_status(self.ctx,
+                                                                         listing=listing))
                 await self._end(STATUS, status_run, None, failure)
+                if failure is None:
+                    discovered.extend(await self._reread_synced(batch, status_started, listing))
             if known is None:
                 return
             # Hypervisors the status refresh just discovered get their inventory too.
@@ -259,6 +263,21 @@ class Refresher:
             await self._inventories(discovered)
         if known is not None:  # a full refresh: VMs may have moved in or out of groups
             await self._membership(batch, trigger, requested_by)
+
+    async def _reread_synced(self, batch: Batch, since: datetime,
+                             listing: set[str]) -> list[tuple[str, int]]:
+        """Inventory runs, claimed now, of the hypervisors on which the status refresh saw a
+        metadata sync succeed: their VMs' AWS tags may have changed, so they are read again
+        now rather than at the next interval. (Those listed in this batch read them anyway.)"""
+        async with self.ctx.sessionmaker() as session:
+            synced = await hypervisors.tags_invalidated_since(session=session, since=since)
+        runs = []
+        for hypervisor_id in sorted(synced - listing):
+            run_id = await self._claim(batch, INVENTORY, hypervisor_id, "metadata_sync", None)
+            if run_id is not None and batch.task is not None:
+                runs.append((hypervisor_id, run_id))
+                self._task_of_run[run_id] = batch.task
+        return runs
 
     async def _inventories(self, runs: list[tuple[str, int]]) -> None:
         """Every listing first, then the tag fetching, so a hypervisor's listing never waits

@@ -23,6 +23,9 @@ class SyncStatus(StrEnum):
 class SyncTrigger(StrEnum):
     INTERVAL = "interval"
     MANUAL = "manual"
+    # Started by vmbackup itself when it saw a metadata sync succeed: the VMs' AWS tags may
+    # have changed.
+    METADATA_SYNC = "metadata_sync"
 
 
 class SyncRunRead(BaseModel):
@@ -76,3 +79,6 @@ class InventoryRefreshRead(BaseModel):
         description="The runs this request started, and runs of the same units that were "
         "already in progress (an on-demand refresh never overlaps a running one).")
     is_finished: bool = Field(description="Whether all of them had ended when we answered.")
+    run_paths: list[str] = Field(
+        description="Where to follow each run (`GET /sync/runs/{id}`) until its status is "
+        "`succeeded` or `failed`; `Location` is the list of runs, newest first.")

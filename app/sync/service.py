@@ -33,6 +33,9 @@ def to_read(run: SyncRun, progress: Mapping[int, RunProgress]) -> SyncRunRead:
 async def list_runs(*, session: AsyncSession, progress: Mapping[int, RunProgress],
                     page: PageParams, kind: SyncKind | None, hypervisor_id: str | None,
                     status: SyncStatus | None) -> SyncRunPage:
+    if hypervisor_id is not None:  # runs outlive their hypervisor: a deleted one still has some
+        await require_hypervisor(session=session, hypervisor_id=hypervisor_id,
+                                 include_deleted=True)
     rows = await repository.list_runs(
         session=session, page=page, kind=kind.value if kind else None,
         hypervisor_id=hypervisor_id, status=status.value if status else None)
@@ -77,4 +80,5 @@ async def _answer(refresher: Refresher, batch: Batch,
         runs = await repository.get_runs(session=fresh, run_ids=batch.run_ids)
         items = [to_read(run, refresher.ctx.progress) for run in runs]
     return InventoryRefreshRead(
-        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items))
+        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items),
+        run_paths=[f"/sync/runs/{run.id}" for run in items])

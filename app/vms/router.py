@@ -10,6 +10,8 @@ from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
 from app.core.pagination import PageDep
 from app.core.response_cache import CacheableRoute, response_cached
+from app.hypervisors.errors import HypervisorNotFound
+from app.hypervisors.service import require_hypervisor
 from app.vms import service
 from app.vms.repository import VmFilter, scoped_to
 from app.vms.schemas import AwsTagsAdd, AwsTagsRemove, AwsTagsResult, VmDetailRead, VmPage
@@ -46,6 +48,13 @@ async def _vm_filter(
     plan_id: Annotated[str | None, Query(
         max_length=64, description="Only VMs this backup plan covers.")] = None,
 ) -> VmFilter:
+    if folder is not None and not folder.startswith("/"):
+        # A relative path can never match (paths are stored from the root): say so, rather
+        # than answer an empty page.
+        raise ValidationFailed(
+            f"Folder paths start with `/` (the full vCenter path, as in /Datacenter/vm/Prod); "
+            f"`{folder}` can never match.",
+            invalid_params=[{"name": "query.folder", "reason": "does not start with /"}])
     keys, pairs = list(aws_tag_key or []), []
     for index, text in enumerate(aws_tag or []):
         key, has_value, value = text.partition("=")
@@ -78,7 +87,8 @@ def _write_concurrency(request: Request) -> int:
     return concurrency
 
 
-@router.get("", response_model=VmPage, responses=error_responses(*COMMON_ERRORS))
+@router.get("", response_model=VmPage,
+            responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 @response_cached
 async def list_vms(
     vm_filter: VmFilterDep, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
@@ -86,7 +96,11 @@ async def list_vms(
 ) -> Response:
     """Cached VMs of all hypervisors, filtered; sort by `name`, `path`, `last_backup_at` or
     `is_protected` (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages
-    are kept in memory until the inventory changes (`X-Cache: hit` or `miss`)."""
+    are kept in memory until the inventory changes (`X-Cache: hit` or `miss`). An unknown
+    `hypervisor_id` is a 404."""
+    if hypervisor_id is not None:
+        await require_hypervisor(session=session, hypervisor_id=hypervisor_id,
+                                 include_deleted=vm_filter.include_deleted)
     query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
     # Already a VmPage's JSON (see service.list_vms): sent as is, not validated again.
     return Response(await service.list_vms(session=session, page=page, query=query),

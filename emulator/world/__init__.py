@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from emulator.clock import VirtualClock
+from emulator.clock import DEFAULT_START, VirtualClock
 from emulator.world.gateways import Gateway
 from emulator.world.hypervisors import ERROR, OFFLINE, ONLINE, PENDING, Hypervisor
 from emulator.world.iam import IamRole, role_arn
@@ -37,6 +38,7 @@ class World:
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
         clock: VirtualClock | None = None,
+        start_at: datetime = DEFAULT_START,
         strict: bool = False,
         with_backup: bool = True,
     ) -> None:
@@ -45,7 +47,7 @@ class World:
         # Request handling, the control API and the clock all take this one lock, so tests,
         # timers and the server thread never see a half-applied change (and cannot deadlock).
         self.lock = threading.RLock()
-        self.clock = clock or VirtualClock(lock=self.lock)
+        self.clock = clock or VirtualClock(start_at, lock=self.lock)
         self.strict = strict
         self.hypervisors: dict[str, Hypervisor] = {}
         self.gateways: dict[str, Gateway] = {}

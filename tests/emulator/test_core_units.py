@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from emulator.clock import VirtualClock
+from emulator.clock import DEFAULT_START, VirtualClock
+from emulator.emulator_state import EmulatorState
 from emulator.errors import AwsError, EmulatorBug
 from emulator.gateway import codec
 from emulator.gateway.vms import list_virtual_machines
@@ -95,3 +96,11 @@ def test_fast_listing_bodies_are_identical_to_botocores(last_backup: datetime) -
     shape = operation_model("backup-gateway", "ListVirtualMachines").output_shape
     assert codec.encode_json_fast(result) == codec.encode_json(result, shape)
     assert codec.encode_cbor_fast(result) == codec.encode_cbor(result, shape)
+
+
+def test_a_world_started_now_starts_at_the_wall_clock_and_so_does_its_reset() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    state = EmulatorState("empty", starts_now=True)
+    assert before <= state.world.clock.now() <= datetime.now(UTC)
+    assert before <= state.reset().clock.now() <= datetime.now(UTC)
+    assert EmulatorState("empty").world.clock.now() == DEFAULT_START  # what tests rely on

@@ -54,11 +54,17 @@ async def test_software_update_is_accepted_then_installed_later(
         assert denied.status_code == 403
         accepted = await client.post("/gateways/bgw-67890/software-update", headers=auth())
         assert accepted.status_code == 202
-        assert accepted.json()["software_version"] == "2022-11-02"  # not installed yet
+        # What to follow and when it is done, not the gateway as it still is.
+        assert accepted.headers["Location"] == "/gateways/bgw-67890"
+        body = accepted.json()
+        assert body["follow"] == "/gateways/bgw-67890"
+        assert body["software_version_at_request"] == "2022-11-02"
+        assert "software_version" not in body
+        assert "a software_version other than 2022-11-02" in body["done_when"]
 
         emulator.advance(600)
         await refresh(client)
-        updated = (await client.get("/gateways/bgw-67890", headers=auth())).json()
+        updated = (await client.get(accepted.headers["Location"], headers=auth())).json()
         assert updated["software_version"] > "2022-12-16"
         assert updated["supports_tag_mapping"] is True
         assert updated["warnings"] == []

@@ -153,7 +153,11 @@ async def test_update_and_delete_write_through_to_the_cache(
                                         headers=auth())
         assert DEMO_DR in {item["id"] for item in with_deleted.json()["items"]}
         vms = await client.get("/vms", params={"hypervisor_id": DEMO_DR}, headers=auth())
-        assert vms.json()["items"] == []
+        assert vms.status_code == 404  # a deleted hypervisor's filter matches no live VM
+        vms = await client.get("/vms", params={"hypervisor_id": DEMO_DR,
+                                               "include_deleted": "true"}, headers=auth())
+        assert vms.json()["items"]
+        assert all(vm["deleted_at"] for vm in vms.json()["items"])
         gateway = (await client.get("/gateways/bgw-67890", headers=auth())).json()
         assert gateway["hypervisor_id"] is None
 
@@ -165,8 +169,15 @@ async def test_metadata_sync_starts_and_its_status_shows_on_the_hypervisor(
         await refresh(client)
         started = await client.post(f"/hypervisors/{DEMO_PROD}/metadata-sync", headers=auth())
         assert started.status_code == 202
-        assert started.json()["metadata_sync"]["status"] == "CREATED"
+        assert started.json()["metadata_sync"]["status"] == "CREATED"  # AWS's, not the cache's
+        assert started.json()["metadata_sync"]["are_vm_tags_current"] is False
+        # The live sync resource, which says when the VMs' tags show the sync.
+        assert started.headers["Location"] == f"/mappings/{DEMO_PROD}/sync"
         emulator.advance(600)
+        followed = await client.get(started.headers["Location"], params={"wait_seconds": 60},
+                                    headers=auth())
+        assert followed.json()["status"] == "SUCCEEDED"
+        assert followed.json()["are_vm_tags_current"] is True
         await refresh(client, DEMO_PROD)
         hypervisor = (await client.get(f"/hypervisors/{DEMO_PROD}", headers=auth())).json()
         assert hypervisor["metadata_sync"]["status"] == "SUCCEEDED"

@@ -33,8 +33,10 @@ async def start_sync(client: httpx.AsyncClient, hypervisor_id: str) -> httpx.Res
     return response
 
 
-async def sync_status(client: httpx.AsyncClient, hypervisor_id: str) -> dict[str, object]:
-    response = await client.get(f"/mappings/{hypervisor_id}/sync", headers=auth(Scope.READ))
+async def sync_status(client: httpx.AsyncClient, hypervisor_id: str,
+                      wait_seconds: float = 0) -> dict[str, object]:
+    response = await client.get(f"/mappings/{hypervisor_id}/sync", headers=auth(Scope.READ),
+                                params={"wait_seconds": wait_seconds})
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
@@ -61,19 +63,25 @@ async def test_seed_example_mapped_synced_and_visible_on_the_windows_vms(
     assert {vm["name"] for vm in started["pending_vms"]} == windows_vms
 
     control.advance(SYNC_SECONDS)
-    finished = await sync_status(client, PROD)
+    # Seeing the sync succeed, vmbackup re-reads the hypervisor's VM tags itself: no refresh
+    # is triggered here, the GET waits for vmbackup's own.
+    finished = await sync_status(client, PROD, wait_seconds=60)
     assert finished["status"] == "SUCCEEDED"
     assert finished["last_succeeded_at"] is not None
     assert finished["problem"] is None
-    assert finished["is_inventory_current"] is False  # the cache has not seen it yet
-
-    await refresh()
-    after = await sync_status(client, PROD)
-    assert after["is_inventory_current"] is True
-    assert {vm["name"] for vm in after["changed_vms"]} == windows_vms  # type: ignore[attr-defined]
-    assert after["pending_vms"] == []
+    assert finished["is_inventory_current"] is True
+    assert finished["vms_awaiting_tag_read"] == 0
+    assert finished["are_vm_tags_current"] is True
+    assert {vm["name"] for vm in finished["changed_vms"]} == windows_vms  # type: ignore[attr-defined]
+    assert finished["pending_vms"] == []
     assert all(vm["aws_tags"] == {"OS-Windows": "Windows"}
-               for vm in after["changed_vms"])  # type: ignore[attr-defined]
+               for vm in finished["changed_vms"])  # type: ignore[attr-defined]
+    tagged_in_cache = await client.get("/vms", headers=auth(Scope.READ), params={
+        "aws_tag": "OS-Windows=Windows", "hypervisor_id": PROD, "limit": 1000})
+    assert {vm["name"] for vm in tagged_in_cache.json()["items"]} == windows_vms
+    runs = (await client.get("/sync/runs", headers=auth(Scope.READ),
+                             params={"hypervisor_id": PROD})).json()["items"]
+    assert runs[0]["trigger"] == "metadata_sync"
     # AWS really tagged exactly the Windows VMs.
     tagged = {vm["name"] for vm in control.get("/vms", hypervisor_id=PROD)["vms"]
               if vm["aws_tags"].get("OS-Windows") == "Windows"}

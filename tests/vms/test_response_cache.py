@@ -158,7 +158,13 @@ async def test_deleting_a_hypervisor_replaces_its_cached_pages(client: httpx.Asy
     assert (await client.delete(f"/hypervisors/{DEMO_DR}", headers=auth())).status_code == 204
     gone = await client.get(path, headers=READER)
     assert gone.status_code == 404
-    assert (await _get(client, {"hypervisor_id": DEMO_DR}, expect="miss"))["items"] == []
+    # The filter on a deleted hypervisor is a 404 too; its tombstoned VMs, when asked for.
+    assert (await client.get("/vms", params={"hypervisor_id": DEMO_DR},
+                             headers=READER)).status_code == 404
+    tombstoned = await _get(client, {"hypervisor_id": DEMO_DR, "include_deleted": "true"},
+                            expect="miss")
+    assert len(tombstoned["items"]) == 50
+    assert all(vm["deleted_at"] for vm in tombstoned["items"])
 
 
 async def test_a_replica_sees_another_replicas_write_after_its_poll(
