@@ -127,10 +127,50 @@ def _found_by_tag(step: Step, walk: Walk) -> None:
     assert {vm["id"] for vm in step.body["items"]} == set(_web_vm_ids(walk))
 
 
+def _prod_tree_ids(walk: Walk) -> set[str]:
+    return {vm["vm_id"] for vm in walk.emulator.vms(hypervisor_id=PROD,
+                                                    path_prefix="/Datacenter/vm/Prod/")}
+
+
+def _plans(step: Step, walk: Walk) -> None:
+    (plan,) = step.body["items"]
+    assert (plan["id"], plan["name"]) == (walk.player.env["PLAN"], "vmware-daily")
+
+
+def _assignment_previewed(step: Step, walk: Walk) -> None:
+    assert step.status == 200
+    assert step.body["is_dry_run"] is True
+    assert step.body["vm_count"] == len(_prod_tree_ids(walk))
+    assert len(step.body["vms"]) == 3
+    (selection,) = step.body["selections"]
+    assert selection["Conditions"]["StringLike"][0]["ConditionValue"] == "/Datacenter/vm/Prod/*"
+
+
+def _assigned(step: Step, walk: Walk) -> None:
+    assert step.status == 201
+    assert step.body["pending_vms"] == len(_prod_tree_ids(walk))
+
+
+def _members_tagged(step: Step, walk: Walk) -> None:
+    assert step.body["is_finished"] is True
+
+
+def _assignment_covers(step: Step, walk: Walk) -> None:
+    (assignment,) = step.body["items"]
+    assert (assignment["vm_count"], assignment["pending_vms"]) == (
+        len(_prod_tree_ids(walk)), 0)
+
+
+def _unprotected(step: Step, walk: Walk) -> None:
+    assert step.body["items"]
+    assert not {vm["id"] for vm in step.body["items"]} & _prod_tree_ids(walk)
+
+
 def _audited(step: Step, walk: Walk) -> None:
     actions = {(event["method"], event["target"]) for event in step.body["items"]}
     assert ("PUT", f"/mappings/{PROD}") in actions
     assert ("POST", "/vms/aws-tags/add") in actions
+    assert ("POST", "/assignments") in actions
 
 
 # The seed guide, in order: (method, URL prefix as the README writes it, what it must show).
@@ -150,6 +190,12 @@ GUIDE: list[tuple[str, str, Check]] = [
     ("GET", "/gateways/bgw-67890", _gateway_updated),
     ("POST", "/vms/aws-tags/add", _bulk_tagged),
     ("GET", "/vms?aws_tag=team=web", _found_by_tag),
+    ("GET", "/plans", _plans),
+    ("POST", "/assignments?dry_run=true", _assignment_previewed),
+    ("POST", "/assignments", _assigned),
+    ("POST", "/sync/membership", _members_tagged),
+    ("GET", "/assignments", _assignment_covers),
+    ("GET", "/vms?protected=false", _unprotected),
     ("GET", "/audit", _audited),
 ]
 
