@@ -15,6 +15,7 @@ from app.models.backup_selection import BackupSelection
 from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_coverage import VmCoverage
+from app.plans import repository as plans
 from app.vms.repository import in_folder, vm_columns
 
 ASSIGNMENT_KEYSET = Keyset(
@@ -53,8 +54,9 @@ async def name_taken(*, session: AsyncSession, plan_id: str, name: str,
 
 
 async def delete_assignment(*, session: AsyncSession, assignment_id: str) -> None:
-    await session.execute(delete(BackupSelection)
-                          .where(BackupSelection.assignment_id == assignment_id))
+    owned = select(BackupSelection.id).where(BackupSelection.assignment_id == assignment_id)
+    await plans.delete_selections(session=session,
+                                  selection_ids=list((await session.execute(owned)).scalars()))
     await session.execute(delete(Assignment).where(Assignment.id == assignment_id))
 
 

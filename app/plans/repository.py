@@ -18,6 +18,7 @@ from app.models.backup_plan import BackupPlan
 from app.models.backup_rule import BackupRule
 from app.models.backup_selection import BackupSelection
 from app.models.backup_vault import BackupVault
+from app.models.vm_coverage import VmCoverage
 
 PLAN_KEYSET = Keyset(fields={"name": SortField(BackupPlan.name)}, default="name",
                      id_column=BackupPlan.id)
@@ -94,6 +95,9 @@ async def mark_plans_deleted(*, session: AsyncSession, plan_ids: Collection[str]
                              now: datetime) -> None:
     if not plan_ids:
         return
+    # Coverage rows go first, by statement: the cascade alone would not tell the response
+    # cache of GET /vms that coverage changed.
+    await session.execute(delete(VmCoverage).where(VmCoverage.plan_id.in_(list(plan_ids))))
     await session.execute(delete(BackupSelection)
                           .where(BackupSelection.plan_id.in_(list(plan_ids))))
     await session.execute(update(BackupPlan).where(BackupPlan.id.in_(list(plan_ids)))
@@ -166,7 +170,9 @@ async def store_selection(*, session: AsyncSession, info: SelectionInfo,
 
 async def delete_selections(*, session: AsyncSession, selection_ids: Collection[str]) -> None:
     if selection_ids:
-        await session.execute(delete(BackupSelection)
-                              .where(BackupSelection.id.in_(list(selection_ids))))
+        ids = list(selection_ids)
+        # By statement, not by cascade: see mark_plans_deleted.
+        await session.execute(delete(VmCoverage).where(VmCoverage.selection_id.in_(ids)))
+        await session.execute(delete(BackupSelection).where(BackupSelection.id.in_(ids)))
 
 

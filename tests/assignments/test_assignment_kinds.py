@@ -46,6 +46,11 @@ async def test_chosen_vms_become_the_selections_resources(
     listed = (await client.get("/assignments", params={"vm_id": chosen[1]},
                                headers=auth(Scope.READ))).json()["items"]
     assert [a["id"] for a in listed] == [created["id"]]
+    # Deleted, it covers nothing: pages cached before (GET /vms keeps pages) are not served.
+    gone = await client.delete(f"/assignments/{created['id']}",
+                               headers={**auth(), "If-Match": created["etag"]})
+    assert gone.status_code == 204
+    assert await protected_ids(client) == set()
 
 
 async def test_more_than_500_vms_are_split_into_consistently_named_selections(
