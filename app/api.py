@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
+from app.events.router import router as events_router
 from app.gateways.router import router as gateways_router
 from app.hypervisors.router import router as hypervisors_router
 from app.mappings.router import router as mappings_router
@@ -18,4 +19,5 @@ ROUTERS: list[APIRouter] = [
     sync_router,
     mappings_router,
     audit_router,
+    events_router,
 ]

@@ -3,6 +3,8 @@
 from app.models.audit_event import AuditEvent
 from app.models.base import Base
 from app.models.data_version import DataVersion
+from app.models.event import Event
+from app.models.event_sequence import EventSequence
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
@@ -14,11 +16,15 @@ from app.models.tag_mapping_sync_vm import TagMappingSyncVm
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
+from app.models.webhook import Webhook
+from app.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "AuditEvent",
     "Base",
     "DataVersion",
+    "Event",
+    "EventSequence",
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",
@@ -30,4 +36,6 @@ __all__ = [
     "Vm",
     "VmAwsTag",
     "VmVmwareTag",
+    "Webhook",
+    "WebhookDelivery",
 ]
