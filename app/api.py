@@ -10,6 +10,7 @@ from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.sync.router import router as sync_router
 from app.vms.router import router as vms_router
+from app.webhooks.router import router as webhooks_router
 
 ROUTERS: list[APIRouter] = [
     ops_router,
@@ -20,4 +21,5 @@ ROUTERS: list[APIRouter] = [
     mappings_router,
     audit_router,
     events_router,
+    webhooks_router,
 ]

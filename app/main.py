@@ -26,6 +26,7 @@ from app.core.response_cache import ResponseCache
 from app.sandbox import Sandbox, announce, start_sandbox
 from app.sync.context import SyncContext
 from app.sync.scheduler import Refresher
+from app.webhooks.worker import DeliveryWorker
 
 API_VERSION = "0.1.0"
 
@@ -61,11 +62,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = httpx.AsyncClient()
     app.state.refresher = Refresher(SyncContext(settings, app.state.sessionmaker, app.state.aws))
     app.state.refresher.start()
+    app.state.webhook_worker = DeliveryWorker(settings, app.state.sessionmaker, app.state.http,
+                                              app.state.refresher.ctx.runner_id)
+    app.state.webhook_worker.start()
     if sandbox is not None:
         announce(sandbox, os.environ.get("VMBACKUP_PUBLIC_URL", "http://127.0.0.1:8000"))
     try:
         yield
     finally:
+        await app.state.webhook_worker.stop()
         await app.state.refresher.stop()
         await app.state.data_version_poller.stop()
         await app.state.http.aclose()
@@ -118,5 +123,10 @@ def _errors_as_problem_json(schema: dict[str, object]) -> None:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status.isdigit() and int(status) >= 400 and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if not (status.isdigit() and int(status) >= 400):
+                    continue
+                # A route's own media type (JSON, or GET /events' event stream) is not what its
+                # errors are sent as.
+                for media_type in ("application/json", "text/event-stream"):
+                    if media_type in content:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop(media_type)

@@ -123,8 +123,9 @@ class Settings(BaseSettings):
     # A subscription is disabled after this many failed attempts in a row (any deliveries).
     webhook_disable_after_failures: int = Field(default=20, ge=1)
     webhook_concurrency: int = Field(default=8, ge=1)
-    # Allow webhook URLs on loopback and private addresses (the sandbox and tests do).
-    webhook_allow_private_urls: bool = True
+    # Whether webhook URLs may name loopback, private or link-local addresses (or localhost);
+    # unset: only in the sandbox.
+    webhook_allow_private_urls: bool | None = None
 
     page_default_limit: int = Field(default=50, ge=1)
     page_max_limit: int = Field(default=1000, ge=1)
@@ -145,6 +146,12 @@ class Settings(BaseSettings):
             source is not None
             for source in (self.jwt_hs256_secret, self.jwt_jwks_url, self.jwt_jwks_file)
         )
+
+    @property
+    def allows_private_webhook_urls(self) -> bool:
+        if self.webhook_allow_private_urls is None:
+            return self.sandbox
+        return self.webhook_allow_private_urls
 
     @cached_property
     def is_postgres(self) -> bool:
