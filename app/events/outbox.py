@@ -75,6 +75,10 @@ def record_events(*, session: AsyncSession, events: Iterable[PendingEvent]) -> N
     if sync_session.in_nested_transaction():
         # A savepoint rolled back would keep its events: record them outside savepoints.
         raise RuntimeError("record events outside a savepoint (begin_nested)")
+    if not sync_session.in_transaction():
+        # Tie the events to a transaction (no I/O yet), so closing the session without a
+        # commit drops them as it would drop any other change.
+        sync_session.begin()
     sync_session.info.setdefault(_PENDING, []).extend(events)
 
 

@@ -54,7 +54,8 @@ async def stream_events(
     stream = event_stream(
         sessionmaker=request.app.state.read_sessionmaker, after_id=after_id, patterns=patterns,
         poll_seconds=settings.events_poll_seconds,
-        heartbeat_seconds=settings.events_heartbeat_seconds)
+        heartbeat_seconds=settings.events_heartbeat_seconds,
+        is_disconnected=request.is_disconnected)
     # No buffering by proxies (nginx honours X-Accel-Buffering), no caching.
     return EventStreamResponse(stream, headers={"Cache-Control": "no-store",
                                                 "X-Accel-Buffering": "no"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,12 +28,15 @@ def _message(event_id: int, event_type: str, payload: str) -> str:
 async def event_stream(
     *, sessionmaker: async_sessionmaker[AsyncSession], after_id: int, patterns: frozenset[str],
     poll_seconds: float, heartbeat_seconds: float,
+    is_disconnected: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[str]:
-    """Events after ``after_id`` of the selected types, then new ones as they commit, forever;
-    a comment line after ``heartbeat_seconds`` without anything sent."""
+    """Events after ``after_id`` of the selected types, then new ones as they commit, until
+    the client goes away; a comment line after ``heartbeat_seconds`` without anything sent."""
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     scanned, last_sent = after_id, time.monotonic()
-    while True:
+    # A write to a closed connection would only fail at the next heartbeat: ask at every poll,
+    # so a gone client costs no more queries.
+    while not await is_disconnected():
         async with sessionmaker() as session:
             # Read the end first, then only up to it: rows of other types past the last match
             # are scanned once, not at every poll.

@@ -147,6 +147,14 @@ async def disable_webhook(*, session: AsyncSession, webhook_id: str, reason: str
                                   updated_at=now))
 
 
+async def delete_finished_deliveries(*, session: AsyncSession, before: datetime) -> int:
+    """Drop the log of deliveries that ended (succeeded or given up) before ``before``."""
+    result = await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.status != "pending",
+                                      WebhookDelivery.created_at < before))
+    return _rowcount(result)
+
+
 def _rowcount(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)

@@ -44,6 +44,7 @@ async def create_webhook(body: WebhookCreate, response: Response, session: Sessi
     created = await service.create_webhook(session=session, settings=settings, body=body,
                                            principal=principal.name)
     response.headers["Location"] = f"/webhooks/{created.id}"
+    response.headers["Cache-Control"] = "no-store"  # it carries the secret
     return created
 
 
@@ -60,10 +61,12 @@ async def get_webhook(webhook_id: WebhookIdPath, session: SessionDep,
 
 
 @router.patch("/{webhook_id}", response_model=WebhookRead, responses=error_responses(*_ONE))
-async def update_webhook(webhook_id: WebhookIdPath, body: WebhookUpdate, session: SessionDep,
-                         settings: SettingsDep, _principal: AdminDep) -> WebhookRead:
+async def update_webhook(webhook_id: WebhookIdPath, body: WebhookUpdate, response: Response,
+                         session: SessionDep, settings: SettingsDep,
+                         _principal: AdminDep) -> WebhookRead:
     """Change the URL, types or description; `is_enabled: true` re-enables a subscription
     disabled after failures; `rotate_secret: true` returns a new secret (shown once)."""
+    response.headers["Cache-Control"] = "no-store"
     return await service.update_webhook(session=session, settings=settings,
                                         webhook_id=webhook_id, body=body)
 

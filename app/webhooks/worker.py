@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.metrics import WEBHOOK_DELIVERIES
 from app.events import repository as events
 from app.events.envelope import envelope_json
 from app.events.types import matches
@@ -195,6 +196,8 @@ class DeliveryWorker:
                 values: dict[str, object] = {
                     "last_attempt_at": now, "last_status_code": attempt.status_code,
                     "last_error": attempt.error}
+                WEBHOOK_DELIVERIES.labels(outcome="succeeded" if attempt.succeeded
+                                          else "failed").inc()
                 if attempt.succeeded:
                     values.update(status="succeeded", delivered_at=now, next_attempt_at=None)
                 elif tries >= settings.webhook_max_attempts:
@@ -219,7 +222,8 @@ class DeliveryWorker:
             await session.commit()
 
     async def _prune(self, now: datetime) -> None:
-        """Remove events past their retention, at most every few minutes per replica."""
+        """Remove events and ended deliveries past the retention, at most every few minutes
+        per replica."""
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
@@ -227,6 +231,7 @@ class DeliveryWorker:
         async with self.sessionmaker() as session:
             removed = await events.delete_events_before(session=session, before=cutoff,
                                                         limit=10_000)
+            await repository.delete_finished_deliveries(session=session, before=cutoff)
             await session.commit()
         if removed:
             logger.info("events pruned", extra={"fields": {"removed": removed}})

@@ -44,6 +44,19 @@ async def test_an_event_is_written_with_its_transaction_or_not_at_all(
         assert page["items"][0]["data"] == {"job": {"id": "kept"}}
 
 
+async def test_events_of_a_session_closed_without_commit_are_dropped(
+    app: FastAPI, client,  # type: ignore[no-untyped-def]
+) -> None:
+    session = app.state.sessionmaker()
+    await record_event(session=session, type="job.created", subject="job/abandoned", data={})
+    await session.close()
+    # The same session object, reused for another change: only that change's event is written.
+    await record_event(session=session, type="job.created", subject="job/kept", data={})
+    await session.commit()
+    await session.close()
+    assert [item["subject"] for item in (await log(client))["items"]] == ["job/kept"]
+
+
 async def test_unknown_event_types_are_refused_when_recorded(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         with pytest.raises(ValueError, match="unknown event type"):
