@@ -43,16 +43,17 @@ def parse_resume_position(header: str | None, query: int | None) -> int | None:
 
 
 async def start_position(*, session: AsyncSession, resume_after: int | None) -> int:
-    """Resume after the given id; without one, start at the end (only new events)."""
-    if resume_after is not None:
-        return resume_after
-    return await repository.last_event_id(session=session)
+    """Resume after the given id; without one, start at the end (only new events). An id
+    beyond the end (from another installation, or a reset database) starts at the end too,
+    rather than waiting silently for ids to catch up with it."""
+    end = await repository.last_event_id(session=session)
+    return end if resume_after is None else min(resume_after, end)
 
 
 async def event_log(*, session: AsyncSession, after: int | None, patterns: frozenset[str],
                     limit: int) -> EventLogPage:
-    after_id = after or 0
     end = await repository.last_event_id(session=session)
+    after_id = min(after or 0, end)
     rows = await repository.events_after(session=session, after_id=after_id, up_to_id=end,
                                          patterns=patterns, limit=limit + 1)
     has_more = len(rows) > limit

@@ -129,6 +129,8 @@ async def test_the_log_pages_by_id_and_filters_by_type(app: FastAPI, client) -> 
     assert not rest["has_more"]
     only_vm = await log(client, type="vm.")
     assert [item["subject"] for item in only_vm["items"]] == ["vm/vm-1"]
+    beyond = await log(client, after=10**9)  # not an id of this outbox: its end
+    assert beyond["next_after"] == rest["next_after"]
     nothing_new = await log(client, after=rest["next_after"])
     assert nothing_new["items"] == []
     assert nothing_new["next_after"] == rest["next_after"]
