@@ -47,51 +47,49 @@ async def one_change(sessionmaker, name: str, events: int) -> None:  # type: ign
         await session.commit()
 
 
-async def main(kind: str) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        url = fresh_database(kind, Path(scratch), label="events")
-        await upgrade_to_head(url)
-        engine = build_engine(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
-        sessionmaker = build_sessionmaker(engine)
-        async with sessionmaker() as session:
-            session.add_all([Lease(name=f"w{index}", holder=None, expires_at=utcnow())
-                             for index in range(8)])
-            await session.commit()
+async def main(kind: str, url: str) -> None:
+    await upgrade_to_head(url)
+    engine = build_engine(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    sessionmaker = build_sessionmaker(engine)
+    async with sessionmaker() as session:
+        session.add_all([Lease(name=f"w{index}", holder=None, expires_at=utcnow())
+                         for index in range(8)])
+        await session.commit()
 
-        print(f"[{kind}] one transaction, median of 30 (ms):")
-        for events in (0, 1, 100, 1000):
-            times = []
-            for _ in range(30):
-                started = time.perf_counter()
-                await one_change(sessionmaker, "w0", events)
-                times.append((time.perf_counter() - started) * 1000)
-            print(f"  {events:>5} events: {statistics.median(times):7.2f} ms")
-
-        for events in (0, 1):
+    print(f"[{kind}] one transaction, median of 30 (ms):")
+    for events in (0, 1, 100, 1000):
+        times = []
+        for _ in range(30):
             started = time.perf_counter()
-            await asyncio.gather(*(
-                _writer(sessionmaker, f"w{index}", events) for index in range(8)))
-            seconds = time.perf_counter() - started
-            print(f"[{kind}] 8 writers x 100 transactions, {events} event each: "
-                  f"{800 / seconds:,.0f} commits/s")
+            await one_change(sessionmaker, "w0", events)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"  {events:>5} events: {statistics.median(times):7.2f} ms")
 
-        while await _count(sessionmaker) < 100_000:
-            await one_change(sessionmaker, "w0", 1000)
-        async with sessionmaker() as session:
-            end = await repository.last_event_id(session=session)
-        for label, after in (("500 events from the middle", end // 2), ("empty poll", end)):
-            times = []
-            for _ in range(30):
-                started = time.perf_counter()
-                async with sessionmaker() as session:
-                    last = await repository.last_event_id(session=session)
-                    await repository.events_after(session=session, after_id=after,
-                                                  up_to_id=last, patterns=frozenset(),
-                                                  limit=500)
-                times.append((time.perf_counter() - started) * 1000)
-            print(f"[{kind}] read, {label} (outbox of {end:,}): "
-                  f"{statistics.median(times):.2f} ms")
-        await engine.dispose()
+    for events in (0, 1):
+        started = time.perf_counter()
+        await asyncio.gather(*(
+            _writer(sessionmaker, f"w{index}", events) for index in range(8)))
+        seconds = time.perf_counter() - started
+        print(f"[{kind}] 8 writers x 100 transactions, {events} event each: "
+              f"{800 / seconds:,.0f} commits/s")
+
+    while await _count(sessionmaker) < 100_000:
+        await one_change(sessionmaker, "w0", 1000)
+    async with sessionmaker() as session:
+        end = await repository.last_event_id(session=session)
+    for label, after in (("500 events from the middle", end // 2), ("empty poll", end)):
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            async with sessionmaker() as session:
+                last = await repository.last_event_id(session=session)
+                await repository.events_after(session=session, after_id=after,
+                                              up_to_id=last, patterns=frozenset(),
+                                              limit=500)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"[{kind}] read, {label} (outbox of {end:,}): "
+              f"{statistics.median(times):.2f} ms")
+    await engine.dispose()
 
 
 async def _writer(sessionmaker, name: str, events: int) -> None:  # type: ignore[no-untyped-def]
@@ -111,6 +109,8 @@ if __name__ == "__main__":
     print(machine())
     with host_to_ourselves():
         try:
-            asyncio.run(main(args.db))
+            with tempfile.TemporaryDirectory() as scratch:
+                url = fresh_database(args.db, Path(scratch), label="events")
+                asyncio.run(main(args.db, url))
         finally:
             drop_postgres_database()

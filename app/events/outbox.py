@@ -21,13 +21,13 @@ from typing import Any, cast
 import pydantic_core
 from pydantic import BaseModel
 from sqlalchemy import CursorResult, Table, event, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 # Imported first on purpose: its before_commit hook (the data version row) is then registered
 # before ours, so every transaction locks the two rows in the same order and none deadlock.
 from app.core.data_version import TrackedSession
+from app.core.upsert import conflict_insert
 from app.events.types import EVENT_TYPES, EventType
 from app.models.base import utcnow
 from app.models.event import Event
@@ -88,8 +88,7 @@ def _reserve(session: Session, count: int) -> int:
     dialect = session.get_bind().dialect.name
     # The first use (or a row removed) starts after the highest id already in the outbox.
     start = select(Event.id).order_by(Event.id.desc()).limit(1).scalar_subquery()
-    insert_ = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = insert_.from_select(
+    statement = conflict_insert(dialect, table).from_select(
         ["name", "last_id"],
         select(literal(_SEQUENCE), func.coalesce(start, 0) + count),
     ).on_conflict_do_update(
