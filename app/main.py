@@ -23,6 +23,7 @@ from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.core.response_cache import ResponseCache
+from app.events.tail import EventTail
 from app.sandbox import Sandbox, announce, start_sandbox
 from app.sync.context import SyncContext
 from app.sync.scheduler import Refresher
@@ -62,6 +63,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = httpx.AsyncClient()
     app.state.refresher = Refresher(SyncContext(settings, app.state.sessionmaker, app.state.aws))
     app.state.refresher.start()
+    # Started by the first GET /events: one reader of the outbox for all of this replica's streams.
+    app.state.event_tail = EventTail(app.state.read_sessionmaker, settings.events_poll_seconds)
     app.state.webhook_worker = DeliveryWorker(settings, app.state.sessionmaker, app.state.http,
                                               app.state.refresher.ctx.runner_id)
     app.state.webhook_worker.start()
@@ -71,6 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.webhook_worker.stop()
+        await app.state.event_tail.stop()
         await app.state.refresher.stop()
         await app.state.data_version_poller.stop()
         await app.state.http.aclose()

@@ -8,7 +8,7 @@ from app.core.db import ReadSessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.events import service
 from app.events.schemas import EventLogPage, EventTypeList
-from app.events.stream import event_stream
+from app.events.tail import EventTail
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -50,11 +50,10 @@ async def stream_events(
     patterns = service.parse_patterns(event_type)
     resume = service.parse_resume_position(last_event_id_header, last_event_id)
     after_id = await service.start_position(session=session, resume_after=resume)
-    settings = request.app.state.settings
-    stream = event_stream(
-        sessionmaker=request.app.state.read_sessionmaker, after_id=after_id, patterns=patterns,
-        poll_seconds=settings.events_poll_seconds,
-        heartbeat_seconds=settings.events_heartbeat_seconds,
+    tail: EventTail = request.app.state.event_tail
+    stream = tail.stream(
+        after_id=after_id, patterns=patterns,
+        heartbeat_seconds=request.app.state.settings.events_heartbeat_seconds,
         is_disconnected=request.is_disconnected)
     # No buffering by proxies (nginx honours X-Accel-Buffering), no caching.
     return EventStreamResponse(stream, headers={"Cache-Control": "no-store",
