@@ -40,7 +40,9 @@ from app.webhooks.service import next_attempt
 logger = logging.getLogger("vmbackup.webhooks")
 LEASE = "webhooks"
 FAN_OUT_BATCH = 1000
-SEND_BATCH = 100
+# Deliveries per step: this many rounds of `webhook_concurrency` at most, so a step against
+# receivers that all time out still ends well within the lease (4 x 10 s by default).
+SEND_ROUNDS = 4
 PRUNE_EVERY = timedelta(minutes=10)
 
 
@@ -72,6 +74,10 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._pruned_at: datetime | None = None
 
+    @property
+    def _send_batch(self) -> int:
+        return self.settings.webhook_concurrency * SEND_ROUNDS
+
     # --- the loop ------------------------------------------------------------------------
     def start(self) -> None:
         if self.settings.webhook_delivery_enabled:
@@ -94,7 +100,7 @@ class DeliveryWorker:
         while True:
             try:
                 result = await self.step()
-                busy = len(result.attempts) == SEND_BATCH
+                busy = len(result.attempts) == self._send_batch
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -118,7 +124,8 @@ class DeliveryWorker:
             result.fanned_out = await self._fan_out(session, now)
             await session.commit()
         async with self.sessionmaker() as session:
-            due = await repository.due_deliveries(session=session, now=now, limit=SEND_BATCH)
+            due = await repository.due_deliveries(session=session, now=now,
+                                                  limit=self._send_batch)
             bodies = await repository.event_bodies(
                 session=session, event_ids={delivery.event_id for delivery in due})
         limit = asyncio.Semaphore(self.settings.webhook_concurrency)
