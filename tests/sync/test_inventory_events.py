@@ -95,3 +95,20 @@ async def test_a_listing_changing_many_vms_records_one_summary_event(
         assert len(found) == 1 + 80
         assert all(event["data"]["vm"]["hypervisor_id"] == DEMO_DR
                    for event in found if event["type"] == "vm.discovered")
+
+
+async def test_a_vm_moved_to_another_hypervisor_is_changed_not_deleted(
+    app_factory: AppFactory, emulator: EmulatorControl,
+) -> None:
+    async with app_factory() as (_app, client):
+        await refresh(client)
+        _, position = await events(client)
+        moved = emulator.vms(hypervisor_id=DEMO_PROD)[0]
+        emulator.update_vm(moved["vm_id"], hypervisor=DEMO_DR)
+        await refresh(client, DEMO_DR)  # claims it first: the prod listing then skips it
+        await refresh(client, DEMO_PROD)
+        found, _ = await events(client, position)
+        assert [(event["type"], event["subject"]) for event in found] == [
+            ("vm.changed", f"vm/{moved['vm_id']}")]
+        assert found[0]["data"]["changes"] == ["relisted"]
+        assert found[0]["data"]["vm"]["hypervisor_id"] == DEMO_DR
