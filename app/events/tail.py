@@ -45,11 +45,25 @@ class EventTail:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Set when the server stops: streams end, or its shutdown would wait for them forever.
+        self.is_closing = False
 
     async def _ensure_started(self) -> None:
         if self._task is None:
+            self._loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self._run(), name="event-tail")
         await self._started.wait()
+
+    def close_soon(self) -> None:
+        """End every stream (from a signal handler too: the work is handed to the loop)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.close()))
+
+    async def close(self) -> None:
+        self.is_closing = True
+        async with self._changed:
+            self._changed.notify_all()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -115,7 +129,7 @@ class EventTail:
         await self._ensure_started()
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         last_sent = time.monotonic()
-        while not await is_disconnected():
+        while not self.is_closing and not await is_disconnected():
             floor = self.floor
             if after_id < floor:  # older than the buffer: from the database, up to its floor
                 found = await self._catch_up(after_id, floor, patterns)
@@ -139,4 +153,5 @@ class EventTail:
         """Until the tail has read past ``after_id``, or ``seconds``."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds), self._changed:
-                await self._changed.wait_for(lambda: self.position > after_id)
+                await self._changed.wait_for(
+                    lambda: self.position > after_id or self.is_closing)
