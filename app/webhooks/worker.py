@@ -44,6 +44,7 @@ FAN_OUT_BATCH = 1000
 # receivers that all time out still ends well within the lease (4 x 10 s by default).
 SEND_ROUNDS = 4
 PRUNE_EVERY = timedelta(minutes=10)
+PRUNE_BATCH, PRUNE_BATCHES = 10_000, 50
 
 
 @dataclass
@@ -235,10 +236,16 @@ class DeliveryWorker:
             return
         self._pruned_at = now
         cutoff = now - timedelta(days=self.settings.events_retention_days)
-        async with self.sessionmaker() as session:
-            removed = await events.delete_events_before(session=session, before=cutoff,
-                                                        limit=10_000)
-            await repository.delete_finished_deliveries(session=session, before=cutoff)
-            await session.commit()
+        removed = 0
+        for _ in range(PRUNE_BATCHES):  # short transactions, at most this many per turn
+            async with self.sessionmaker() as session:
+                batch = await events.delete_events_before(session=session, before=cutoff,
+                                                          limit=PRUNE_BATCH)
+                if removed == 0:
+                    await repository.delete_finished_deliveries(session=session, before=cutoff)
+                await session.commit()
+            removed += batch
+            if batch < PRUNE_BATCH:
+                break
         if removed:
             logger.info("events pruned", extra={"fields": {"removed": removed}})

@@ -158,3 +158,17 @@ async def test_only_the_lease_holder_delivers(setup: Setup) -> None:
 
 def _iso(value: Any) -> str:
     return str(value.isoformat()).replace("+00:00", "Z")
+
+
+async def test_events_past_the_retention_are_removed(setup: Setup) -> None:
+    from app.events.outbox import record_event
+
+    async with setup.app.state.sessionmaker() as session:
+        await record_event(session=session, type="job.created", subject="job/old", data={},
+                           occurred_at=utcnow() - timedelta(days=8))
+        await record_event(session=session, type="job.created", subject="job/recent", data={},
+                           occurred_at=utcnow() - timedelta(days=6))
+        await session.commit()
+    await setup.worker.step()
+    page = (await setup.client.get("/events/log", headers=auth())).json()
+    assert [item["subject"] for item in page["items"]] == ["job/recent"]
