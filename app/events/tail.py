@@ -73,9 +73,15 @@ class EventTail:
             self._task = None
 
     async def _run(self) -> None:
-        async with self._sessionmaker() as session:
-            self.floor = self.position = await repository.last_event_id(session=session)
-        self._started.set()
+        while not self._started.is_set():
+            try:
+                async with self._sessionmaker() as session:
+                    self.floor = self.position = await repository.last_event_id(
+                        session=session)
+                self._started.set()
+            except Exception:  # the database is away: the streams wait, and so do we
+                logger.warning("could not read the outbox's end", exc_info=True)
+                await asyncio.sleep(self._poll_seconds)
         while True:
             try:
                 await self._read_new()
