@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.assignments.router import router as assignments_router
 from app.audit.router import router as audit_router
+from app.events.router import router as events_router
 from app.gateways.router import router as gateways_router
 from app.hypervisors.router import router as hypervisors_router
 from app.mappings.router import router as mappings_router
@@ -11,6 +12,7 @@ from app.ops.router import router as ops_router
 from app.plans.router import router as plans_router
 from app.sync.router import router as sync_router
 from app.vms.router import router as vms_router
+from app.webhooks.router import router as webhooks_router
 
 ROUTERS: list[APIRouter] = [
     ops_router,
@@ -22,4 +24,6 @@ ROUTERS: list[APIRouter] = [
     plans_router,
     assignments_router,
     audit_router,
+    events_router,
+    webhooks_router,
 ]

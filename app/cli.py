@@ -52,11 +52,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.core.runtime import tune_for_serving
     from app.main import create_app
+    from app.server import Server
 
     os.environ.setdefault("VMBACKUP_PUBLIC_URL", f"http://{args.host}:{args.port}")
     app = create_app()
     tune_for_serving()
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
+                            access_log=False)
+    Server(config, app).run()
     return 0
 
 

@@ -24,9 +24,11 @@ from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.core.response_cache import ResponseCache
+from app.events.tail import EventTail
 from app.sandbox import Sandbox, announce, start_sandbox
 from app.sync.context import SyncContext
 from app.sync.scheduler import Refresher
+from app.webhooks.worker import DeliveryWorker
 
 API_VERSION = "0.1.0"
 DOCS_ASSETS_URL = "/docs-assets"
@@ -63,11 +65,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = httpx.AsyncClient()
     app.state.refresher = Refresher(SyncContext(settings, app.state.sessionmaker, app.state.aws))
     app.state.refresher.start()
+    # Started by the first GET /events: one reader of the outbox for all of this replica's streams.
+    app.state.event_tail = EventTail(app.state.read_sessionmaker, settings.events_poll_seconds)
+    app.state.webhook_worker = DeliveryWorker(settings, app.state.sessionmaker, app.state.http,
+                                              app.state.refresher.ctx.runner_id)
+    app.state.webhook_worker.start()
     if sandbox is not None:
         announce(sandbox, os.environ.get("VMBACKUP_PUBLIC_URL", "http://127.0.0.1:8000"))
     try:
         yield
     finally:
+        await app.state.webhook_worker.stop()
+        await app.state.event_tail.stop()
         await app.state.refresher.stop()
         await app.state.data_version_poller.stop()
         await app.state.http.aclose()
@@ -123,5 +132,10 @@ def _errors_as_problem_json(schema: dict[str, object]) -> None:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status.isdigit() and int(status) >= 400 and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if not (status.isdigit() and int(status) >= 400):
+                    continue
+                # A route's own media type (JSON, or GET /events' event stream) is not what its
+                # errors are sent as.
+                for media_type in ("application/json", "text/event-stream"):
+                    if media_type in content:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop(media_type)

@@ -151,8 +151,8 @@ async def delete_assignment(
     """Delete the assignment and its AWS selections (needs `If-Match`). Membership tags no
     other assignment needs are then removed from its VMs."""
     _admin_unless_dry_run(principal, False)
-    await service.delete(session=session, client=client, assignment_id=assignment_id,
-                         if_match=if_match)
+    await service.delete(session=session, client=client, settings=request.app.state.settings,
+                         assignment_id=assignment_id, if_match=if_match)
     _tag_members_after_commit(request, tasks, principal.name)
     return Response(status_code=204)
 

@@ -31,6 +31,8 @@ from app.core.pagination import PageParams, page_of
 from app.coverage import repository as coverage
 from app.coverage.repository import KnownSelection
 from app.coverage.rules import SelectionRule
+from app.events.outbox import record_event
+from app.events.types import EventType
 from app.models.assignment import Assignment
 from app.models.base import utcnow
 from app.plans import repository as plans
@@ -136,7 +138,11 @@ async def create(*, session: AsyncSession, client: BackupClient, settings: Setti
     session.add(row)
     await session.flush()
     await _store_selections(session, assignment_id, made)
-    return await get(session=session, settings=settings, assignment_id=assignment_id)
+    created = await get(session=session, settings=settings, assignment_id=assignment_id)
+    await record_event(session=session, type=EventType.ASSIGNMENT_CREATED,
+                       subject=f"assignment/{assignment_id}",
+                       data={"assignment": created.model_dump(mode="json")})
+    return created
 
 
 async def replace(*, session: AsyncSession, client: BackupClient, settings: Settings,
@@ -154,6 +160,7 @@ async def replace(*, session: AsyncSession, client: BackupClient, settings: Sett
     if is_dry_run:
         return await dry_run(session=session, settings=settings, resolved=resolved,
                              replaced=[s.id for s in old], limit=limit)
+    previous = (await _reads(session, settings, [row]))[0]
     plan_id = await _plan_for(session, client, caller, resolved)
     made = await create_all(client, plan_id=plan_id, bodies=resolved.bodies(),
                             tokens=[caller.token("selection", str(row.generation + 1), str(i))
@@ -166,13 +173,19 @@ async def replace(*, session: AsyncSession, client: BackupClient, settings: Sett
     row.generation += 1
     _apply(row, resolved, plan_id, caller.principal)
     await _store_selections(session, assignment_id, made)
-    return await get(session=session, settings=settings, assignment_id=assignment_id)
+    replaced = await get(session=session, settings=settings, assignment_id=assignment_id)
+    await record_event(session=session, type=EventType.ASSIGNMENT_REPLACED,
+                       subject=f"assignment/{assignment_id}",
+                       data={"assignment": replaced.model_dump(mode="json"),
+                             "previous": previous.model_dump(mode="json")})
+    return replaced
 
 
-async def delete(*, session: AsyncSession, client: BackupClient, assignment_id: str,
-                 if_match: str | None) -> None:
+async def delete(*, session: AsyncSession, client: BackupClient, settings: Settings,
+                 assignment_id: str, if_match: str | None) -> None:
     row = await require(session=session, assignment_id=assignment_id)
     require_if_match(if_match, row.etag, resource=f"assignment {assignment_id}")
+    was = (await _reads(session, settings, [row]))[0]
     old = (await repository.selections_of(session=session,
                                           assignment_ids=[assignment_id]))[assignment_id]
     await delete_all(client, undo_on_failure=[], old=[
@@ -180,6 +193,9 @@ async def delete(*, session: AsyncSession, client: BackupClient, assignment_id: 
                                           "IamRoleArn": s.iam_role_arn, **s.document})
         for s in old])
     await repository.delete_assignment(session=session, assignment_id=assignment_id)
+    await record_event(session=session, type=EventType.ASSIGNMENT_DELETED,
+                       subject=f"assignment/{assignment_id}",
+                       data={"assignment": was.model_dump(mode="json")})
 
 
 async def _plan_for(session: AsyncSession, client: BackupClient, caller: Caller,

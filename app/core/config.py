@@ -116,6 +116,32 @@ class Settings(BaseSettings):
     response_cache_max_megabytes: float = Field(default=64.0, gt=0)
     response_cache_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # GET /events: how often a stream looks for new events in the outbox (the bound on how late
+    # another replica's event reaches this one's clients), and the comment line sent when
+    # nothing happened for this long (keeps proxies from closing an idle stream).
+    events_poll_seconds: float = Field(default=1.0, gt=0)
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # A listing that discovers, changes or deletes more VMs than this writes one
+    # `vm.bulk_changed` event for the hypervisor instead of one event per VM.
+    events_inventory_max_per_vm: int = Field(default=1000, ge=0)
+    # Events older than this are removed from the outbox (by the webhook worker's replica).
+    events_retention_days: float = Field(default=7.0, gt=0)
+
+    # Webhook deliveries: a lease-guarded worker, one replica at a time.
+    webhook_delivery_enabled: bool = True
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Retry backoff: base * 2^(attempt - 1), capped; a delivery is given up after max attempts.
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    # A subscription is disabled after this many failed attempts in a row (any deliveries).
+    webhook_disable_after_failures: int = Field(default=20, ge=1)
+    webhook_concurrency: int = Field(default=8, ge=1)
+    # Whether webhook URLs may name loopback, private or link-local addresses (or localhost);
+    # unset: only in the sandbox.
+    webhook_allow_private_urls: bool | None = None
+
     page_default_limit: int = Field(default=50, ge=1)
     page_max_limit: int = Field(default=1000, ge=1)
 
@@ -135,6 +161,12 @@ class Settings(BaseSettings):
             source is not None
             for source in (self.jwt_hs256_secret, self.jwt_jwks_url, self.jwt_jwks_file)
         )
+
+    @property
+    def allows_private_webhook_urls(self) -> bool:
+        if self.webhook_allow_private_urls is None:
+            return self.sandbox
+        return self.webhook_allow_private_urls
 
     @cached_property
     def is_postgres(self) -> bool:

@@ -29,3 +29,7 @@ SYNC_LAST_SUCCESS = Gauge(
     "vmbackup_sync_last_success_timestamp_seconds", "When a refresh last succeeded.",
     ["kind"], registry=REGISTRY,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "vmbackup_webhook_delivery_attempts_total", "Webhook delivery attempts.",
+    ["outcome"], registry=REGISTRY,
+)

@@ -24,11 +24,9 @@ async def upsert(
         return
     table = model.__table__
     assert isinstance(table, Table)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One statement executed with many parameter sets: compiled once, batched by SQLAlchemy's
     # "insertmanyvalues", instead of a new multi-row VALUES statement for every call.
-    statement = insert(table)
+    statement = conflict_insert(session.get_bind().dialect.name, table)
     if update_columns:
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
@@ -38,3 +36,8 @@ async def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))
     await session.execute(statement, list(rows))
+
+
+def conflict_insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that takes ON CONFLICT clauses, for this dialect (PostgreSQL or SQLite)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

@@ -8,6 +8,8 @@ from app.models.backup_selection import BackupSelection
 from app.models.backup_vault import BackupVault
 from app.models.base import Base
 from app.models.data_version import DataVersion
+from app.models.event import Event
+from app.models.event_sequence import EventSequence
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
@@ -20,6 +22,8 @@ from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
 from app.models.vm_vmware_tag import VmVmwareTag
+from app.models.webhook import Webhook
+from app.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "Assignment",
@@ -30,6 +34,8 @@ __all__ = [
     "BackupVault",
     "Base",
     "DataVersion",
+    "Event",
+    "EventSequence",
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",
@@ -42,4 +48,6 @@ __all__ = [
     "VmAwsTag",
     "VmCoverage",
     "VmVmwareTag",
+    "Webhook",
+    "WebhookDelivery",
 ]

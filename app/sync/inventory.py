@@ -25,6 +25,7 @@ from app.models.base import utcnow
 from app.models.hypervisor import Hypervisor
 from app.sync import repository
 from app.sync.context import RunProgress, SyncContext, inventory_lease
+from app.sync.inventory_events import record_inventory_events
 from app.sync.listing_writer import ListingWriter
 from app.vms import inventory_repository as inventory
 from app.vms.inventory_repository import ListingChanges, Snapshot
@@ -195,7 +196,8 @@ async def _list_and_commit(
         if state.state != ONLINE:
             return None, state
         return await _commit(writer, run_id, diff, state, progress,
-                             hypervisor.inventory_version), state
+                             hypervisor.inventory_version,
+                             ctx.settings.events_inventory_max_per_vm), state
 
 
 async def refresh_statistics_after(ctx: SyncContext, rows: int, tables: Collection[str]) -> None:
@@ -229,18 +231,18 @@ class ListingOutcome:
 
 async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
                   state: gw.HypervisorInfo, progress: RunProgress,
-                  version_before: int) -> ListingOutcome:
-    """The listing's last writes, its run record, and its commit."""
+                  version_before: int, max_events_per_vm: int) -> ListingOutcome:
+    """The listing's last writes, its events, its run record, and its commit."""
     outcome = ListingOutcome(new=diff.new, changed=diff.changed)
 
     async def last(session: AsyncSession) -> None:
         now = utcnow()
-        tombstones = diff.tombstones()
-        outcome.tombstoned = await inventory.tombstone(
-            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=tombstones, now=now)
+        tombstoned = await inventory.tombstone(
+            session=session, hypervisor_id=diff.hypervisor_id, vm_ids=diff.tombstones(), now=now)
+        outcome.tombstoned = len(tombstoned)
         # A new VM may be covered by ARN alone; a tombstoned one no longer is.
         await coverage.recompute_vms(session=session,
-                                     vm_ids=[*map(gw.id_of, diff.fresh), *tombstones])
+                                     vm_ids=[*map(gw.id_of, diff.fresh), *tombstoned])
         await hypervisors.save_hypervisor(session=session, info=state, now=now)
         await hypervisors.record_inventory_outcome(
             session=session, hypervisor_id=diff.hypervisor_id, synced_at=now, error=None)
@@ -248,6 +250,9 @@ async def _commit(writer: ListingWriter, run_id: int, diff: ListingDiff,
             outcome.new = await inventory.first_seen_count(
                 session=session, hypervisor_id=diff.hypervisor_id, at=writer.now)
             outcome.changed += diff.new - outcome.new
+        await record_inventory_events(
+            session=session, diff=diff, tombstoned=tombstoned, discovered=outcome.new,
+            run_id=run_id, first_seen_at=writer.now, now=now, max_per_vm=max_events_per_vm)
         await repository.update_run(
             session=session, run_id=run_id, pages=progress.pages, vms_seen=diff.seen,
             vms_new=outcome.new, vms_changed=outcome.changed, vms_tombstoned=outcome.tombstoned,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
-    CursorResult,
     Table,
     bindparam,
     delete,
@@ -121,19 +120,30 @@ async def inventory_version(*, session: AsyncSession, hypervisor_id: str, bump: 
 
 
 async def tombstone(*, session: AsyncSession, hypervisor_id: str, vm_ids: Collection[str],
-                    now: datetime) -> int:
+                    now: datetime) -> list[str]:
     """Mark VMs a complete listing no longer contained as deleted (kept for history); returns
-    how many were."""
-    ids, tombstoned = list(vm_ids), 0
+    the ids of those that were."""
+    ids, tombstoned = list(vm_ids), list[str]()
     for start in range(0, len(ids), CHUNK):
         # The hypervisor condition skips a VM another hypervisor's listing has claimed since.
         result = await session.execute(
             update(Vm).where(Vm.id.in_(ids[start:start + CHUNK]), Vm.hypervisor_id == hypervisor_id,
                              Vm.deleted_at.is_(None))
-            .values(deleted_at=now, changed_at=now)
+            .values(deleted_at=now, changed_at=now).returning(Vm.id)
             .execution_options(synchronize_session=False))
-        tombstoned += cast(CursorResult[Any], result).rowcount
+        tombstoned += result.scalars().all()
     return tombstoned
+
+
+async def first_seen_ids(*, session: AsyncSession, vm_ids: Collection[str],
+                         at: datetime) -> set[str]:
+    """Which of these VMs were first seen at ``at`` (inserted by the listing that stamped it)."""
+    ids, found = list(vm_ids), set[str]()
+    for start in range(0, len(ids), CHUNK):
+        result = await session.execute(
+            select(Vm.id).where(Vm.id.in_(ids[start:start + CHUNK]), Vm.first_seen_at == at))
+        found.update(result.scalars().all())
+    return found
 
 
 async def vms_needing_tags(

@@ -149,6 +149,17 @@ async def test_replace_creates_then_deletes_and_rolls_back_on_failure(
     (now,) = aws_selections(app, demo_plan_id(app))
     assert now["SelectionId"] == after["selections"][0]["id"]
     assert await protected_ids(client) == set(ids[2:5])
+    gone = await client.delete(f"/assignments/{created['id']}",
+                               headers={**auth(), "If-Match": after["etag"]})
+    assert gone.status_code == 204
+    # Only the changes that happened are events (the failed replaces told nobody anything).
+    events = (await client.get("/events/log", params={"type": "assignment."},
+                               headers=auth(Scope.READ))).json()["items"]
+    assert [(e["type"], e["subject"]) for e in events] == [
+        (kind, f"assignment/{created['id']}") for kind in (
+            "assignment.created", "assignment.replaced", "assignment.deleted")]
+    assert events[1]["data"]["previous"]["etag"] == created["etag"]
+    assert events[1]["data"]["assignment"]["etag"] == after["etag"]
 
 
 async def test_a_retried_create_makes_one_assignment(
