@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from app.audit.router import router as audit_router
 from app.gateways.router import router as gateways_router
 from app.hypervisors.router import router as hypervisors_router
+from app.jobs.router import router as jobs_router
+from app.jobs.router import vm_backups_router
 from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.sync.router import router as sync_router
@@ -15,6 +17,8 @@ ROUTERS: list[APIRouter] = [
     hypervisors_router,
     gateways_router,
     vms_router,
+    vm_backups_router,
+    jobs_router,
     sync_router,
     mappings_router,
     audit_router,

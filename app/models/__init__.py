@@ -1,11 +1,13 @@
 """ORM tables, one module each. Importing this package registers them all on ``Base.metadata``."""
 
 from app.models.audit_event import AuditEvent
+from app.models.backup_job import BackupJob
 from app.models.base import Base
 from app.models.data_version import DataVersion
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
+from app.models.job_refresh_state import JobRefreshState
 from app.models.lease import Lease
 from app.models.sync_run import SyncRun
 from app.models.tag_mapping import TagMapping
@@ -17,11 +19,13 @@ from app.models.vm_vmware_tag import VmVmwareTag
 
 __all__ = [
     "AuditEvent",
+    "BackupJob",
     "Base",
     "DataVersion",
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",
+    "JobRefreshState",
     "Lease",
     "SyncRun",
     "TagMapping",

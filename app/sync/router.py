@@ -71,3 +71,17 @@ async def refresh_inventory(
         session=session, refresher=_refresher(request),
         hypervisor_ids=body.hypervisor_ids if body else None, requested_by=principal.name,
         wait_seconds=wait_seconds)
+
+
+@router.post("/jobs", status_code=202, response_model=InventoryRefreshRead,
+             responses=error_responses(*COMMON_ERRORS))
+async def refresh_jobs(
+    request: Request,
+    principal: AdminDep,
+    wait_seconds: Annotated[float, Query(
+        ge=0, le=300, description="Answer when the run ends, or after this many seconds.")] = 0,
+    _key: IdempotencyKeyDep = None,
+) -> InventoryRefreshRead:
+    """Refresh the backup jobs now (new, running and finished jobs since the last refresh)."""
+    return await service.refresh_jobs(refresher=_refresher(request), requested_by=principal.name,
+                                      wait_seconds=wait_seconds)
