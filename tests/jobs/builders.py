@@ -65,3 +65,31 @@ def demo_vms(emulator: EmulatorControl, count: int, **wanted: Any) -> list[dict[
              if all(vm[key] == value for key, value in wanted.items())]
     assert len(found) >= count, f"the demo has {len(found)} VMs with {wanted}"
     return found[:count]
+
+
+def aws_backup(emulator: EmulatorControl) -> Any:
+    """A boto3 client on the emulator, for what the tests do outside vmbackup (plans made in
+    the console, AWS's own job list)."""
+    import boto3
+
+    return boto3.client("backup", endpoint_url=emulator.url, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def schedule_daily_backups(emulator: EmulatorControl, vm_arns: list[str]) -> str:
+    """Select the VMs in the demo's daily plan (05:00 UTC); returns the plan id."""
+    backup = aws_backup(emulator)
+    [plan] = [plan for plan in backup.list_backup_plans()["BackupPlansList"]
+              if plan["BackupPlanName"] == "vmware-daily"]
+    backup.create_backup_selection(BackupPlanId=plan["BackupPlanId"], BackupSelection={
+        "SelectionName": "jobs-test", "IamRoleArn": BACKUP_ROLE, "Resources": vm_arns})
+    plan_id: str = plan["BackupPlanId"]
+    return plan_id
+
+
+async def jobs_of(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    response = await client.get("/jobs", params={"limit": 1000, **params},
+                                headers=auth(Scope.READ))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from sqlalchemy import text
 
@@ -10,6 +9,7 @@ from app.core.scopes import Scope
 from tests.conftest import AppFactory
 from tests.jobs.builders import (
     DEFAULT_VAULT,
+    aws_backup,
     demo_vms,
     get_job,
     job_service,
@@ -79,9 +79,7 @@ async def test_a_retried_request_starts_one_aws_job(app_factory: AppFactory,
 
 def _aws_jobs_of(emulator: EmulatorControl, vm_arn: str) -> list[str]:
     """The VM's jobs as the emulator itself lists them."""
-    client = boto3.client("backup", endpoint_url=emulator.url, region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    jobs = client.list_backup_jobs(ByResourceArn=vm_arn)["BackupJobs"]
+    jobs = aws_backup(emulator).list_backup_jobs(ByResourceArn=vm_arn)["BackupJobs"]
     return [job["BackupJobId"] for job in jobs]
 
 
