@@ -201,6 +201,16 @@ async def recent_jobs_of_vm(*, session: AsyncSession, vm_id: str,
     return jobs
 
 
+async def completed_jobs_of_vm(*, session: AsyncSession, vm_id: str,
+                               limit: int) -> Sequence[BackupJob]:
+    """The VM's latest backups that completed (cleanly or with issues), newest first."""
+    result = await session.execute(
+        select(BackupJob).where(BackupJob.vm_id == vm_id, BackupJob.state == "COMPLETED")
+        .order_by(BackupJob.created_at.desc(), BackupJob.id.desc()).limit(limit))
+    jobs: Sequence[BackupJob] = result.scalars().all()
+    return jobs
+
+
 async def last_successful_job_of_vm(*, session: AsyncSession, vm_id: str) -> BackupJob | None:
     result = await session.execute(
         select(BackupJob).where(BackupJob.vm_id == vm_id, BackupJob.state == "COMPLETED")

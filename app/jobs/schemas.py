@@ -5,11 +5,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from app.core.pagination import Page
 from app.jobs.states import ChangeDetection, JobOrigin
-from app.vms.schemas import VmId
 
 MAX_VMS_PER_BACKUP_REQUEST = 100
 # AWS: a recovery point in cold storage must stay there at least 90 days.
 COLD_STORAGE_MIN_DAYS = 90
+# As in app/vms/schemas.py (not imported from there: the VM detail imports this module).
+VmId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 VaultName = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[a-zA-Z0-9\-_]+$")]
 IamRoleArn = Annotated[str, Field(max_length=2048,
                                   pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")]

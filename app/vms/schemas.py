@@ -6,6 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from app.core.aws_types import MAX_TAGS_PER_RESOURCE, AwsTagKey
 from app.core.pagination import Page
 from app.hypervisors.schemas import TagWrite, unique_tag_keys
+from app.jobs.schemas import ChangeDetectionHealth, JobRead
 
 MAX_VMS_PER_TAG_REQUEST = 1000
 VmId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -59,6 +60,11 @@ class VmDetailRead(VmRead):
         "how fresh this VM's data is.")
     inventory_error: str | None = Field(
         description="Why the hypervisor's last refresh failed (the data shown is older).")
+    # Backup jobs (app/jobs/vm_jobs.py).
+    recent_jobs: list[JobRead] = Field(description="The VM's latest backup jobs, newest first.")
+    last_successful_backup: JobRead | None = Field(
+        description="The VM's latest COMPLETED backup job.")
+    change_detection_health: ChangeDetectionHealth
 
 
 class AwsTagsAdd(BaseModel):
