@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import AppFactory
@@ -17,6 +19,7 @@ from tests.jobs.builders import (
 )
 from tests.support.emulator import DEMO_PROD, EmulatorControl
 from tests.support.inventory import refresh
+from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
 GIB = 1024**3
@@ -130,3 +133,22 @@ async def test_a_waiting_job_says_why(app_factory: AppFactory,
     assert queue["gateway_id"] == "bgw-12345"
     assert queue["start_window_closes_at"] == waiting["start_by"]
     assert "already runs 4 jobs" in queue["detail"]
+
+
+async def test_replicas_share_the_refresh_unit(app_factory: AppFactory,
+                                               emulator: EmulatorControl) -> None:
+    [vm] = demo_vms(emulator, 1)
+    # The second replica starts first: each app empties the database when it starts.
+    async with app_factory() as (_, second), job_service(app_factory) as (_, first):
+        assert (await start_backup(first, vm["vm_id"])).status_code == 202
+        emulator.reset_counters()
+        both = await asyncio.gather(*(
+            client.post("/sync/jobs", params={"wait_seconds": 60}, headers=auth())
+            for client in (first, second)))
+        runs = await first.get("/sync/runs", params={"kind": "jobs"}, headers=auth())
+    [run] = runs.json()["items"]
+    assert run["status"] == "succeeded"
+    assert run["jobs_seen"] == 1
+    # One replica ran it; the other reported that run instead of listing the jobs again.
+    assert [response.json()["runs"][0]["id"] for response in both] == [run["id"], run["id"]]
+    assert emulator.calls_of("ListBackupJobs") == 1  # the first refresh: one unfiltered list
