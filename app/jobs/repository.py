@@ -88,16 +88,16 @@ async def vms_by_id(*, session: AsyncSession, vm_ids: Collection[str]) -> dict[s
 
 
 async def first_backups(*, session: AsyncSession,
-                        vm_arns: Collection[str]) -> dict[tuple[str, str | None], datetime]:
-    """(VM ARN, vault) -> creation of the VM's earliest cached backup in that vault."""
+                        vm_ids: Collection[str]) -> dict[tuple[str, str | None], datetime]:
+    """(VM id, vault) -> creation of the VM's earliest cached backup in that vault."""
     found: dict[tuple[str, str | None], datetime] = {}
-    for chunk in _chunks(sorted(vm_arns)):
+    for chunk in _chunks(sorted(vm_ids)):
         result = await session.execute(
-            select(BackupJob.vm_arn, BackupJob.vault_name, func.min(BackupJob.created_at))
-            .where(BackupJob.vm_arn.in_(chunk), BackupJob.state.in_(("COMPLETED", "PARTIAL")))
-            .group_by(BackupJob.vm_arn, BackupJob.vault_name))
-        for vm_arn, vault_name, first_at in result:
-            found[(vm_arn, vault_name)] = first_at
+            select(BackupJob.vm_id, BackupJob.vault_name, func.min(BackupJob.created_at))
+            .where(BackupJob.vm_id.in_(chunk), BackupJob.state.in_(("COMPLETED", "PARTIAL")))
+            .group_by(BackupJob.vm_id, BackupJob.vault_name))
+        for vm_id, vault_name, first_at in result:
+            found[(vm_id or "", vault_name)] = first_at
     return found
 
 

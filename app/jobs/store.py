@@ -52,11 +52,11 @@ async def save_jobs(
     if history_since is None:
         history_since = await repository.history_since(session=session)
     first_backup = await repository.first_backups(
-        session=session, vm_arns={job.resource_arn for job in by_id.values()
-                                  if is_backed_up(job.state)})
+        session=session, vm_ids={vm_id_of(job.resource_arn) or "" for job in by_id.values()
+                                 if is_backed_up(job.state)})
     for job in by_id.values():  # this batch's own backups count as history too
         if is_backed_up(job.state):
-            key = (job.resource_arn, job.vault_name)
+            key = (vm_id_of(job.resource_arn) or "", job.vault_name)
             if key not in first_backup or job.created_at < first_backup[key]:
                 first_backup[key] = job.created_at
     rows, unchanged, changes = [], [], []
@@ -78,12 +78,12 @@ async def save_jobs(
 
 def _row(job: BackupJobInfo, before: Mapping[str, Any] | None, started: Started | None,
          vms: Mapping[str, VmFacts],
-         first_backup: Mapping[tuple[str, str | None], datetime],
+         first_backup: Mapping[tuple[str, str | None], datetime],  # (VM id, vault)
          history_since: datetime | None) -> dict[str, Any]:
     vm_id = vm_id_of(job.resource_arn)
     vm = vms.get(vm_id or "")
     origin = JobOrigin.SCHEDULED if job.plan_id else JobOrigin.ON_DEMAND
-    first_at = first_backup.get((job.resource_arn, job.vault_name))
+    first_at = first_backup.get((vm_id or "", job.vault_name))
     has_earlier: bool | None = first_at is not None and first_at < job.created_at
     if not has_earlier and not _whole_history_cached(vm, history_since):
         has_earlier = None
