@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,19 @@ async def test_replicas_share_the_refresh_unit(app_factory: AppFactory,
     # One replica ran it; the other reported that run instead of listing the jobs again.
     assert [response.json()["runs"][0]["id"] for response in both] == [run["id"], run["id"]]
     assert emulator.calls_of("ListBackupJobs") == 1  # the first refresh: one unfiltered list
+
+
+async def test_the_background_refresher_runs_the_job_unit(app_factory: AppFactory,
+                                                          emulator: EmulatorControl) -> None:
+    async with app_factory(background_refresh_enabled=True, job_refresh_interval_seconds=0.05,
+                           status_refresh_interval_seconds=3600,
+                           inventory_refresh_interval_seconds=3600) as (_, client):
+        runs: list[dict[str, Any]] = []
+        for _ in range(200):  # the loop ticks on the wall clock: wait for its first job run
+            answer = await client.get("/sync/runs", params={"kind": "jobs"}, headers=auth())
+            runs = [run for run in answer.json()["items"] if run["status"] == "succeeded"]
+            if runs:
+                break
+            await asyncio.sleep(0.05)
+    assert runs, "no job refresh run within 10 s"
+    assert runs[0]["trigger"] == "interval"

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.emulator
 async def test_the_guides_flow_start_poll_completed(app_factory: AppFactory,
                                                     emulator: EmulatorControl) -> None:
     [vm] = demo_vms(emulator, 1, is_cbt_usable=True, cbt_valid=True)
-    async with job_service(app_factory) as (_, client):
+    # Sizes count as final as soon as a finished job was read again (no settling time).
+    async with job_service(app_factory, job_size_settle_seconds=0) as (_, client):
         started = await start_backup(client, vm["vm_id"])
         assert started.status_code == 202, started.text
         job = started.json()
@@ -42,7 +43,12 @@ async def test_the_guides_flow_start_poll_completed(app_factory: AppFactory,
 
         emulator.advance(3600)
         done = await get_job(client, job["id"])
+        emulator.reset_counters()
+        again = await get_job(client, job["id"])  # finished and settled: from the cache
+        assert emulator.total_calls() == 0
     assert done["state"] == "COMPLETED"
+    assert again == done
+    assert done["is_backup_size_final"] is True
     assert done["message_category"] == "SUCCESS"
     assert done["is_completed_with_issues"] is False
     used = sum(disk["used_bytes"] for disk in vm["disks"])
