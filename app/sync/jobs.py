@@ -15,8 +15,10 @@ which stays in the cache after AWS's 30 days. The unit is a lease, so replicas s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,16 +113,18 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
                      if job_state in WAITING_STATES]
     if created_after is not None and waiting_since:
         created_after = min(created_after, min(waiting_since) - timedelta(seconds=1))
-    listings = [await aws.list_backup_jobs(client, created_after=created_after)]
-    if not is_first:  # the first listing, unfiltered, already holds all AWS keeps
-        listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
-        listings.append(await aws.list_backup_jobs(
-            client, completed_after=None if completed_mark is None else completed_mark - overlap))
-    found = {job.id: job for listing in listings for job in listing.jobs}
+    async with _lease_kept(ctx, unit):  # a first listing of a long history takes a while
+        listings = [await aws.list_backup_jobs(client, created_after=created_after)]
+        if not is_first:  # the first listing, unfiltered, already holds all AWS keeps
+            listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
+            listings.append(await aws.list_backup_jobs(
+                client,
+                completed_after=None if completed_mark is None else completed_mark - overlap))
+        found = {job.id: job for listing in listings for job in listing.jobs}
+        missing = [job_id for job_id, (job_state, _) in active.items()
+                   if job_id not in found and job_state != "ABORTING"]
+        described = await _describe_each(ctx, missing)
     calls = sum(listing.calls for listing in listings)
-    missing = [job_id for job_id, (job_state, _) in active.items()
-               if job_id not in found and job_state != "ABORTING"]
-    described = await _describe_each(ctx, missing)
     found.update({job.id: job for job in described})
     calls += len(missing)
     created_dates = [job.created_at for job in listings[0].jobs]
@@ -136,6 +140,30 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
             created_high_water_at=_latest(created_mark, created_dates),
             completed_high_water_at=_latest(completed_mark, completed_dates))
     return calls, len(found), result.written
+
+
+@asynccontextmanager
+async def _lease_kept(ctx: SyncContext, unit: str) -> AsyncIterator[None]:
+    """Renew the unit's lease every third of its lifetime while the block runs. A renewal that
+    fails is not fatal here: the write transaction renews once more and stops a run that lost
+    its lease."""
+
+    async def renew_forever() -> None:
+        while True:
+            await asyncio.sleep(ctx.settings.sync_lease_seconds / 3)
+            try:
+                async with ctx.transaction() as session:
+                    await ctx.renew(session, unit)
+            except LeaseLost:
+                return
+
+    task = asyncio.create_task(renew_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _latest(mark: datetime | None, dates: list[datetime]) -> datetime | None:

@@ -169,3 +169,13 @@ async def test_the_background_refresher_runs_the_job_unit(app_factory: AppFactor
             await asyncio.sleep(0.05)
     assert runs, "no job refresh run within 10 s"
     assert runs[0]["trigger"] == "interval"
+
+
+async def test_a_listing_longer_than_the_lease_keeps_it(app_factory: AppFactory,
+                                                        emulator: EmulatorControl) -> None:
+    [vm] = demo_vms(emulator, 1)
+    async with job_service(app_factory, sync_lease_seconds=0.3) as (_, client):
+        await start_backup(client, vm["vm_id"])
+        emulator.add_fault(service="backup", operation="ListBackupJobs", latency_ms=700)
+        run = await refresh_jobs(client)  # asserts the run succeeded
+    assert run["jobs_seen"] == 1
