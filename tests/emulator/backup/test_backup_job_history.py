@@ -39,3 +39,22 @@ def test_history_only_before_the_first_job(backup: Any, site: Site, vault: str,
     refused = control.post("/backup/job-history", json={"count": 5, "vault": vault})
     assert refused.status_code == 409
     assert "before the first backup job" in refused.text
+
+
+def test_paging_through_a_long_history(backup: Any, site: Site, vault: str,
+                                       control: Any) -> None:
+    vm = site.add_vm("vm-1", used_gib=1)
+    control.post("/backup/job-history",
+                 json={"count": 2500, "days": 20, "vault": vault}).raise_for_status()
+    first = backup.list_backup_jobs(MaxResults=1000, ByState="COMPLETED")
+    newer = start_job(backup, vm.arn)  # created between two pages: not in the later pages
+    pages = [first]
+    while "NextToken" in pages[-1]:
+        pages.append(backup.list_backup_jobs(MaxResults=1000, ByState="COMPLETED",
+                                             NextToken=pages[-1]["NextToken"]))
+    ids = [job["BackupJobId"] for page in pages for job in page["BackupJobs"]]
+    created = [job["CreationDate"] for page in pages for job in page["BackupJobs"]]
+    assert [len(page["BackupJobs"]) for page in pages] == [1000, 1000, 500]
+    assert len(set(ids)) == 2500
+    assert newer not in ids
+    assert created == sorted(created, reverse=True)
