@@ -102,6 +102,7 @@ def list_backup_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, An
     size = page_size(params, state.settings.default_page_size)
     after = decode_token(params.get("NextToken"), "backup-jobs")
     history_start = state.now() - timedelta(days=state.settings.job_history_days)
+    created_after = params.get("ByCreatedAfter")
     jobs = list(state.jobs.values())
     position = len(jobs)
     if after is not None:  # the token holds the last job's (-sequence,)
@@ -109,8 +110,9 @@ def list_backup_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, An
     page: list[BackupJob] = []
     has_more = False
     for job in reversed(jobs[:position]):
-        if job.created_at < history_start:
-            break
+        if job.created_at < history_start or (
+                created_after is not None and job.created_at <= created_after):
+            break  # older jobs cannot match either
         if _matches_filters(state, job, params):
             if len(page) == size:
                 has_more = True
