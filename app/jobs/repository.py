@@ -20,7 +20,9 @@ from app.models.vm import Vm
 JOB_KEYSET = Keyset(
     fields={
         "created_at": SortField(BackupJob.created_at),
-        "completed_at": SortField(BackupJob.completed_at, is_nullable=True),
+        # Sorting by completion lists finished jobs only (list_jobs), so no NULLS ordering
+        # term keeps the (completed_at, id) index from serving the order.
+        "completed_at": SortField(BackupJob.completed_at),
     },
     default="-created_at",
     id_column=BackupJob.id,
@@ -145,6 +147,8 @@ async def list_jobs(*, session: AsyncSession, query: JobFilter,
         stmt = stmt.where(BackupJob.completed_at >= query.completed_after)
     if query.completed_before is not None:
         stmt = stmt.where(BackupJob.completed_at < query.completed_before)
+    if (page.sort or "").removeprefix("-") == "completed_at":
+        stmt = stmt.where(BackupJob.completed_at.is_not(None))
     result = await session.execute(paginate(stmt, JOB_KEYSET, page))
     jobs: Sequence[BackupJob] = result.scalars().all()
     return jobs

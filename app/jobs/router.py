@@ -136,7 +136,7 @@ async def _job_filter(
 async def list_jobs(job_filter: Annotated[JobFilter, Depends(_job_filter)], session: SessionDep,
                     settings: SettingsDep, _principal: ReaderDep, page: PageDep) -> JobPage:
     """Cached backup jobs (on-demand and scheduled, kept beyond AWS's 30 days), newest first;
-    sort by `created_at` or `completed_at` (prefix `-` for newest first)."""
+    sort by `created_at` or `completed_at` (finished jobs only; prefix `-` for newest first)."""
     return await reads.list_jobs(session=session, settings=settings, query=job_filter,
                                  page=page)
 
