@@ -142,6 +142,8 @@ async def test_replicas_share_the_refresh_unit(app_factory: AppFactory,
     # The second replica starts first: each app empties the database when it starts.
     async with app_factory() as (_, second), job_service(app_factory) as (_, first):
         assert (await start_backup(first, vm["vm_id"])).status_code == 202
+        # The run is surely still listing when the other replica's request arrives.
+        emulator.add_fault(service="backup", operation="ListBackupJobs", latency_ms=500)
         emulator.reset_counters()
         both = await asyncio.gather(*(
             client.post("/sync/jobs", params={"wait_seconds": 60}, headers=auth())
@@ -174,8 +176,8 @@ async def test_the_background_refresher_runs_the_job_unit(app_factory: AppFactor
 async def test_a_listing_longer_than_the_lease_keeps_it(app_factory: AppFactory,
                                                         emulator: EmulatorControl) -> None:
     [vm] = demo_vms(emulator, 1)
-    async with job_service(app_factory, sync_lease_seconds=0.3) as (_, client):
+    async with job_service(app_factory, sync_lease_seconds=1.0) as (_, client):
         await start_backup(client, vm["vm_id"])
-        emulator.add_fault(service="backup", operation="ListBackupJobs", latency_ms=700)
+        emulator.add_fault(service="backup", operation="ListBackupJobs", latency_ms=2000)
         run = await refresh_jobs(client)  # asserts the run succeeded
     assert run["jobs_seen"] == 1
