@@ -142,7 +142,7 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
                     lifecycle=resolved.lifecycle)
             except DomainError as error:
                 return error
-        return _as_created(started, vm_id, arns[vm_id], resolved)
+        return _as_created(started, arns[vm_id], resolved)
 
     outcomes = await asyncio.gather(*(one(vm_id) for vm_id in vm_ids))
     created = [outcome for outcome in outcomes if isinstance(outcome, aws.BackupJobInfo)]
@@ -166,8 +166,7 @@ def as_result(vm_id: str, outcome: JobRead | DomainError) -> JobStartResult:
                           location=f"/jobs/{outcome.id}")
 
 
-def _as_created(started: aws.StartedJob, vm_id: str, arn: str,
-                resolved: Resolved) -> aws.BackupJobInfo:
+def _as_created(started: aws.StartedJob, arn: str, resolved: Resolved) -> aws.BackupJobInfo:
     """What StartBackupJob tells of a new job, until the refresh or a read fills in the rest."""
     return aws.BackupJobInfo(
         id=started.id, account_id=None, state="CREATED", status_message=None,
