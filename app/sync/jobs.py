@@ -32,6 +32,7 @@ from app.jobs.store import save_jobs
 from app.models.base import utcnow
 from app.sync import repository
 from app.sync.context import LeaseLost, SyncContext
+from app.sync.inventory import refresh_statistics_after
 
 JOBS = "jobs"
 _DESCRIBE_CONCURRENCY = 4
@@ -82,6 +83,9 @@ class JobRefreshUnit:
         try:
             calls, seen, written = await refresh_jobs(self.ctx)
             counts = {"pages": calls, "jobs_seen": seen, "jobs_changed": written}
+            # A bulk load (a first refresh) leaves PostgreSQL planning with the empty table's
+            # statistics: a two-filter page sorted 200,000 rows (bench/README.md).
+            await refresh_statistics_after(self.ctx, written, ("backup_job",))
         except DomainError as failure:
             error = failure.detail or failure.title
         except Exception as failure:
