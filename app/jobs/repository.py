@@ -233,6 +233,10 @@ async def history_since(*, session: AsyncSession) -> datetime | None:
     return since
 
 
+async def has_vms(*, session: AsyncSession) -> bool:
+    return (await session.execute(select(Vm.id).limit(1))).first() is not None
+
+
 async def save_refresh_state(*, session: AsyncSession, unit: str, **values: Any) -> None:
     await upsert(session=session, model=JobRefreshState, rows=[{"unit": unit, **values}],
                  conflict_columns=["unit"], update_columns=list(values))

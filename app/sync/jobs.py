@@ -136,7 +136,11 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
     now = utcnow()
     async with ctx.transaction() as session:
         await ctx.renew(session, unit)
-        history_since = (state.history_since if state and state.history_since else now)
+        history_since = state.history_since if state else None
+        if history_since is None and await jobs.has_vms(session=session):
+            # The job history starts once the inventory holds the VMs that existed before it:
+            # a VM discovered later is new, and its first backup is known to be its first.
+            history_since = now
         result = await save_jobs(session=session, jobs=list(found.values()), now=now,
                                  history_since=history_since)
         await jobs.save_refresh_state(

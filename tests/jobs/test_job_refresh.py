@@ -181,3 +181,18 @@ async def test_a_listing_longer_than_the_lease_keeps_it(app_factory: AppFactory,
         emulator.add_fault(service="backup", operation="ListBackupJobs", latency_ms=2000)
         run = await refresh_jobs(client)  # asserts the run succeeded
     assert run["jobs_seen"] == 1
+
+
+async def test_history_begins_once_the_inventory_is_cached(app_factory: AppFactory,
+                                                           emulator: EmulatorControl) -> None:
+    [vm] = demo_vms(emulator, 1, is_cbt_usable=True, cbt_valid=True)
+    async with app_factory() as (_, client):
+        await refresh_jobs(client)  # before any inventory (a fresh service's first tick)
+        await refresh(client)  # every VM that existed before is cached now, as new
+        await refresh_jobs(client)
+        schedule_daily_backups(emulator, [vm["arn"]])
+        emulator.advance(DAY)
+        await refresh_jobs(client)
+        [job] = await jobs_of(client, vm_id=vm["vm_id"])
+    # The VM existed before vmbackup's history: its first cached backup may not be its first.
+    assert job["change_detection"] == "unknown"
