@@ -36,6 +36,7 @@ from app.sync.inventory import refresh_statistics_after
 
 JOBS = "jobs"
 _DESCRIBE_CONCURRENCY = 4
+_WAITING_LOOKBACK = timedelta(days=1)
 logger = logging.getLogger("vmbackup.sync")
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
@@ -111,19 +112,22 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
         active = await jobs.active_jobs(session=session)
     created_mark = state.created_high_water_at if state else None
     completed_mark = state.completed_high_water_at if state else None
-    is_first = created_mark is None
     created_after = None if created_mark is None else created_mark - overlap
+    # Waiting jobs pull the listing back to their creation, within a day of the mark (AWS's
+    # default start window is 8 hours); an older one is described on its own, so a job stuck
+    # in the cache never makes every listing reach back into the history.
     waiting_since = [created for job_state, created in active.values()
-                     if job_state in WAITING_STATES]
+                     if job_state in WAITING_STATES and created_mark is not None
+                     and created >= created_mark - _WAITING_LOOKBACK]
     if created_after is not None and waiting_since:
         created_after = min(created_after, min(waiting_since) - timedelta(seconds=1))
     async with _lease_kept(ctx, unit):  # a first listing of a long history takes a while
         listings = [await aws.list_backup_jobs(client, created_after=created_after)]
-        if not is_first:  # the first listing, unfiltered, already holds all AWS keeps
+        if created_mark is not None:  # a first listing, unfiltered, holds all AWS keeps
             listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
             listings.append(await aws.list_backup_jobs(
-                client,
-                completed_after=None if completed_mark is None else completed_mark - overlap))
+                client, completed_after=_completed_floor(completed_mark, created_mark, active)
+                - overlap))
         found = {job.id: job for listing in listings for job in listing.jobs}
         missing = [job_id for job_id, (job_state, _) in active.items()
                    if job_id not in found and job_state != "ABORTING"]
@@ -172,6 +176,16 @@ async def _lease_kept(ctx: SyncContext, unit: str) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _completed_floor(completed_mark: datetime | None, created_mark: datetime,
+                     active: dict[str, tuple[str, datetime]]) -> datetime:
+    """Where the completed listing starts (before the overlap): the newest completion listed
+    so far; before any completion, the oldest active job's creation (none can have finished
+    earlier), or the created mark when nothing is active."""
+    if completed_mark is not None:
+        return completed_mark
+    return min((created for _, created in active.values()), default=created_mark)
 
 
 def _latest(mark: datetime | None, dates: list[datetime]) -> datetime | None:

@@ -18,7 +18,7 @@ from tests.jobs.builders import (
     schedule_daily_backups,
     start_backup,
 )
-from tests.support.emulator import DEMO_PROD, EmulatorControl
+from tests.support.emulator import DEMO_DR, DEMO_PROD, EmulatorControl
 from tests.support.inventory import refresh
 from tests.support.tokens import auth
 
@@ -196,3 +196,25 @@ async def test_history_begins_once_the_inventory_is_cached(app_factory: AppFacto
         [job] = await jobs_of(client, vm_id=vm["vm_id"])
     # The VM existed before vmbackup's history: its first cached backup may not be its first.
     assert job["change_detection"] == "unknown"
+
+
+async def test_a_long_waiting_job_is_described_not_relisted(
+        app_factory: AppFactory, emulator: EmulatorControl) -> None:
+    [stuck_vm] = demo_vms(emulator, 1)
+    [dr_vm] = [vm for vm in emulator.vms(hypervisor_id=DEMO_DR)][:1]
+    async with job_service(app_factory) as (_, client):
+        emulator.set_gateway_online("bgw-12345", False)  # its jobs wait for the gateway
+        stuck = (await start_backup(client, stuck_vm["vm_id"],
+                                    start_window_minutes=3 * 24 * 60)).json()
+        await refresh_jobs(client)
+        emulator.advance(2 * DAY)
+        await start_backup(client, dr_vm["vm_id"])  # moves the high-water mark 2 days on
+        await refresh_jobs(client)
+        emulator.reset_counters()
+        await refresh_jobs(client)
+        calls = emulator.calls()
+        waiting = (await jobs_of(client, vm_id=stuck_vm["vm_id"]))[0]
+    assert waiting["id"] == stuck["id"]
+    assert waiting["state"] == "CREATED"
+    # Not a listing reaching back two days for it: its own DescribeBackupJob.
+    assert calls == {"ListBackupJobs": 3, "DescribeBackupJob": 1}
