@@ -7,6 +7,8 @@ from app.audit.router import router as audit_router
 from app.events.router import router as events_router
 from app.gateways.router import router as gateways_router
 from app.hypervisors.router import router as hypervisors_router
+from app.jobs.router import router as jobs_router
+from app.jobs.router import vm_backups_router
 from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.plans.router import router as plans_router
@@ -19,6 +21,8 @@ ROUTERS: list[APIRouter] = [
     hypervisors_router,
     gateways_router,
     vms_router,
+    vm_backups_router,
+    jobs_router,
     sync_router,
     mappings_router,
     plans_router,

@@ -77,9 +77,11 @@ def _sync(args: argparse.Namespace) -> int:
 
     runs = asyncio.run(refresh_once(Settings(), args.hypervisor_ids))
     for run in runs:
-        target = run.hypervisor_id or "status"
-        print(f"{run.kind:<9} {target:<20} {run.status:<9} seen={run.vms_seen} new={run.vms_new} "
-              f"changed={run.vms_changed} tombstoned={run.vms_tombstoned}"
+        target = run.hypervisor_id or run.kind
+        counts = (f"seen={run.jobs_seen} changed={run.jobs_changed}" if run.kind == "jobs" else
+                  f"seen={run.vms_seen} new={run.vms_new} changed={run.vms_changed} "
+                  f"tombstoned={run.vms_tombstoned}")
+        print(f"{run.kind:<9} {target:<20} {run.status:<9} {counts}"
               + (f" error={run.error}" if run.error else ""))
     return 1 if any(run.status != "succeeded" for run in runs) else 0
 

@@ -26,6 +26,9 @@ class Sandbox:
             self.emulator.stop()
 
 
+SANDBOX_BACKUP_ROLE = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole"
+
+
 def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
     """Start what the sandbox needs and return it with the settings pointing at it."""
     token = settings.sandbox_token.get_secret_value() if settings.sandbox_token else new_api_key()
@@ -43,6 +46,12 @@ def start_sandbox(settings: Settings) -> tuple[Sandbox, Settings]:
         if "status_refresh_interval_seconds" not in settings.model_fields_set:
             # On the fast clock a gateway update installs in seconds: see it as soon.
             update["status_refresh_interval_seconds"] = SANDBOX_STATUS_REFRESH_SECONDS
+        # The demo world's vault and the account's default backup role, so an on-demand
+        # backup needs no body.
+        for name, value in (("default_backup_vault_name", "Default"),
+                            ("default_backup_iam_role_arn", SANDBOX_BACKUP_ROLE)):
+            if getattr(settings, name) is None:
+                update[name] = value
         settings = settings.model_copy(update=update)
         logger.info("sandbox emulator listening", extra={"fields": {"url": emulator.url}})
     return Sandbox(token=token, admin_key=admin_key, emulator=emulator), settings

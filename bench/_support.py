@@ -94,9 +94,10 @@ def host_to_ourselves() -> Iterator[None]:
 
 
 @contextmanager
-def emulator(scenario: str) -> Iterator[str]:
+def emulator(scenario: str, with_backup: bool = False) -> Iterator[str]:
     """`python -m emulator --scenario <scenario>` in its own process; yields its URL. Holds the
-    host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end."""
+    host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end.
+    The AWS Backup side runs only ``with_backup`` (the job benchmarks)."""
     with host_to_ourselves():
         port = free_port()
         command = [
@@ -111,7 +112,7 @@ def emulator(scenario: str) -> Iterator[str]:
             scenario,
             "--log-level",
             "warning",
-            "--without-backup",
+            *([] if with_backup else ["--without-backup"]),
         ]
         process = subprocess.Popen(command, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"

@@ -181,5 +181,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("POST", "vcenters", inventory.add_vcenter),
         ("GET", "backup/settings", control_backup.get_settings),
         ("PATCH", "backup/settings", control_backup.update_settings),
+        ("POST", "backup/job-history", control_backup.add_job_history),
     ]
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any
 
+from emulator.backup import history
 from emulator.emulator_state import EmulatorState
 from emulator.errors import ControlError
 
@@ -39,6 +40,23 @@ def update_settings(state: EmulatorState, body: Body, query: Query, args: list[s
         setattr(settings, name, float(value) if declared[name] == "float" else value)
     backup.engine.settings_changed()
     return asdict(settings)
+
+
+def add_job_history(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    """{"count": N, "days": D, "vault": "Default"}: N finished jobs over the last D days."""
+    count, days, vault = body.get("count"), body.get("days", 29), body.get("vault", "Default")
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1_000_000:
+        raise ControlError(400, "count must be an integer from 1 to 1000000")
+    if not isinstance(days, int | float) or isinstance(days, bool) or not 0 < days <= 3650:
+        raise ControlError(400, "days must be a number above 0 (at most 3650)")
+    backup = _backup(state)
+    if not isinstance(vault, str) or vault not in backup.vaults:
+        raise ControlError(404, f"no backup vault {vault!r}")
+    try:
+        added = history.add_job_history(backup, count=count, days=float(days), vault_name=vault)
+    except history.HistoryRefused as refused:
+        raise ControlError(409, str(refused)) from None
+    return {"added": added}
 
 
 def _check(name: str, value: Any, declared_type: str) -> None:

@@ -166,6 +166,29 @@ def _unprotected(step: Step, walk: Walk) -> None:
     assert not {vm["id"] for vm in step.body["items"]} & _prod_tree_ids(walk)
 
 
+def _backup_started(step: Step, walk: Walk) -> None:
+    assert step.status == 202
+    assert step.body["id"] == walk.player.env["JOB"]
+    assert (step.body["vm_id"], step.body["origin"]) == (walk.player.env["VM"], "on_demand")
+
+
+def _job_waiting(step: Step, walk: Walk) -> None:
+    assert step.body["state"] == "CREATED"
+    assert step.body["queue"]["reasons"]
+
+
+def _job_completed(step: Step, walk: Walk) -> None:
+    assert step.body["state"] == "COMPLETED"
+    assert step.body["backup_size_bytes"] > 0
+    assert step.body["elapsed_seconds"] > 0
+    assert step.body["change_detection"] == "full"  # an on-demand backup is a full one
+
+
+def _vm_backed_up(step: Step, walk: Walk) -> None:
+    assert step.body["last_successful_backup"]["id"] == walk.player.env["JOB"]
+    assert [job["id"] for job in step.body["recent_jobs"]] == [walk.player.env["JOB"]]
+
+
 def _audited(step: Step, walk: Walk) -> None:
     actions = {(event["method"], event["target"]) for event in step.body["items"]}
     assert ("PUT", f"/mappings/{PROD}") in actions
@@ -196,6 +219,10 @@ GUIDE: list[tuple[str, str, Check]] = [
     ("POST", "/sync/membership", _members_tagged),
     ("GET", "/assignments", _assignment_covers),
     ("GET", "/vms?protected=false", _unprotected),
+    ("POST", "/vms/vm-", _backup_started),
+    ("GET", "/jobs/", _job_waiting),
+    ("GET", "/jobs/", _job_completed),
+    ("GET", "/vms/vm-", _vm_backed_up),
     ("GET", "/audit", _audited),
 ]
 

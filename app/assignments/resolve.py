@@ -104,12 +104,12 @@ async def resolve(*, session: AsyncSession, settings: Settings, keys: Membership
 
 
 async def default_role(*, session: AsyncSession, settings: Settings) -> str:
-    if settings.backup_iam_role_arn:
-        return settings.backup_iam_role_arn
+    if settings.default_backup_iam_role_arn:
+        return settings.default_backup_iam_role_arn
     account = await repository.any_account(session=session)
     if account is None:
         raise UnknownReference(
-            "No default IAM role is configured (VMBACKUP_BACKUP_IAM_ROLE_ARN) and no AWS "
+            "No default IAM role is configured (VMBACKUP_DEFAULT_BACKUP_IAM_ROLE_ARN) and no AWS "
             "account is known yet: send iam_role_arn.",
             invalid_params=[{"name": "body.iam_role_arn", "reason": "required"}])
     return f"arn:aws:iam::{account}:role/{DEFAULT_ROLE}"

@@ -94,11 +94,25 @@ class Settings(BaseSettings):
                                                max_length=128)
     membership_tag_writes_per_second: float = Field(default=20.0, gt=0)
     membership_tag_concurrency: int = Field(default=4, ge=1)
-    # The IAM role of new selections when a request names none; unset: the account's
-    # AWSBackupDefaultServiceRole (the account read off the cached hypervisors' ARNs).
-    backup_iam_role_arn: str | None = None
     # Gateway software releases are named by date; tag mapping needs one after 2022-12-15.
     gateway_tag_mapping_min_software: str = Field(default="2022-12-16", min_length=1)
+
+    # Backup jobs: how often the job refresh runs, how far back each listing reaches before the
+    # last one's newest dates (AWS may list a job a little late), and the on-demand defaults.
+    job_refresh_interval_seconds: float = Field(default=60.0, gt=0)
+    job_refresh_overlap_seconds: float = Field(default=600.0, ge=0)
+    default_backup_vault_name: str | None = Field(default=None, min_length=2, max_length=50)
+    default_backup_iam_role_arn: str | None = Field(default=None, max_length=2048)
+    # AWS rules for StartBackupJob windows (the completion margin is unverified: configurable).
+    backup_min_start_window_minutes: int = Field(default=60, ge=1)
+    backup_min_completion_margin_minutes: int = Field(default=60, ge=0)
+    # How long the vault names read from ListBackupVaults are trusted for on-demand checks.
+    backup_vault_cache_seconds: float = Field(default=300.0, ge=0)
+    # AWS may under-report a VMware backup's size at first: the size counts as final once the
+    # job was read again this long after it completed.
+    job_size_settle_seconds: float = Field(default=300.0, ge=0)
+    # Backup and restore jobs a gateway runs at once (AWS: 4); more wait in CREATED.
+    gateway_concurrent_jobs: int = Field(default=4, ge=1)
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_stale_after_seconds: int = Field(default=300, ge=1)

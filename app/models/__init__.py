@@ -2,6 +2,7 @@
 
 from app.models.assignment import Assignment
 from app.models.audit_event import AuditEvent
+from app.models.backup_job import BackupJob
 from app.models.backup_plan import BackupPlan
 from app.models.backup_rule import BackupRule
 from app.models.backup_selection import BackupSelection
@@ -13,6 +14,7 @@ from app.models.event_sequence import EventSequence
 from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
+from app.models.job_refresh_state import JobRefreshState
 from app.models.lease import Lease
 from app.models.sync_run import SyncRun
 from app.models.tag_mapping import TagMapping
@@ -28,6 +30,7 @@ from app.models.webhook_delivery import WebhookDelivery
 __all__ = [
     "Assignment",
     "AuditEvent",
+    "BackupJob",
     "BackupPlan",
     "BackupRule",
     "BackupSelection",
@@ -39,6 +42,7 @@ __all__ = [
     "Gateway",
     "Hypervisor",
     "IdempotencyKey",
+    "JobRefreshState",
     "Lease",
     "SyncRun",
     "TagMapping",

@@ -12,7 +12,7 @@ class SyncRun(Base):
     __tablename__ = "sync_run"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # inventory | status
+    kind: Mapped[str] = mapped_column(String(20))  # inventory | status | jobs
     hypervisor_id: Mapped[str | None] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(20))  # interval | manual
     requested_by: Mapped[str | None] = mapped_column(String(200))
@@ -28,6 +28,9 @@ class SyncRun(Base):
     vms_tombstoned: Mapped[int] = mapped_column(Integer, default=0)
     tags_fetched: Mapped[int] = mapped_column(Integer, default=0)
     tag_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Job refresh runs: the jobs AWS returned, and how many of them changed the cache.
+    jobs_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    jobs_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_listing_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(String(2000))
 

@@ -14,16 +14,23 @@ from app.sync.scheduler import Refresher
 
 
 async def refresh_once(settings: Settings, hypervisor_ids: Sequence[str] | None) -> list[SyncRun]:
-    """Refresh status and inventories now (leases respected) and return the finished runs."""
+    """Refresh status, inventories and backup jobs now (leases respected) and return the
+    finished runs."""
     engine = build_engine(settings)
     sessionmaker = build_sessionmaker(engine)
     try:
         refresher = Refresher(SyncContext(settings, sessionmaker, build_clients(settings)))
         batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by="cli",
                                         trigger="manual")
-        if batch.task is not None:
-            await batch.task
+        # The backup jobs too, unless only some hypervisors were asked for.
+        jobs_run = None if hypervisor_ids is not None else await refresher.jobs.trigger(
+            trigger="manual", requested_by="cli")
+        jobs_task = refresher.jobs.tasks.get(jobs_run) if jobs_run is not None else None
+        for task in (batch.task, jobs_task):
+            if task is not None:
+                await task
+        run_ids = [*batch.run_ids, *([jobs_run] if jobs_run is not None else [])]
         async with sessionmaker() as session:
-            return list(await repository.get_runs(session=session, run_ids=batch.run_ids))
+            return list(await repository.get_runs(session=session, run_ids=run_ids))
     finally:
         await engine.dispose()

@@ -78,7 +78,7 @@ async def start_run(*, session: AsyncSession, kind: str, hypervisor_id: str | No
     run = SyncRun(
         kind=kind, hypervisor_id=hypervisor_id, trigger=trigger, requested_by=requested_by,
         runner=runner, status="running", started_at=now, pages=0, vms_seen=0, vms_new=0,
-        vms_changed=0, vms_tombstoned=0, tags_fetched=0, tag_errors=0,
+        vms_changed=0, vms_tombstoned=0, tags_fetched=0, tag_errors=0, jobs_seen=0, jobs_changed=0,
         is_listing_complete=False,
     )
     session.add(run)

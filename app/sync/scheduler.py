@@ -37,6 +37,7 @@ from app.sync.inventory import (
     refresh_listing,
     refresh_statistics_after,
 )
+from app.sync.jobs import JobRefreshUnit
 from app.sync.plans import refresh_plans
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
@@ -70,6 +71,7 @@ class Refresher:
         # The task doing each run started by this process, so a later trigger can wait on it.
         self._task_of_run: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
+        self.jobs = JobRefreshUnit(ctx, self._spawn)  # backup jobs: a unit of its own
 
     def start(self) -> None:
         if self.ctx.settings.background_refresh_enabled:
@@ -87,9 +89,10 @@ class Refresher:
                     reason="Interrupted: the service shut down during the run.")
 
     async def _run_forever(self) -> None:
-        tick = min(self._intervals().values())
+        tick = min(*self._intervals().values(), self.ctx.settings.job_refresh_interval_seconds)
         while True:
             try:
+                await self.jobs.trigger(trigger="interval", requested_by=None)
                 batch = await self.trigger(hypervisor_ids=None, requested_by=None,
                                            trigger="interval")
                 if batch.task is not None:

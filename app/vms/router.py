@@ -128,8 +128,9 @@ async def remove_vm_aws_tags(body: AwsTagsRemove, request: Request, session: Ses
 
 @router.get("/{vm_id}", response_model=VmDetailRead,
             responses=error_responses(*COMMON_ERRORS, service.VmNotFound))
-async def get_vm(vm_id: Annotated[str, Path(max_length=64)], session: SessionDep,
-                 _principal: ReaderDep) -> VmDetailRead:
-    """One VM with its path, host, hypervisor, VMware tags, AWS tags, last backup and how
-    fresh the cached data is."""
-    return await service.get_vm(session=session, vm_id=vm_id)
+async def get_vm(vm_id: Annotated[str, Path(max_length=64)], request: Request,
+                 session: SessionDep, _principal: ReaderDep) -> VmDetailRead:
+    """One VM with its path, host, hypervisor, VMware tags, AWS tags, last backup, recent
+    backup jobs, change-detection health and how fresh the cached data is."""
+    return await service.get_vm(session=session, settings=request.app.state.settings,
+                                vm_id=vm_id)

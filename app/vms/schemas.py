@@ -7,6 +7,7 @@ from app.core.aws_types import MAX_TAGS_PER_RESOURCE, AwsTagKey
 from app.core.pagination import Page
 from app.coverage.schemas import CoverageRead
 from app.hypervisors.schemas import TagWrite, unique_tag_keys
+from app.jobs.schemas import ChangeDetectionHealth, JobRead
 
 MAX_VMS_PER_TAG_REQUEST = 1000
 VmId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -65,6 +66,11 @@ class VmDetailRead(VmRead):
         "how fresh this VM's data is.")
     inventory_error: str | None = Field(
         description="Why the hypervisor's last refresh failed (the data shown is older).")
+    # Backup jobs (app/jobs/vm_jobs.py).
+    recent_jobs: list[JobRead] = Field(description="The VM's latest backup jobs, newest first.")
+    last_successful_backup: JobRead | None = Field(
+        description="The VM's latest COMPLETED backup job.")
+    change_detection_health: ChangeDetectionHealth
 
 
 class AwsTagsAdd(BaseModel):

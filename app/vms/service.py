@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
 from app.core.aws_types import MAX_TAGS_PER_RESOURCE
+from app.core.config import Settings
 from app.core.errors import DomainError, NotFound, problem_type
 from app.core.pagination import PageParams, page_of
 from app.coverage import service as coverage
 from app.hypervisors import repository as hypervisors
+from app.jobs.vm_jobs import vm_jobs
 from app.vms import repository
 from app.vms.repository import VmFilter
 from app.vms.schemas import (
@@ -55,7 +57,7 @@ async def list_vms(*, session: AsyncSession, page: PageParams, query: VmFilter) 
                     "next_cursor": next_cursor})
 
 
-async def get_vm(*, session: AsyncSession, vm_id: str) -> VmDetailRead:
+async def get_vm(*, session: AsyncSession, settings: Settings, vm_id: str) -> VmDetailRead:
     vm = await repository.get_vm(session=session, vm_id=vm_id)
     if vm is None:
         raise VmNotFound(f"No VM {vm_id}.")
@@ -66,6 +68,7 @@ async def get_vm(*, session: AsyncSession, vm_id: str) -> VmDetailRead:
     protection = await coverage.explain(session=session, vm_id=vm.id, arn=vm.arn, tags=aws,
                                         is_deleted=vm.deleted_at is not None)
     listed = {name: getattr(vm, name) for name in _VM_READ_FIELDS if name != "is_protected"}
+    jobs = await vm_jobs(session=session, settings=settings, vm_id=vm.id)
     return VmDetailRead(
         **listed, is_protected=protection.is_protected, protection=protection,
         hypervisor_name=hypervisor.name if hypervisor else None,
@@ -75,6 +78,8 @@ async def get_vm(*, session: AsyncSession, vm_id: str) -> VmDetailRead:
         tags_synced_at=vm.tags_synced_at,
         inventory_synced_at=hypervisor.inventory_synced_at if hypervisor else None,
         inventory_error=hypervisor.inventory_error if hypervisor else None,
+        recent_jobs=jobs.recent_jobs, last_successful_backup=jobs.last_successful_backup,
+        change_detection_health=jobs.change_detection_health,
     )
 
 

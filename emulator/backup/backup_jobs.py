@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from emulator.backup.entities import (
     Vault,
 )
 from emulator.backup.job_steps import bytes_moved
-from emulator.backup.pagination import paginate
+from emulator.backup.pagination import decode_token, encode_token, page_size
 from emulator.backup.roles import check_backup_role
 from emulator.backup.rules import check_lifecycle, check_windows
 
@@ -95,21 +96,29 @@ def describe_backup_job(state: BackupState, params: dict[str, Any]) -> dict[str,
 
 
 def list_backup_jobs(state: BackupState, params: dict[str, Any]) -> dict[str, Any]:
+    """Newest first. Jobs are stored in creation order, which is time and sequence order: a
+    page starts at its token by bisection and walks back only until it is full or 30 days
+    ago, so a page costs what it returns, not the whole history."""
+    size = page_size(params, state.settings.default_page_size)
+    after = decode_token(params.get("NextToken"), "backup-jobs")
     history_start = state.now() - timedelta(days=state.settings.job_history_days)
-    jobs = []
-    # Jobs are stored in creation order, which is time order: walk back until 30 days ago.
-    for job in reversed(state.jobs.values()):
-        if job.created_at < history_start:
-            break
+    created_after = params.get("ByCreatedAfter")
+    jobs = list(state.jobs.values())
+    position = len(jobs)
+    if after is not None:  # the token holds the last job's (-sequence,)
+        position = bisect_left(jobs, -after[0], key=lambda job: job.sequence)
+    page: list[BackupJob] = []
+    has_more = False
+    for job in reversed(jobs[:position]):
+        if job.created_at < history_start or (
+                created_after is not None and job.created_at <= created_after):
+            break  # older jobs cannot match either
         if _matches_filters(state, job, params):
-            jobs.append(job)
-    page, token = paginate(
-        jobs,
-        params,
-        scope="backup-jobs",
-        default_size=state.settings.default_page_size,
-        key=_newest_first,
-    )
+            if len(page) == size:
+                has_more = True
+                break
+            page.append(job)
+    token = encode_token(_newest_first(page[-1]), "backup-jobs") if has_more else None
     return {
         "BackupJobs": [_without_describe_only(job_view(state, job)) for job in page],
         "NextToken": token,

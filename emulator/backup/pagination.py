@@ -27,15 +27,28 @@ def paginate(
     key: Callable[[T], SortKey],
 ) -> tuple[Sequence[T], str | None]:
     """One page of `items` in ascending `key` order and the token for the next, if any."""
-    size = params.get("MaxResults", default_size)
-    if not 1 <= size <= 1000:
-        raise invalid_parameter("MaxResults must be between 1 and 1000")
+    size = page_size(params, default_size)
     after = _decode(params.get("NextToken"), scope)
     ordered = sorted(items, key=key)
     remaining = ordered if after is None else [item for item in ordered if key(item) > after]
     page = remaining[:size]
     has_more = len(remaining) > size
     return page, (_encode(key(page[-1]), scope) if has_more and page else None)
+
+
+def page_size(params: dict[str, Any], default_size: int) -> int:
+    size: int = params.get("MaxResults", default_size)
+    if not 1 <= size <= 1000:
+        raise invalid_parameter("MaxResults must be between 1 and 1000")
+    return size
+
+
+def encode_token(sort_key: SortKey, scope: str) -> str:
+    return _encode(sort_key, scope)
+
+
+def decode_token(token: str | None, scope: str) -> SortKey | None:
+    return _decode(token, scope)
 
 
 def _encode(sort_key: SortKey, scope: str) -> str:

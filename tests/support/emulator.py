@@ -70,6 +70,10 @@ class EmulatorControl:
     def set_gateway_online(self, gateway_id: str, is_online: bool) -> None:
         self.post(f"gateways/{gateway_id}/{'online' if is_online else 'offline'}")
 
+    def update_backup_settings(self, **settings: Any) -> None:
+        """The AWS Backup side's engine settings (throughput, windows, limits)."""
+        self._send("PATCH", "backup/settings", settings)
+
     # faults and counters -------------------------------------------------------------------
     def add_fault(self, **rule: Any) -> None:
         self.post("faults", **rule)

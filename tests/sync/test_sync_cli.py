@@ -22,5 +22,7 @@ def test_vmbackup_sync_refreshes_once_and_reports_each_run(
     assert "succeeded" in by_target["hype-12345"]
     assert "seen=200" in by_target["hype-12345"]
     assert "failed" in by_target["hype-24680"]
+    [jobs] = [line for line in lines if line.startswith("jobs")]
+    assert "succeeded" in jobs
     assert main(["sync", "--hypervisor", "hype-67890"]) == 0
     assert "seen=80" in capsys.readouterr().out

@@ -1,0 +1,206 @@
+"""The job refresh of one account/region: every VM backup job into the cache, incrementally.
+
+One cycle lists (ListBackupJobs, VM jobs only):
+1. the jobs created since the last listing's newest CreationDate minus an overlap, reaching
+   back to the oldest job still waiting to start (CREATED/PENDING jobs change state without a
+   date AWS can filter on; they wait at most their start window);
+2. the jobs RUNNING now (their progress);
+3. the jobs completed since the last listing's newest CompletionDate minus the overlap (every
+   final state has one).
+A job the cache holds as active that none of them returned (a RUNNING job that is ABORTING
+now) is described on its own. So a cycle's calls grow with what changed, not with the history,
+which stays in the cache after AWS's 30 days. The unit is a lease, so replicas share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.aws import backup_jobs as aws
+from app.aws.errors import AwsResourceNotFound
+from app.core.errors import DomainError
+from app.core.metrics import SYNC_RUNS
+from app.jobs import repository as jobs
+from app.jobs.states import WAITING_STATES
+from app.jobs.store import save_jobs
+from app.models.base import utcnow
+from app.sync import repository
+from app.sync.context import LeaseLost, SyncContext
+from app.sync.inventory import refresh_statistics_after
+
+JOBS = "jobs"
+_DESCRIBE_CONCURRENCY = 4
+_WAITING_LOOKBACK = timedelta(days=1)
+logger = logging.getLogger("vmbackup.sync")
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+
+
+def jobs_unit(region: str) -> str:
+    return f"{JOBS}:{region}"
+
+
+class JobRefreshUnit:
+    """Claims, runs and records job refresh runs for the refresher (app/sync/scheduler.py)."""
+
+    def __init__(self, ctx: SyncContext, spawn: Spawn) -> None:
+        self.ctx = ctx
+        self._spawn = spawn
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def trigger(self, *, trigger: str, requested_by: str | None) -> int | None:
+        """Start a run now if the unit is free (and, on the interval, due); return its id, or
+        the id of the run already in progress (None when there is none to report)."""
+        settings, now = self.ctx.settings, utcnow()
+        not_started_since: datetime | None = None
+        if trigger == "interval":
+            not_started_since = now - timedelta(
+                seconds=settings.job_refresh_interval_seconds * 0.95)
+        async with self.ctx.transaction() as session:
+            claimed = await repository.claim_lease(
+                session=session, name=jobs_unit(self.ctx.aws.region), holder=self.ctx.runner_id,
+                now=now, ttl_seconds=settings.sync_lease_seconds,
+                not_started_since=not_started_since)
+            if not claimed:
+                running = await repository.running_run(session=session, kind=JOBS,
+                                                       hypervisor_id=None)
+                return running.id if running is not None and trigger != "interval" else None
+            run = await repository.start_run(
+                session=session, kind=JOBS, hypervisor_id=None, trigger=trigger,
+                requested_by=requested_by, runner=self.ctx.runner_id, now=now)
+        task = self._spawn(self._execute(run.id))
+        self.tasks[run.id] = task
+        task.add_done_callback(lambda _: self.tasks.pop(run.id, None))
+        return run.id
+
+    async def _execute(self, run_id: int) -> None:
+        error: str | None = None
+        counts: dict[str, int] = {}
+        try:
+            calls, seen, written = await refresh_jobs(self.ctx)
+            counts = {"pages": calls, "jobs_seen": seen, "jobs_changed": written}
+            # A bulk load (a first refresh) leaves PostgreSQL planning with the empty table's
+            # statistics: a two-filter page sorted 200,000 rows (bench/README.md).
+            await refresh_statistics_after(self.ctx, written, ("backup_job",))
+        except DomainError as failure:
+            error = failure.detail or failure.title
+        except Exception as failure:
+            error = str(failure) if isinstance(failure, LeaseLost) else (
+                f"Unexpected {type(failure).__name__}; see the service log.")
+            logger.exception("job refresh run %s failed", run_id)
+        now = utcnow()
+        async with self.ctx.transaction() as session:
+            await repository.update_run(
+                session=session, run_id=run_id, status="failed" if error else "succeeded",
+                error=error, finished_at=now, is_listing_complete=error is None, **counts)
+            await repository.release_lease(session=session, name=jobs_unit(self.ctx.aws.region),
+                                           holder=self.ctx.runner_id, now=now)
+        SYNC_RUNS.labels(kind=JOBS, outcome="failed" if error else "succeeded").inc()
+
+
+async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
+    """One cycle; returns (AWS calls, jobs seen, jobs written)."""
+    client, unit = ctx.aws.backup, jobs_unit(ctx.aws.region)
+    overlap = timedelta(seconds=ctx.settings.job_refresh_overlap_seconds)
+    async with ctx.sessionmaker() as session:
+        state = await jobs.refresh_state(session=session, unit=unit)
+        active = await jobs.active_jobs(session=session)
+    created_mark = state.created_high_water_at if state else None
+    completed_mark = state.completed_high_water_at if state else None
+    created_after = None if created_mark is None else created_mark - overlap
+    # Waiting jobs pull the listing back to their creation, within a day of the mark (AWS's
+    # default start window is 8 hours); an older one is described on its own, so a job stuck
+    # in the cache never makes every listing reach back into the history.
+    waiting_since = [created for job_state, created in active.values()
+                     if job_state in WAITING_STATES and created_mark is not None
+                     and created >= created_mark - _WAITING_LOOKBACK]
+    if created_after is not None and waiting_since:
+        created_after = min(created_after, min(waiting_since) - timedelta(seconds=1))
+    async with _lease_kept(ctx, unit):  # a first listing of a long history takes a while
+        listings = [await aws.list_backup_jobs(client, created_after=created_after)]
+        if created_mark is not None:  # a first listing, unfiltered, holds all AWS keeps
+            listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
+            listings.append(await aws.list_backup_jobs(
+                client, completed_after=_completed_floor(completed_mark, created_mark, active)
+                - overlap))
+        found = {job.id: job for listing in listings for job in listing.jobs}
+        missing = [job_id for job_id, (job_state, _) in active.items()
+                   if job_id not in found and job_state != "ABORTING"]
+        described = await _describe_each(ctx, missing)
+    calls = sum(listing.calls for listing in listings)
+    found.update({job.id: job for job in described})
+    calls += len(missing)
+    created_dates = [job.created_at for job in listings[0].jobs]
+    completed_dates = [job.completed_at for job in found.values() if job.completed_at]
+    now = utcnow()
+    async with ctx.transaction() as session:
+        await ctx.renew(session, unit)
+        history_since = state.history_since if state else None
+        if history_since is None and await jobs.has_vms(session=session):
+            # The job history starts once the inventory holds the VMs that existed before it:
+            # a VM discovered later is new, and its first backup is known to be its first.
+            history_since = now
+        result = await save_jobs(session=session, jobs=list(found.values()), now=now,
+                                 history_since=history_since)
+        await jobs.save_refresh_state(
+            session=session, unit=unit, history_since=history_since, refreshed_at=now,
+            created_high_water_at=_latest(created_mark, created_dates),
+            completed_high_water_at=_latest(completed_mark, completed_dates))
+    return calls, len(found), result.written
+
+
+@asynccontextmanager
+async def _lease_kept(ctx: SyncContext, unit: str) -> AsyncIterator[None]:
+    """Renew the unit's lease every third of its lifetime while the block runs. A renewal that
+    fails is not fatal here: the write transaction renews once more and stops a run that lost
+    its lease."""
+
+    async def renew_forever() -> None:
+        while True:
+            await asyncio.sleep(ctx.settings.sync_lease_seconds / 3)
+            try:
+                async with ctx.transaction() as session:
+                    await ctx.renew(session, unit)
+            except LeaseLost:
+                return
+
+    task = asyncio.create_task(renew_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _completed_floor(completed_mark: datetime | None, created_mark: datetime,
+                     active: dict[str, tuple[str, datetime]]) -> datetime:
+    """Where the completed listing starts (before the overlap): the newest completion listed
+    so far; before any completion, the oldest active job's creation (none can have finished
+    earlier), or the created mark when nothing is active."""
+    if completed_mark is not None:
+        return completed_mark
+    return min((created for _, created in active.values()), default=created_mark)
+
+
+def _latest(mark: datetime | None, dates: list[datetime]) -> datetime | None:
+    return max([*dates, *([mark] if mark else [])], default=None)
+
+
+async def _describe_each(ctx: SyncContext, job_ids: list[str]) -> list[aws.BackupJobInfo]:
+    semaphore = asyncio.Semaphore(_DESCRIBE_CONCURRENCY)
+
+    async def one(job_id: str) -> aws.BackupJobInfo | None:
+        async with semaphore:
+            try:
+                return await aws.describe_backup_job(ctx.aws.backup, job_id=job_id)
+            except AwsResourceNotFound:
+                return None
+
+    return [job for job in await asyncio.gather(*(one(job_id) for job_id in job_ids))
+            if job is not None]
