@@ -1,0 +1,32 @@
+"""vm_aws_tag: (key, value) index also holds vm_id
+
+Revision ID: 0010
+Revises: 0007
+Create Date: 2026-12-06 02:45:00
+
+Coverage over every VM reads each tag test as the set of VM ids with that key and value: with
+vm_id in the index that set is read from the index alone (SQLite's (key, value) index led to
+each row's table entry for its vm_id; bench/README.md, assignments).
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0010'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('vm_aws_tag', schema=None) as batch_op:
+        batch_op.drop_index('ix_vm_aws_tag_key_value')
+        batch_op.create_index('ix_vm_aws_tag_key_value_vm_id', ['key', 'value', 'vm_id'],
+                              unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('vm_aws_tag', schema=None) as batch_op:
+        batch_op.drop_index('ix_vm_aws_tag_key_value_vm_id')
+        batch_op.create_index('ix_vm_aws_tag_key_value', ['key', 'value'], unique=False)
