@@ -150,7 +150,7 @@ def wildcard_match(column: Any, pattern: str, dialect: str, *,
         # Outside a class, "]" is literal; "[" and a literal "?" are written as classes.
         glob = "".join(f"[{char}]" if char == "[" or (char == "?" and not single_char)
                        else char for char in pattern)
-        return column.op("GLOB")(glob)  # type: ignore[no-any-return]
+        return column.op("GLOB", is_comparison=True)(glob)  # type: ignore[no-any-return]
     like = "".join("%" if char == "*" else "_" if char == "?" and single_char
                    else "\\" + char if char in "\\%_" else char for char in pattern)
     return column.like(like, escape="\\")  # type: ignore[no-any-return]
