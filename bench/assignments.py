@@ -22,6 +22,8 @@ For each database (SQLite, PostgreSQL), in one run:
    same database, `app.coverage.service.recompute_vms` of those 1,000 VMs; then the same for
    1,000 existing VMs whose `backup` tag flipped. Target: well under the refresh's duration.
 
+`--source DIR` serves another checkout of the project (e.g. `git archive <commit> | tar -x -C
+DIR`) for a before/after comparison; the in-process recompute is this checkout's.
 `--profile` records the service with py-spy (`.venv/bin/pip install py-spy`) during the timed
 requests, as collapsed stacks of the thread holding the GIL, into the work directory.
 """
@@ -41,7 +43,15 @@ from typing import Any
 
 import httpx
 from _databases import fresh_database
-from _support import BIN, EMULATOR_CREDENTIALS, Service, machine, service, workdir_and_emulator
+from _support import (
+    BIN,
+    EMULATOR_CREDENTIALS,
+    ROOT,
+    Service,
+    machine,
+    service,
+    workdir_and_emulator,
+)
 
 VM_COUNT = 100_000
 ADDED_VMS = 1_000
@@ -227,7 +237,8 @@ class Profiler:
             print(f"    profile: {self.output}")
 
 
-def bench(db: str, emulator_url: str, workdir: Path, profile: bool) -> dict[str, float]:
+def bench(db: str, emulator_url: str, workdir: Path, profile: bool,
+          source: Path) -> dict[str, float]:
     print(f"\n[{db}]")
     httpx.post(f"{emulator_url}/_emulator/reset", json={}, timeout=60).raise_for_status()
     database_url = fresh_database(db, workdir)
@@ -238,7 +249,7 @@ def bench(db: str, emulator_url: str, workdir: Path, profile: bool) -> dict[str,
     def profiled(name: str) -> Profiler:
         return Profiler(svc, workdir / f"{name}-{db}.txt" if profile else None)
 
-    with (service(database_url, emulator_url, workdir, extra) as svc,
+    with (service(database_url, emulator_url, workdir, extra, source) as svc,
           httpx.Client(base_url=svc.url, timeout=120) as client):
         admin, reader = svc.headers(svc.admin_key), svc.headers(svc.read_key)
         wall, _, _ = refresh(svc, client)
@@ -335,6 +346,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--workdir", type=Path, help="keep databases, logs and profiles here")
     parser.add_argument("--profile", action="store_true", help="py-spy record the service")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="serve this checkout of the project (default: this one)")
     args = parser.parse_args()
     print(machine())
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -342,7 +355,7 @@ def main() -> None:
     with workdir_and_emulator(args.workdir, f"scale:{VM_COUNT}", with_backup=True) as (
             workdir, emulator_url):
         for db in databases:
-            bench(db, emulator_url, workdir, args.profile)
+            bench(db, emulator_url, workdir, args.profile, args.source.resolve())
     print(f"\n{time.perf_counter() - started:.0f} s in all")
 
 
