@@ -4,13 +4,11 @@ evaluated by the database over every cached VM.
 Wildcards need the dialect: PostgreSQL's LIKE is case sensitive, as AWS is; SQLite's LIKE is not
 (for ASCII), so SQLite uses GLOB, which is.
 
-Two forms of the same rule. Per VM (the default): each tag test an EXISTS, which SQLite runs as
-an index lookup for the VM at hand, the cheapest when few VMs are tested (a batch of ids, the
-first page by name). Over every VM (:func:`for_every_vm`), on SQLite: each tag test read once
-from ``vm_aws_tag``'s (key, value, vm_id) index as a set of ids, the sets intersected; counting 3
-conditions over 100,000 VMs took 0.7 s per VM and 0.08 s as sets (bench/README.md,
-assignments). PostgreSQL turns EXISTS into semi- and anti-joins itself, hashed or not as its
-estimates say, and was as fast with them as with the sets: it keeps the one form.
+Two forms of the same rule. Per VM (the default): each tag test an index lookup for the VM at
+hand, the cheapest when few VMs are tested (a batch of ids, the first page by name). Over every
+VM (:func:`for_every_vm`): each tag test read once from ``vm_aws_tag``'s (key, value, vm_id)
+index as a set of ids, the sets intersected; counting 3 conditions over 100,000 VMs took SQLite
+0.7 s per VM and 0.08 s as sets (bench/README.md, assignments).
 """
 
 from __future__ import annotations
@@ -43,16 +41,10 @@ _HAS = (Operator.EQUALS, Operator.LIKE)  # the tests that need the tag; the othe
 
 def selection_clause(rule: SelectionRule, dialect: str, *,
                      every_vm: bool = False) -> ColumnElement[bool]:
-    """The rule, per VM; ``every_vm``: in the form for evaluating every VM. On SQLite the per-VM
-    form carries the other, which :func:`for_every_vm` swaps in."""
-    if dialect != "sqlite":
-        return _per_vm_clause(rule, dialect)  # one form: see the module's docstring
+    """The rule, per VM; ``every_vm``: in the form for evaluating every VM. The per-VM form
+    carries the other, which :func:`for_every_vm` swaps in."""
     if every_vm:
-        return _sets_clause(rule, dialect)
-    return _RuleClause(_per_vm_clause(rule, dialect), _sets_clause(rule, dialect))
-
-
-def _per_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
+        return _every_vm_clause(rule, dialect)
     clauses: list[ColumnElement[bool]] = []
     if rule.resources or rule.any_of_tags:
         candidates = [_arn_clause(pattern, dialect) for pattern in rule.resources]
@@ -61,14 +53,14 @@ def _per_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
     clauses += [_tag_clause(test, dialect) for test in rule.all_of]
     if rule.not_resources:
         clauses.append(not_(or_(*(_arn_clause(p, dialect) for p in rule.not_resources))))
-    return and_(true(), *clauses)
+    return _RuleClause(and_(true(), *clauses), _every_vm_clause(rule, dialect))
 
 
 class _RuleClause(ColumnElement[bool]):
     """A rule's per-VM clause, rendered as such, carrying its every-VM form for
     :func:`for_every_vm` (its own node: ``&`` would merge a plain AND's terms into its own)."""
 
-    inherit_cache = False  # holds two clauses: statements with it are compiled each time
+    inherit_cache = False  # holds two clauses; statements with it are compiled each time
     type = Boolean()
     _is_implicitly_boolean = True  # a condition: no "= 1" around it where booleans are ints
     _traverse_internals = [("per_vm", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
@@ -94,7 +86,7 @@ def for_every_vm(where: ColumnElement[bool]) -> ColumnElement[bool]:
     return replacement_traverse(where, {}, swap)
 
 
-def _sets_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
+def _every_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
     if rule.resources or rule.any_of_tags:
         candidates = [_arn_clause(pattern, dialect) for pattern in rule.resources]
@@ -109,8 +101,10 @@ def _sets_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
         if lacking:
             ids = select(except_(ids, *(_tagged(t, dialect) for t in lacking)).subquery().c.vm_id)
         clauses.append(Vm.id.in_(ids))
-    elif lacking:
+    elif lacking and dialect == "sqlite":
         clauses.append(Vm.id.not_in(_union([_tagged(t, dialect) for t in lacking])))
+    else:  # PostgreSQL plans NOT EXISTS as an anti-join; NOT IN could not be (NULLs)
+        clauses += [_tag_clause(test, dialect) for test in lacking]
     if rule.not_resources:
         clauses.append(not_(or_(*(_arn_clause(p, dialect) for p in rule.not_resources))))
     return and_(true(), *clauses)
