@@ -41,7 +41,11 @@ async def _postgres_admin(*statements: str) -> None:
 
 
 def drop_postgres_database() -> None:
-    """Drop this run's PostgreSQL databases, if any were made."""
+    """Drop this run's PostgreSQL databases, if any were made (kept, to look into them
+    afterwards, when BENCH_KEEP_DATABASES is set)."""
+    if os.environ.get("BENCH_KEEP_DATABASES"):
+        print(f"PostgreSQL databases {POSTGRES_BENCH_DB}* kept (BENCH_KEEP_DATABASES)")
+        return
     asyncio.run(_drop_postgres_databases())
 
 

@@ -97,7 +97,7 @@ def host_to_ourselves() -> Iterator[None]:
 def emulator(scenario: str, with_backup: bool = False) -> Iterator[str]:
     """`python -m emulator --scenario <scenario>` in its own process; yields its URL. Holds the
     host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end.
-    The AWS Backup side runs only ``with_backup`` (the job benchmarks)."""
+    Backup Gateway only unless ``with_backup`` (the job and assignment benchmarks)."""
     with host_to_ourselves():
         port = free_port()
         command = [
@@ -112,8 +112,9 @@ def emulator(scenario: str, with_backup: bool = False) -> Iterator[str]:
             scenario,
             "--log-level",
             "warning",
-            *([] if with_backup else ["--without-backup"]),
         ]
+        if not with_backup:
+            command.append("--without-backup")
         process = subprocess.Popen(command, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -151,13 +152,15 @@ def page_through(client: Any, page_size: int) -> tuple[int, float]:
 
 
 @contextmanager
-def workdir_and_emulator(workdir: Path | None, scenario: str) -> Iterator[tuple[Path, str]]:
+def workdir_and_emulator(
+    workdir: Path | None, scenario: str, with_backup: bool = False
+) -> Iterator[tuple[Path, str]]:
     """The run's work directory (``workdir`` if given and kept, else a temporary one) and the
     emulator's URL."""
     with tempfile.TemporaryDirectory() as scratch:
         chosen = workdir or Path(scratch)
         chosen.mkdir(parents=True, exist_ok=True)
-        with emulator(scenario) as url:
+        with emulator(scenario, with_backup) as url:
             yield chosen, url
 
 # --- the service -------------------------------------------------------------------------------

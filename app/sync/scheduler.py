@@ -167,11 +167,19 @@ class Refresher:
         await self._end(PLANS, run_id, None, failure)
 
     async def _membership(self, batch: Batch, trigger: str, requested_by: str | None) -> None:
+        known = len(batch.run_ids)
         run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
-        if run_id is not None:
-            if batch.task is not None:
-                self._task_of_run[run_id] = batch.task
-            await self._tag_members(run_id)
+        if run_id is None:
+            # A run already going here (an assignment's) is joined: the batch ends with it, so
+            # whoever waits for the batch sees the tags it writes.
+            joined = [self._task_of_run[other] for other in batch.run_ids[known:]
+                      if other in self._task_of_run]
+            if joined:
+                await asyncio.wait(joined)
+            return
+        if batch.task is not None:
+            self._task_of_run[run_id] = batch.task
+        await self._tag_members(run_id)
 
     async def _tag_members(self, run_id: int) -> None:
         failure = await self._attempt(run_id, tag_members(self.ctx, run_id=run_id))

@@ -31,6 +31,7 @@ from app.models.vm_vmware_tag import VmVmwareTag
 
 # Whether some live backup selection covers the VM: a column of every listed VM.
 PROTECTED = coverage.is_protected().label("is_protected")
+PROTECTED_COLUMN = coverage.protected_flag().label("is_protected")
 VM_KEYSET = Keyset(
     fields={
         "name": SortField(Vm.name),
@@ -119,9 +120,10 @@ def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
 
 
 def vm_columns(names: Sequence[str]) -> list[Any]:
-    """The named columns of ``vm``, ``is_protected`` computed from the coverage."""
+    """The named columns of ``vm``, ``is_protected`` computed from the coverage (one probe per
+    listed VM; sorting by it uses PROTECTED)."""
     table = cast(Table, Vm.__table__)
-    return [PROTECTED if name == PROTECTED.key else table.c[name] for name in names]
+    return [PROTECTED_COLUMN if name == PROTECTED.key else table.c[name] for name in names]
 
 
 async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,

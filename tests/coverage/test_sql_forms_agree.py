@@ -1,0 +1,92 @@
+"""The SQL of a selection rule, in both its forms (per VM, and over every VM as sets of ids),
+selects exactly the VMs the pure semantics (checked against the emulator's) say it covers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.coverage.rules import SelectionRule, evaluate
+from app.coverage.sql import for_every_vm, selection_clause
+from app.models.base import utcnow
+from app.models.hypervisor import Hypervisor
+from app.models.vm import Vm
+from app.models.vm_aws_tag import VmAwsTag
+from tests.support.database import empty_all_tables
+
+ARN = "arn:aws:backup-gateway:us-east-1:123456789012:vm/"
+KEYS = ["env", "tier", "vmbackup:folder"]
+VALUES = ["prod", "prod-eu", "Prod", "test", "/Dc/vm/Prod/", "/Dc/vm/Prod/Web/", "", "a*b"]
+PATTERNS = ["prod*", "*eu", "p?od", "*", "/Dc/vm/Prod/*", "Prod", "a*b", "?", ""]
+OPERATORS = ["StringEquals", "StringNotEquals", "StringLike", "StringNotLike"]
+VM_COUNT = 24
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    await empty_all_tables(engine)
+    yield engine
+    await empty_all_tables(engine)
+    await engine.dispose()
+
+
+def _document(rng: random.Random, arns: list[str]) -> dict[str, Any]:
+    patterns = [*arns[:4], "arn:aws:backup-gateway:*:*:vm/*", f"{ARN}vm-000*", f"{ARN}*", "*"]
+    document: dict[str, Any] = {}
+    if rng.random() < 0.5:
+        document["Resources"] = rng.sample(patterns, rng.randint(1, 3))
+    if rng.random() < 0.5 or "Resources" not in document:
+        document["ListOfTags"] = [
+            {"ConditionType": "STRINGEQUALS", "ConditionKey": rng.choice(KEYS),
+             "ConditionValue": rng.choice(VALUES)} for _ in range(rng.randint(1, 3))]
+    if rng.random() < 0.3:
+        document["NotResources"] = rng.sample(patterns, rng.randint(1, 2))
+    conditions = {operator: [{"ConditionKey": f"aws:ResourceTag/{rng.choice(KEYS)}",
+                              "ConditionValue": rng.choice(VALUES + PATTERNS)}
+                             for _ in range(rng.choice([0, 0, 1, 2]))] for operator in OPERATORS}
+    if any(conditions.values()):
+        document["Conditions"] = conditions
+    return document
+
+
+async def _selected(engine: AsyncEngine, clause: ColumnElement[bool]) -> set[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(Vm.id).where(Vm.deleted_at.is_(None), clause))
+        return set(rows.scalars())
+
+
+async def test_both_sql_forms_select_what_the_rules_say(engine: AsyncEngine) -> None:
+    rng, now = random.Random(20261206), utcnow()
+    ids = [f"vm-{number:016x}" for number in range(VM_COUNT)]
+    tags = {vm_id: {key: rng.choice(VALUES) for key in rng.sample(KEYS, rng.randint(0, 3))}
+            for vm_id in ids}
+    deleted = set(ids[-3:])
+    async with engine.begin() as connection:
+        await connection.execute(Hypervisor.__table__.insert().values(
+            id="hype-1", arn="arn:aws:backup-gateway:us-east-1:123456789012:hypervisor/hype-1",
+            name="h", host="h.example", state="ONLINE", synced_at=now))
+        await connection.execute(Vm.__table__.insert(), [
+            {"id": vm_id, "arn": ARN + vm_id, "hypervisor_id": "hype-1", "name": vm_id,
+             "path": "/Dc/vm", "first_seen_at": now, "changed_at": now,
+             "deleted_at": now if vm_id in deleted else None} for vm_id in ids])
+        rows = [{"vm_id": vm_id, "key": key, "value": value}
+                for vm_id, pairs in tags.items() for key, value in pairs.items()]
+        await connection.execute(VmAwsTag.__table__.insert(), rows)
+    dialect = engine.dialect.name
+    for _ in range(150):
+        document = _document(rng, [ARN + vm_id for vm_id in ids])
+        rule = SelectionRule.from_document(document)
+        expected = {vm_id for vm_id in ids if vm_id not in deleted
+                    and evaluate(rule, ARN + vm_id, tags[vm_id]).is_match}
+        per_vm = selection_clause(rule, dialect)
+        assert await _selected(engine, per_vm) == expected, document
+        assert await _selected(engine, for_every_vm(per_vm)) == expected, document
+        every_vm = selection_clause(rule, dialect, every_vm=True)
+        assert await _selected(engine, every_vm) == expected, document
