@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assignments.schemas import FolderTarget, HypervisorTarget
 from app.core.pagination import Keyset, PageParams, SortField, paginate
-from app.coverage.sql import for_every_vm
 from app.models.assignment import Assignment
 from app.models.backup_selection import BackupSelection
 from app.models.hypervisor import Hypervisor
@@ -112,9 +111,8 @@ async def live_arns(*, session: AsyncSession, vm_ids: Sequence[str]) -> dict[str
 
 
 async def count_vms(*, session: AsyncSession, where: ColumnElement[bool]) -> int:
-    # Every VM is tested: selection rules as sets of ids (app/coverage/sql.py).
     return int((await session.execute(
-        select(func.count()).select_from(Vm).where(for_every_vm(where)))).scalar_one())
+        select(func.count()).select_from(Vm).where(where))).scalar_one())
 
 
 async def first_vms(*, session: AsyncSession, where: ColumnElement[bool],

@@ -37,7 +37,10 @@ class Resolved:
     role: str
     names: list[str]
     documents: list[dict[str, Any]]
-    matches: ColumnElement[bool]  # the live VMs it covers (a group: once tagged)
+    # The live VMs it covers (a group: once tagged), per VM (for a page of them) and in the
+    # form that evaluates every VM at once (to count them): see app/coverage/sql.py.
+    matches: ColumnElement[bool]
+    matches_every_vm: ColumnElement[bool]
 
     def bodies(self) -> list[dict[str, Any]]:
         return [{"SelectionName": name, "IamRoleArn": self.role, **document}
@@ -93,14 +96,17 @@ async def resolve(*, session: AsyncSession, settings: Settings, keys: Membership
                 invalid_params=[{"name": "body.plan_id", "reason": "too many selections"}])
     role = body.iam_role_arn or await default_role(session=session, settings=settings)
     if isinstance(target, FolderTarget | HypervisorTarget):
-        matches = repository.in_place(target)
+        matches = every_vm = repository.in_place(target)
     else:
         dialect = session.get_bind().dialect.name
-        matches = or_(*(selection_clause(SelectionRule.from_document(d), dialect)
-                        for d in docs)) & Vm.deleted_at.is_(None)
+        rules = [SelectionRule.from_document(d) for d in docs]
+        matches = or_(*(selection_clause(rule, dialect) for rule in rules)) \
+            & Vm.deleted_at.is_(None)
+        every_vm = or_(*(selection_clause(rule, dialect, every_vm=True) for rule in rules)) \
+            & Vm.deleted_at.is_(None)
     return Resolved(body=body, plan_id=body.plan_id, role=role,
                     names=selection_names(body.name, generation, len(docs)), documents=docs,
-                    matches=matches)
+                    matches=matches, matches_every_vm=every_vm)
 
 
 async def default_role(*, session: AsyncSession, settings: Settings) -> str:

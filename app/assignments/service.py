@@ -113,7 +113,7 @@ async def dry_run(*, session: AsyncSession, settings: Settings, resolved: Resolv
         plan_id=resolved.plan_id, new_plan=resolved.body.new_plan,
         selections=[SelectionBody(**body) for body in resolved.bodies()],
         replaced_selection_ids=replaced,
-        vm_count=await repository.count_vms(session=session, where=resolved.matches),
+        vm_count=await repository.count_vms(session=session, where=resolved.matches_every_vm),
         vms=[VmRead.model_validate(vm) for vm in vms], vms_needing_membership_tags=needing)
 
 

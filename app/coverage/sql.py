@@ -6,7 +6,7 @@ Wildcards need the dialect: PostgreSQL's LIKE is case sensitive, as AWS is; SQLi
 
 Two forms of the same rule. Per VM (the default): each tag test an index lookup for the VM at
 hand, the cheapest when few VMs are tested (a batch of ids, the first page by name). Over every
-VM (:func:`for_every_vm`): each tag test read once from ``vm_aws_tag``'s (key, value, vm_id)
+VM (``every_vm=True``): each tag test read once from ``vm_aws_tag``'s (key, value, vm_id)
 index as a set of ids, the sets intersected; counting 3 conditions over 100,000 VMs took SQLite
 0.7 s per VM and 0.08 s as sets. PostgreSQL turns EXISTS into joins itself, but its plans for
 them over every VM were slower and far less steady than for the sets: dry runs of 340-350 ms
@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Select,
     and_,
@@ -31,8 +30,6 @@ from sqlalchemy import (
     true,
     union,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal, replacement_traverse
 
 from app.coverage.rules import Operator, SelectionRule, TagTest
 from app.models.vm import Vm
@@ -43,8 +40,7 @@ _HAS = (Operator.EQUALS, Operator.LIKE)  # the tests that need the tag; the othe
 
 def selection_clause(rule: SelectionRule, dialect: str, *,
                      every_vm: bool = False) -> ColumnElement[bool]:
-    """The rule, per VM; ``every_vm``: in the form for evaluating every VM. The per-VM form
-    carries the other, which :func:`for_every_vm` swaps in."""
+    """The rule per VM, or (``every_vm``) in the form for evaluating every VM at once."""
     if every_vm:
         return _every_vm_clause(rule, dialect)
     clauses: list[ColumnElement[bool]] = []
@@ -55,37 +51,7 @@ def selection_clause(rule: SelectionRule, dialect: str, *,
     clauses += [_tag_clause(test, dialect) for test in rule.all_of]
     if rule.not_resources:
         clauses.append(not_(or_(*(_arn_clause(p, dialect) for p in rule.not_resources))))
-    return _RuleClause(and_(true(), *clauses), _every_vm_clause(rule, dialect))
-
-
-class _RuleClause(ColumnElement[bool]):
-    """A rule's per-VM clause, rendered as such, carrying its every-VM form for
-    :func:`for_every_vm` (its own node: ``&`` would merge a plain AND's terms into its own)."""
-
-    inherit_cache = False  # holds two clauses; statements with it are compiled each time
-    type = Boolean()
-    _is_implicitly_boolean = True  # a condition: no "= 1" around it where booleans are ints
-    _traverse_internals = [("per_vm", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, per_vm: ColumnElement[bool], every_vm: ColumnElement[bool]) -> None:
-        self.per_vm, self.every_vm = per_vm, every_vm
-
-    @property
-    def _from_objects(self) -> list[Any]:
-        return self.per_vm._from_objects
-
-
-@compiles(_RuleClause)
-def _render(element: _RuleClause, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(element.per_vm, **kw)})"
-
-
-def for_every_vm(where: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``where`` with each selection clause in it in its every-VM form (to count over all)."""
-    def swap(element: Any, **_kw: Any) -> ColumnElement[bool] | None:
-        return element.every_vm if isinstance(element, _RuleClause) else None
-
-    return replacement_traverse(where, {}, swap)
+    return and_(true(), *clauses)
 
 
 def _every_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:
