@@ -3,6 +3,8 @@ history and a service whose cache knows the VMs and the jobs."""
 
 from __future__ import annotations
 
+import argparse
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ from typing import Any
 
 import httpx
 from _databases import fresh_database
-from _support import EMULATOR_CREDENTIALS, Service, emulator, service
+from _support import EMULATOR_CREDENTIALS, Service, emulator, machine, service
 
 VAULT = "bench-vault"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole"
@@ -86,3 +88,17 @@ def job_world(kind: str, workdir: Path, *, vms: int, history: int,
             print(f"  inventory of {vms} VMs refreshed in {time.perf_counter() - started:.1f} s",
                   flush=True)
             yield world
+
+
+def bench_arguments(doc: str) -> tuple[argparse.Namespace, tempfile.TemporaryDirectory[str]]:
+    """The job benchmarks' command line (``--database``, ``--workdir``: a temporary directory,
+    kept until the returned one is cleaned up, when not given); prints the machine."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workdir", type=Path, help="keep the databases and logs here")
+    args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory()
+    args.workdir = args.workdir or Path(scratch.name)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(machine(), flush=True)
+    return args, scratch

@@ -13,14 +13,12 @@ job-history control route), on SQLite:
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 from pathlib import Path
 
 import boto3
-from _jobs import job_world
-from _support import EMULATOR_CREDENTIALS, machine
+from _jobs import bench_arguments, job_world
+from _support import EMULATOR_CREDENTIALS
 
 CYCLES = 5
 
@@ -62,14 +60,7 @@ def emulator_list_ms(url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--workdir", type=Path, help="keep the databases and logs here")
-    args = parser.parse_args()
-    scratch = tempfile.TemporaryDirectory()
-    args.workdir = args.workdir or Path(scratch.name)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    print(machine(), flush=True)
+    args, _scratch = bench_arguments(__doc__)
     for history in (0, 50_000):
         run(args.database, args.workdir, history)
 

@@ -8,14 +8,10 @@ latency (HTTP included). Target (issue 11): p50 under 20 ms.
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from _jobs import JobWorld, job_world
-from _support import machine
+from _jobs import JobWorld, bench_arguments, job_world
 
 HISTORY = 200_000
 REQUESTS = 200
@@ -58,14 +54,8 @@ def measure(world: JobWorld, params: dict[str, str]) -> tuple[float, float, int]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--workdir", type=Path, help="keep the databases and logs here")
-    args = parser.parse_args()
-    scratch = tempfile.TemporaryDirectory()
-    workdir = args.workdir or Path(scratch.name)
-    workdir.mkdir(parents=True, exist_ok=True)
-    print(machine(), flush=True)
+    args, _scratch = bench_arguments(__doc__)
+    workdir = args.workdir
     with job_world(args.database, workdir, vms=1000, history=HISTORY) as world:
         started = time.perf_counter()
         run = world.refresh_jobs()

@@ -12,19 +12,16 @@ jobs AWS holds (ListBackupJobs) and the StartBackupJob calls it received.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-from _jobs import VAULT, JobWorld, job_world
-from _support import EMULATOR_CREDENTIALS, machine
+from _jobs import VAULT, JobWorld, bench_arguments, job_world
+from _support import EMULATOR_CREDENTIALS
 
 ORIGINALS = 900
 RETRIES = 100
@@ -86,14 +83,7 @@ def aws_job_count(emulator_url: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--workdir", type=Path, help="keep the databases and logs here")
-    args = parser.parse_args()
-    scratch = tempfile.TemporaryDirectory()
-    args.workdir = args.workdir or Path(scratch.name)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    print(machine(), flush=True)
+    args, _scratch = bench_arguments(__doc__)
     with job_world(args.database, args.workdir, vms=1000, history=0) as world:
         order = requests_in_order(world.vm_ids())
         world.reset_counters()
