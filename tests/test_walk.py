@@ -133,13 +133,13 @@ def _prod_tree_ids(walk: Walk) -> set[str]:
 
 
 def _plans(step: Step, walk: Walk) -> None:
-    (plan,) = step.body["items"]
-    assert (plan["id"], plan["name"]) == (walk.player.env["PLAN"], "vmware-daily")
+    assert [plan["name"] for plan in step.body["items"]] == ["vmware-daily"]
 
 
 def _assignment_previewed(step: Step, walk: Walk) -> None:
     assert step.status == 200
     assert step.body["is_dry_run"] is True
+    assert (step.body["plan_id"], step.body["new_plan"]["name"]) == (None, "prod-hourly")
     assert step.body["vm_count"] == len(_prod_tree_ids(walk))
     assert len(step.body["vms"]) == 3
     (selection,) = step.body["selections"]
@@ -189,6 +189,17 @@ def _vm_backed_up(step: Step, walk: Walk) -> None:
     assert [job["id"] for job in step.body["recent_jobs"]] == [walk.player.env["JOB"]]
 
 
+def _jobs_refreshed(step: Step, walk: Walk) -> None:
+    assert step.body["is_finished"] is True
+
+
+def _scheduled_jobs(step: Step, walk: Walk) -> None:
+    jobs = step.body["items"]
+    assert jobs
+    assert {(job["origin"], job["plan_name"]) for job in jobs} == {("scheduled", "prod-hourly")}
+    assert {job["vm_id"] for job in jobs} <= _prod_tree_ids(walk)
+
+
 def _audited(step: Step, walk: Walk) -> None:
     actions = {(event["method"], event["target"]) for event in step.body["items"]}
     assert ("PUT", f"/mappings/{PROD}") in actions
@@ -223,6 +234,8 @@ GUIDE: list[tuple[str, str, Check]] = [
     ("GET", "/jobs/", _job_waiting),
     ("GET", "/jobs/", _job_completed),
     ("GET", "/vms/vm-", _vm_backed_up),
+    ("POST", "/sync/jobs", _jobs_refreshed),
+    ("GET", "/jobs?origin=scheduled", _scheduled_jobs),
     ("GET", "/audit", _audited),
 ]
 
