@@ -17,15 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
 
 from app.aws import backup_jobs as aws
 from app.aws.errors import AwsResourceNotFound
-from app.core.errors import DomainError
-from app.core.metrics import SYNC_RUNS
 from app.jobs import repository as jobs
 from app.jobs.states import WAITING_STATES
 from app.jobs.store import save_jobs
@@ -38,69 +35,22 @@ JOBS = "jobs"
 _DESCRIBE_CONCURRENCY = 4
 _WAITING_LOOKBACK = timedelta(days=1)
 logger = logging.getLogger("vmbackup.sync")
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
 def jobs_unit(region: str) -> str:
     return f"{JOBS}:{region}"
 
 
-class JobRefreshUnit:
-    """Claims, runs and records job refresh runs for the refresher (app/sync/scheduler.py)."""
-
-    def __init__(self, ctx: SyncContext, spawn: Spawn) -> None:
-        self.ctx = ctx
-        self._spawn = spawn
-        self.tasks: dict[int, asyncio.Task[None]] = {}
-
-    async def trigger(self, *, trigger: str, requested_by: str | None) -> int | None:
-        """Start a run now if the unit is free (and, on the interval, due); return its id, or
-        the id of the run already in progress (None when there is none to report)."""
-        settings, now = self.ctx.settings, utcnow()
-        not_started_since: datetime | None = None
-        if trigger == "interval":
-            not_started_since = now - timedelta(
-                seconds=settings.job_refresh_interval_seconds * 0.95)
-        async with self.ctx.transaction() as session:
-            claimed = await repository.claim_lease(
-                session=session, name=jobs_unit(self.ctx.aws.region), holder=self.ctx.runner_id,
-                now=now, ttl_seconds=settings.sync_lease_seconds,
-                not_started_since=not_started_since)
-            if not claimed:
-                running = await repository.running_run(session=session, kind=JOBS,
-                                                       hypervisor_id=None)
-                return running.id if running is not None and trigger != "interval" else None
-            run = await repository.start_run(
-                session=session, kind=JOBS, hypervisor_id=None, trigger=trigger,
-                requested_by=requested_by, runner=self.ctx.runner_id, now=now)
-        task = self._spawn(self._execute(run.id))
-        self.tasks[run.id] = task
-        task.add_done_callback(lambda _: self.tasks.pop(run.id, None))
-        return run.id
-
-    async def _execute(self, run_id: int) -> None:
-        error: str | None = None
-        counts: dict[str, int] = {}
-        try:
-            calls, seen, written = await refresh_jobs(self.ctx)
-            counts = {"pages": calls, "jobs_seen": seen, "jobs_changed": written}
-            # A bulk load (a first refresh) leaves PostgreSQL planning with the empty table's
-            # statistics: a two-filter page sorted 200,000 rows (bench/README.md).
-            await refresh_statistics_after(self.ctx, written, ("backup_job",))
-        except DomainError as failure:
-            error = failure.detail or failure.title
-        except Exception as failure:
-            error = str(failure) if isinstance(failure, LeaseLost) else (
-                f"Unexpected {type(failure).__name__}; see the service log.")
-            logger.exception("job refresh run %s failed", run_id)
-        now = utcnow()
-        async with self.ctx.transaction() as session:
-            await repository.update_run(
-                session=session, run_id=run_id, status="failed" if error else "succeeded",
-                error=error, finished_at=now, is_listing_complete=error is None, **counts)
-            await repository.release_lease(session=session, name=jobs_unit(self.ctx.aws.region),
-                                           holder=self.ctx.runner_id, now=now)
-        SYNC_RUNS.labels(kind=JOBS, outcome="failed" if error else "succeeded").inc()
+async def run_job_refresh(ctx: SyncContext, run_id: int) -> None:
+    """One cycle, recorded on its run (the refresher claims, ends and releases it)."""
+    calls, seen, written = await refresh_jobs(ctx)
+    async with ctx.transaction() as session:
+        await repository.update_run(session=session, run_id=run_id, pages=calls,
+                                    jobs_seen=seen, jobs_changed=written,
+                                    is_listing_complete=True)
+    # A bulk load (a first refresh) leaves PostgreSQL planning with the empty table's
+    # statistics: a two-filter page sorted 200,000 rows (bench/README.md).
+    await refresh_statistics_after(ctx, written, ("backup_job",))
 
 
 async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:

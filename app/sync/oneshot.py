@@ -22,14 +22,13 @@ async def refresh_once(settings: Settings, hypervisor_ids: Sequence[str] | None)
         refresher = Refresher(SyncContext(settings, sessionmaker, build_clients(settings)))
         batch = await refresher.trigger(hypervisor_ids=hypervisor_ids, requested_by="cli",
                                         trigger="manual")
-        # The backup jobs too, unless only some hypervisors were asked for.
-        jobs_run = None if hypervisor_ids is not None else await refresher.jobs.trigger(
-            trigger="manual", requested_by="cli")
-        jobs_task = refresher.jobs.tasks.get(jobs_run) if jobs_run is not None else None
-        for task in (batch.task, jobs_task):
-            if task is not None:
-                await task
-        run_ids = [*batch.run_ids, *([jobs_run] if jobs_run is not None else [])]
+        batches = [batch]
+        if hypervisor_ids is None:  # the backup jobs too, unless some hypervisors were asked
+            batches.append(await refresher.trigger_jobs(requested_by="cli", trigger="manual"))
+        for started in batches:
+            if started.task is not None:
+                await started.task
+        run_ids = [run_id for started in batches for run_id in started.run_ids]
         async with sessionmaker() as session:
             return list(await repository.get_runs(session=session, run_ids=run_ids))
     finally:

@@ -108,11 +108,12 @@ async def tag_group_members(
 @router.post("/jobs", status_code=202, response_model=InventoryRefreshRead,
              responses=error_responses(*COMMON_ERRORS))
 async def refresh_jobs(
-    request: Request,
-    principal: AdminDep,
+    request: Request, session: SessionDep, principal: AdminDep,
     wait_seconds: WaitSecondsQuery = 0,
     _key: IdempotencyKeyDep = None,
 ) -> InventoryRefreshRead:
-    """Refresh the backup jobs now (new, running and finished jobs since the last refresh)."""
-    return await service.refresh_jobs(refresher=_refresher(request), requested_by=principal.name,
+    """Refresh the backup jobs now (new, running and finished jobs since the last refresh).
+    Progress under /sync/runs (kind `jobs`)."""
+    return await service.refresh_unit(session=session, refresher=_refresher(request),
+                                      unit="jobs", requested_by=principal.name,
                                       wait_seconds=wait_seconds)

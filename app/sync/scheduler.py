@@ -37,7 +37,7 @@ from app.sync.inventory import (
     refresh_listing,
     refresh_statistics_after,
 )
-from app.sync.jobs import JobRefreshUnit
+from app.sync.jobs import JOBS, jobs_unit, run_job_refresh
 from app.sync.plans import refresh_plans
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
@@ -71,7 +71,6 @@ class Refresher:
         # The task doing each run started by this process, so a later trigger can wait on it.
         self._task_of_run: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
-        self.jobs = JobRefreshUnit(ctx, self._spawn)  # backup jobs: a unit of its own
 
     def start(self) -> None:
         if self.ctx.settings.background_refresh_enabled:
@@ -89,10 +88,10 @@ class Refresher:
                     reason="Interrupted: the service shut down during the run.")
 
     async def _run_forever(self) -> None:
-        tick = min(*self._intervals().values(), self.ctx.settings.job_refresh_interval_seconds)
+        tick = min(self._intervals().values())
         while True:
             try:
-                await self.jobs.trigger(trigger="interval", requested_by=None)
+                await self.trigger_jobs(requested_by=None, trigger="interval")
                 batch = await self.trigger(hypervisor_ids=None, requested_by=None,
                                            trigger="interval")
                 if batch.task is not None:
@@ -108,6 +107,7 @@ class Refresher:
         return {STATUS: settings.status_refresh_interval_seconds,
                 INVENTORY: settings.inventory_refresh_interval_seconds,
                 PLANS: settings.plans_refresh_interval_seconds,
+                JOBS: settings.job_refresh_interval_seconds,
                 MEMBERSHIP: settings.inventory_refresh_interval_seconds}
 
     async def trigger(self, *, hypervisor_ids: Sequence[str] | None, requested_by: str | None,
@@ -142,6 +142,10 @@ class Refresher:
         """Refresh plans, selections and vaults now (e.g. after a change in the console)."""
         return await self._trigger_unit(PLANS, self._plans, trigger, requested_by)
 
+    async def trigger_jobs(self, *, requested_by: str | None, trigger: str) -> Batch:
+        """Refresh the backup jobs now (new, running and finished since the last refresh)."""
+        return await self._trigger_unit(JOBS, self._refresh_jobs, trigger, requested_by)
+
     async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Tag the VMs of group assignments now (after an assignment was written)."""
         return await self._trigger_unit(MEMBERSHIP, self._tag_members, trigger, requested_by)
@@ -161,6 +165,14 @@ class Refresher:
         for claimed in batch.run_ids:
             self._task_of_run.setdefault(claimed, batch.task)
         return batch
+
+    async def _refresh_jobs(self, run_id: int) -> None:
+        failure = await self._attempt(run_id, run_job_refresh(self.ctx, run_id))
+        await self._end(JOBS, run_id, None, failure)
+
+    def _lease(self, kind: str, hypervisor_id: str | None) -> str:
+        # The job refresh is one unit per account/region: its lease is named by the region.
+        return jobs_unit(self.ctx.aws.region) if kind == JOBS else lease_of(kind, hypervisor_id)
 
     async def _plans(self, run_id: int) -> None:
         failure = await self._attempt(run_id, refresh_plans(self.ctx))
@@ -215,7 +227,7 @@ class Refresher:
         due_if_not_started_since: datetime | None = None
         if trigger == "interval":
             due_if_not_started_since = now - timedelta(seconds=interval * (1 - _INTERVAL_SLACK))
-        lease = lease_of(kind, hypervisor_id)
+        lease = self._lease(kind, hypervisor_id)
         async with self.ctx.transaction() as session:
             claimed = await repository.claim_lease(
                 session=session, name=lease, holder=self.ctx.runner_id, now=now,
@@ -355,7 +367,7 @@ class Refresher:
         """Record how the run ended and give its lease back."""
         status = "succeeded" if failure is None else "failed"
         error = None if failure is None else describe(failure)
-        lease = lease_of(kind, hypervisor_id)
+        lease = self._lease(kind, hypervisor_id)
         now = utcnow()
         progress = self.ctx.progress.pop(run_id, None)
         counts = {} if progress is None else {"pages": progress.pages}

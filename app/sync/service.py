@@ -1,4 +1,3 @@
-import asyncio
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,8 +66,10 @@ async def refresh_inventory(
 
 async def refresh_unit(*, session: AsyncSession, refresher: Refresher, unit: str,
                        requested_by: str, wait_seconds: float) -> InventoryRefreshRead:
-    """Run the plans refresh or the membership tagging now (or join the run in progress)."""
-    start = refresher.trigger_plans if unit == "plans" else refresher.trigger_membership
+    """Run the plans refresh, the membership tagging or the job refresh now (or join the run
+    in progress)."""
+    start = {"plans": refresher.trigger_plans, "membership": refresher.trigger_membership,
+             "jobs": refresher.trigger_jobs}[unit]
     batch = await start(requested_by=requested_by, trigger="manual")
     return await _answer(refresher, batch, wait_seconds)
 
@@ -79,21 +80,6 @@ async def _answer(refresher: Refresher, batch: Batch,
     # A fresh session: the request's own may hold a snapshot from before the runs progressed.
     async with refresher.ctx.sessionmaker() as fresh:
         runs = await repository.get_runs(session=fresh, run_ids=batch.run_ids)
-        items = [to_read(run, refresher.ctx.progress) for run in runs]
-    return InventoryRefreshRead(
-        runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items),
-        run_paths=[f"/sync/runs/{run.id}" for run in items])
-
-
-async def refresh_jobs(*, refresher: Refresher, requested_by: str,
-                       wait_seconds: float) -> InventoryRefreshRead:
-    """Start the job refresh now (or report the one in progress) and wait for it a while."""
-    run_id = await refresher.jobs.trigger(trigger="manual", requested_by=requested_by)
-    task = refresher.jobs.tasks.get(run_id) if run_id is not None else None
-    if task is not None and wait_seconds > 0:
-        await asyncio.wait({task}, timeout=wait_seconds)
-    async with refresher.ctx.sessionmaker() as fresh:
-        runs = await repository.get_runs(session=fresh, run_ids=[] if run_id is None else [run_id])
         items = [to_read(run, refresher.ctx.progress) for run in runs]
     return InventoryRefreshRead(
         runs=items, is_finished=all(run.status != SyncStatus.RUNNING for run in items),
