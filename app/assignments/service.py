@@ -70,15 +70,15 @@ async def _reads(session: AsyncSession, settings: Settings,
     selections = await repository.selections_of(session=session, assignment_ids=ids)
     counts = await repository.covered_vm_counts(session=session, assignment_ids=ids)
     keys = membership.keys_of(settings)
+    names = await plans.plan_names(session=session, plan_ids={row.plan_id for row in rows})
     reads = []
     for row in rows:
-        plan = await plans.get_plan(session=session, plan_id=row.plan_id)
         group = membership.group_target(row)
         pending = None if group is None else await membership.pending_count(
             session=session, keys=keys, target=group)
         reads.append(AssignmentRead(
             id=row.id, name=row.name, kind=row.kind, plan_id=row.plan_id,
-            plan_name=plan.name if plan else "", iam_role_arn=row.iam_role_arn,
+            plan_name=names.get(row.plan_id, ""), iam_role_arn=row.iam_role_arn,
             target=_TARGET.validate_python(row.target),
             selections=[SelectionRef(id=s.id, name=s.name) for s in selections[row.id]],
             vm_count=counts.get(row.id, 0), pending_vms=pending, etag=row.etag,
@@ -226,11 +226,9 @@ async def _store_selections(session: AsyncSession, assignment_id: str,
     for info in made:
         await plans.store_selection(session=session, info=info, assignment_id=assignment_id,
                                     now=now)
-    plan_names = {}
-    for info in made:
-        plan = await plans.get_plan(session=session, plan_id=info.summary.plan_id)
-        plan_names[info.summary.plan_id] = plan.name if plan else ""
+    plan_names = await plans.plan_names(session=session,
+                                        plan_ids={info.summary.plan_id for info in made})
     await coverage.cover(session=session, selections=[KnownSelection(
         info.summary.selection_id, info.summary.name, info.summary.plan_id,
-        plan_names[info.summary.plan_id], assignment_id,
+        plan_names.get(info.summary.plan_id, ""), assignment_id,
         SelectionRule.from_document(info.document)) for info in made])

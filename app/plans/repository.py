@@ -56,11 +56,24 @@ async def live_vault_names(*, session: AsyncSession) -> set[str]:
 
 
 # --- plans ----------------------------------------------------------------------------------
-async def plan_versions(*, session: AsyncSession) -> dict[str, str]:
-    """The version of every live cached plan, by id."""
+async def plan_versions(*, session: AsyncSession) -> dict[str, tuple[str, datetime | None]]:
+    """The version and last execution of every live cached plan, by id."""
     rows = await session.execute(
-        select(BackupPlan.id, BackupPlan.version_id).where(BackupPlan.deleted_at.is_(None)))
-    return {plan_id: version for plan_id, version in rows.all()}
+        select(BackupPlan.id, BackupPlan.version_id, BackupPlan.last_execution_at)
+        .where(BackupPlan.deleted_at.is_(None)))
+    return {plan_id: (version, executed) for plan_id, version, executed in rows.all()}
+
+
+async def live_plan_names(*, session: AsyncSession) -> set[str]:
+    rows = await session.execute(
+        select(BackupPlan.name).where(BackupPlan.deleted_at.is_(None)))
+    return set(rows.scalars().all())
+
+
+async def plan_names(*, session: AsyncSession, plan_ids: Collection[str]) -> dict[str, str]:
+    rows = await session.execute(select(BackupPlan.id, BackupPlan.name)
+                                 .where(BackupPlan.id.in_(list(plan_ids))))
+    return {plan_id: name for plan_id, name in rows.all()}
 
 
 async def store_plan(*, session: AsyncSession, info: PlanInfo, now: datetime,
@@ -83,12 +96,16 @@ async def store_plan(*, session: AsyncSession, info: PlanInfo, now: datetime,
              for position, rule in enumerate(info.rules)])
 
 
-async def touch_plans(*, session: AsyncSession, updates: dict[str, datetime | None],
-                      now: datetime) -> None:
-    """Unchanged plans: only their freshness and last execution move on."""
-    for plan_id, last_execution_at in updates.items():
+async def touch_plans(*, session: AsyncSession, plan_ids: Collection[str],
+                      executed: dict[str, datetime | None], now: datetime) -> None:
+    """Unchanged plans: their freshness moves on (one statement); ``executed``, the ones
+    whose last execution did too."""
+    if plan_ids:
+        await session.execute(update(BackupPlan).where(BackupPlan.id.in_(list(plan_ids)))
+                              .values(synced_at=now))
+    for plan_id, last_execution_at in executed.items():
         await session.execute(update(BackupPlan).where(BackupPlan.id == plan_id)
-                              .values(synced_at=now, last_execution_at=last_execution_at))
+                              .values(last_execution_at=last_execution_at))
 
 
 async def mark_plans_deleted(*, session: AsyncSession, plan_ids: Collection[str],

@@ -46,7 +46,8 @@ async def refresh_plans(ctx: SyncContext) -> PlansOutcome:
         async with semaphore:
             return await aws_plans.list_selections(client, plan_id=plan_id)
 
-    changed = [plan for plan in listed if versions.get(plan.plan_id) != plan.version_id]
+    changed = [plan for plan in listed
+               if versions.get(plan.plan_id, ("", None))[0] != plan.version_id]
     infos = await asyncio.gather(*(plan_info(plan.plan_id) for plan in changed))
     listings = await asyncio.gather(*(selections(plan.plan_id) for plan in listed))
     new_summaries = [s for listing in listings for s in listing
@@ -69,9 +70,11 @@ async def refresh_plans(ctx: SyncContext) -> PlansOutcome:
         await plans.store_vaults(session=session, vaults=vaults, now=now)
         for info in infos:
             await plans.store_plan(session=session, info=info, now=now)
+        unchanged = [p for p in listed if p not in changed]
         await plans.touch_plans(
-            session=session, now=now,
-            updates={p.plan_id: p.last_execution_at for p in listed if p not in changed})
+            session=session, now=now, plan_ids=[p.plan_id for p in unchanged],
+            executed={p.plan_id: p.last_execution_at for p in unchanged
+                      if versions[p.plan_id][1] != p.last_execution_at})
         await plans.mark_plans_deleted(session=session, plan_ids=gone_plans, now=now)
         for selection in new_selections:
             await plans.store_selection(session=session, info=selection, assignment_id=None,
