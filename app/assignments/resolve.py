@@ -63,7 +63,7 @@ async def resolve(*, session: AsyncSession, settings: Settings, keys: Membership
                 f"Plan {body.plan_id} already has an assignment named {body.name!r}.")
     else:
         assert body.new_plan is not None
-        await plans_service.check_vaults(session=session, body=body.new_plan,
+        await plans_service.check_new_plan(session=session, body=body.new_plan,
                                          field="body.new_plan")
     target = body.target
     arns: list[str] | None = None

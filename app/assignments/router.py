@@ -32,7 +32,7 @@ from app.core.etag import IfMatchDep
 from app.core.idempotency import IdempotencyKeyDep
 from app.core.pagination import PageDep
 from app.core.scopes import Scope, grants
-from app.plans.errors import UnknownVault
+from app.plans.errors import PlanNameTaken, UnknownVault
 from app.sync.scheduler import Refresher
 from app.vms import service as vms
 from app.vms.repository import VmFilter
@@ -44,8 +44,8 @@ AssignmentIdPath = Annotated[str, Path(min_length=1, max_length=40,
 DryRunQuery = Annotated[bool, Query(description="Say what would be created and which VMs it "
                                     "matches now; create nothing, change nothing in AWS.")]
 DryRunLimit = Annotated[int, Query(ge=1, le=1000, description="Most VMs a dry run lists.")]
-_WRITE_ERRORS = (*COMMON_ERRORS, UnknownReference, UnknownVms, UnknownVault, SelectionLimit,
-                 AssignmentNameTaken, *AWS_ERRORS)
+_WRITE_ERRORS = (*COMMON_ERRORS, UnknownReference, UnknownVms, UnknownVault, PlanNameTaken,
+                 SelectionLimit, AssignmentNameTaken, *AWS_ERRORS)
 _DRY_RUN_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"model": AssignmentDryRunRead,
                            "description": "A dry run: what would be created."}}
 

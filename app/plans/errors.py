@@ -17,3 +17,7 @@ class PlanNotManaged(Conflict):
 
 class UnknownVault(ValidationFailed):
     slug, title = "unknown-vault", "No such backup vault"
+
+
+class PlanNameTaken(Conflict):
+    slug, title = "plan-name-taken", "A backup plan of that name exists already"

@@ -10,7 +10,13 @@ from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep, derived_token
 from app.core.pagination import PageDep
 from app.plans import service
-from app.plans.errors import PlanInUse, PlanNotFound, PlanNotManaged, UnknownVault
+from app.plans.errors import (
+    PlanInUse,
+    PlanNameTaken,
+    PlanNotFound,
+    PlanNotManaged,
+    UnknownVault,
+)
 from app.plans.schemas import PlanCreate, PlanDetailRead, PlanPage, VaultPage
 
 router = APIRouter(tags=["plans"])
@@ -33,7 +39,8 @@ async def get_plan(plan_id: PlanIdPath, session: SessionDep,
 
 
 @router.post("/plans", response_model=PlanDetailRead, status_code=201,
-             responses=error_responses(*COMMON_ERRORS, UnknownVault, *AWS_ERRORS))
+             responses=error_responses(*COMMON_ERRORS, UnknownVault, PlanNameTaken,
+                                       *AWS_ERRORS))
 async def create_plan(body: PlanCreate, session: SessionDep, client: BackupClientDep,
                       principal: AdminDep, response: Response,
                       idempotency_key: IdempotencyKeyDep = None) -> PlanDetailRead:

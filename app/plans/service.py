@@ -14,7 +14,13 @@ from app.coverage import repository as coverage
 from app.models.backup_plan import BackupPlan
 from app.models.base import utcnow
 from app.plans import repository
-from app.plans.errors import PlanInUse, PlanNotFound, PlanNotManaged, UnknownVault
+from app.plans.errors import (
+    PlanInUse,
+    PlanNameTaken,
+    PlanNotFound,
+    PlanNotManaged,
+    UnknownVault,
+)
 from app.plans.schemas import (
     PlanCreate,
     PlanDetailRead,
@@ -68,8 +74,12 @@ async def get_plan(*, session: AsyncSession, plan_id: str) -> PlanDetailRead:
         vm_count=counts.get(s.id, 0), created_at=s.created_at) for s in selections])
 
 
-async def check_vaults(*, session: AsyncSession, body: PlanCreate, field: str) -> None:
-    """Every rule's vault must exist (in the cache the plans refresh keeps)."""
+async def check_new_plan(*, session: AsyncSession, body: PlanCreate, field: str) -> None:
+    """What AWS would refuse, checked on the cache the plans refresh keeps: a name a live plan
+    has, a rule's vault that does not exist."""
+    if body.name in (await repository.live_plan_names(session=session)):
+        raise PlanNameTaken(f"A backup plan named {body.name!r} exists already (GET /plans).",
+                            invalid_params=[{"name": f"{field}.name", "reason": "taken"}])
     known = await repository.live_vault_names(session=session)
     for index, rule in enumerate(body.rules):
         if rule.vault_name not in known:
@@ -108,7 +118,7 @@ async def create_in_aws(*, session: AsyncSession, client: BackupClient, body: Pl
 
 async def create_plan(*, session: AsyncSession, client: BackupClient, body: PlanCreate,
                       created_by: str, request_id: str | None) -> PlanDetailRead:
-    await check_vaults(session=session, body=body, field="body")
+    await check_new_plan(session=session, body=body, field="body")
     plan = await create_in_aws(session=session, client=client, body=body,
                                created_by=created_by, request_id=request_id)
     return await get_plan(session=session, plan_id=plan.id)

@@ -84,6 +84,10 @@ async def test_bad_plans_are_refused_before_any_aws_call(
     twice = await client.post("/plans", json={"name": "x", "rules": [DAILY, DAILY]},
                               headers=auth())
     assert twice.status_code == 422
+    taken = await client.post("/plans", json={"name": "vmware-daily", "rules": [DAILY]},
+                              headers=auth())
+    assert taken.status_code == 409
+    assert taken.json()["invalid_params"] == [{"name": "body.name", "reason": "taken"}]
     assert control.total_calls() == 0
 
 
