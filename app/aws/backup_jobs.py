@@ -139,3 +139,15 @@ def job_from_aws(item: dict[str, Any]) -> BackupJobInfo:
         plan_version=created_by.get("BackupPlanVersion"),
         rule_id=created_by.get("BackupRuleId"), rule_name=created_by.get("BackupRuleName"),
     )
+
+
+async def list_backup_vault_names(client: BackupClient) -> set[str]:
+    """The names of every backup vault of the account/region (all pages)."""
+    names: set[str] = set()
+    params: dict[str, Any] = {"MaxResults": MAX_PAGE_SIZE}
+    while True:
+        result = await call(client, "list_backup_vaults", **params)
+        names.update(vault["BackupVaultName"] for vault in result.get("BackupVaultList", []))
+        if not result.get("NextToken"):
+            return names
+        params["NextToken"] = result["NextToken"]

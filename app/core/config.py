@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # AWS rules for StartBackupJob windows (the completion margin is unverified: configurable).
     backup_min_start_window_minutes: int = Field(default=60, ge=1)
     backup_min_completion_margin_minutes: int = Field(default=60, ge=0)
+    # How long the vault names read from ListBackupVaults are trusted for on-demand checks.
+    backup_vault_cache_seconds: float = Field(default=300.0, ge=0)
     # AWS may under-report a VMware backup's size at first: the size counts as final once the
     # job was read again this long after it completed.
     job_size_settle_seconds: float = Field(default=300.0, ge=0)

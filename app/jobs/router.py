@@ -1,9 +1,8 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from app.aws.clients import BackupClientDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import OperatorDep, Principal, ReaderDep
 from app.core.config import Settings
@@ -30,6 +29,7 @@ from app.jobs.schemas import (
 )
 from app.jobs.states import ChangeDetection, JobOrigin, JobState
 from app.jobs.summary import summarize
+from app.jobs.vaults import VaultNames
 from app.vms.service import VmNotFound
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -43,17 +43,30 @@ _START_ERRORS = (*COMMON_ERRORS, *AWS_ERRORS, VmNotFound, BackupVaultNotFound,
                  BackupSettingMissing, BackupWindowTooShort, VmHasActiveJob)
 
 
+def _backup_client(request: Request) -> Any:
+    return request.app.state.aws.backup
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+BackupClientDep = Annotated[Any, Depends(_backup_client)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
+def _vault_names(request: Request) -> VaultNames:
+    state = request.app.state
+    if getattr(state, "vault_names", None) is None:  # one per replica, made on first use
+        state.vault_names = VaultNames(state.settings.backup_vault_cache_seconds)
+    names: VaultNames = state.vault_names
+    return names
+
+
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
-    return service.StartContext(settings=_settings(request),
-                                client=request.app.state.aws.backup, principal=principal.name,
+    return service.StartContext(settings=_settings(request), client=_backup_client(request),
+                                vaults=_vault_names(request), principal=principal.name,
                                 idempotency_key=key)
 
 

@@ -34,8 +34,8 @@ from app.jobs.resource import to_read
 from app.jobs.schemas import BackupOptions, JobRead, JobStartError, JobStartResult
 from app.jobs.states import ACTIVE_STATES
 from app.jobs.store import Started, save_jobs
+from app.jobs.vaults import VaultNames
 from app.models.base import utcnow
-from app.plans import repository as plans
 from app.vms.service import VmNotFound
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ _START_CONCURRENCY = 8
 class StartContext:
     settings: Settings
     client: BackupClient
+    vaults: VaultNames
     principal: str
     idempotency_key: str
 
@@ -65,8 +66,7 @@ def idempotency_token(settings: Settings, *, principal: str, key: str, vm_id: st
     return hmac.new(settings.fingerprint_key(), message, hashlib.sha256).hexdigest()[:48]
 
 
-async def resolve_options(ctx: StartContext, options: BackupOptions, *,
-                          session: AsyncSession) -> Resolved:
+async def resolve_options(ctx: StartContext, options: BackupOptions) -> Resolved:
     """The request's options with the defaults filled in, checked; raises what AWS would."""
     settings = ctx.settings
     vault = options.vault_name or settings.default_backup_vault_name
@@ -80,10 +80,8 @@ async def resolve_options(ctx: StartContext, options: BackupOptions, *,
     assert vault is not None
     assert role is not None
     _check_windows(settings, options)
-    if vault not in await plans.live_vault_names(session=session):
-        raise BackupVaultNotFound(
-            f"There is no backup vault {vault!r} (GET /vaults lists them; one created in AWS "
-            "moments ago appears after POST /sync/plans).",
+    if not await ctx.vaults.exists(ctx.client, vault):
+        raise BackupVaultNotFound(f"There is no backup vault {vault!r} in this account/region.",
                                   invalid_params=[{"name": "body.vault_name",
                                                    "reason": "not found"}])
     lifecycle = None
@@ -114,7 +112,7 @@ def _check_windows(settings: Settings, options: BackupOptions) -> None:
 async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: list[str],
                         options: BackupOptions) -> list[JobRead | DomainError]:
     """Start one on-demand backup per VM; each VM gets its own outcome, in order."""
-    resolved = await resolve_options(ctx, options, session=session)
+    resolved = await resolve_options(ctx, options)
     vms = await repository.vms_by_id(session=session, vm_ids=vm_ids)
     arns = {vm_id: vm.arn for vm_id, vm in vms.items()}
     active = await repository.active_jobs_of_vms(session=session, vm_ids=list(vms))
