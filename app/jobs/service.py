@@ -161,7 +161,13 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
     created = [outcome for outcome in outcomes if isinstance(outcome, aws.BackupJobInfo)]
     started = {job.id: Started(ctx.principal, tokens[vm_id_of(job.resource_arn) or ""])
                for job in created}
-    await save_jobs(session=session, jobs=created, now=utcnow(), started=started, only_new=True)
+    by_target: dict[str | None, list[aws.BackupJobInfo]] = {}
+    for job in created:
+        target = None if ctx.targets is None else ctx.targets.for_arn(job.resource_arn).target
+        by_target.setdefault(target, []).append(job)
+    for target, jobs in by_target.items():
+        await save_jobs(session=session, jobs=jobs, now=utcnow(), started=started, only_new=True,
+                        target=target)
     rows = await repository.jobs_by_id(
         session=session, job_ids=[outcome if isinstance(outcome, str) else outcome.id
                                   for outcome in outcomes
