@@ -147,7 +147,8 @@ async def test_a_wrong_external_id_fails_that_targets_runs_and_readiness_only(
     assert status["main"]["status"] == "succeeded"
     assert status["eu"]["status"] == "failed"
     assert "target eu: AssumeRole of " + EU_ROLE in status["eu"]["error"]
-    assert main and eu == []
+    assert main
+    assert eu == []
     assert ready.status_code == 503
     [check] = [c for c in ready.json()["checks"] if c["name"] == "aws-target:eu"]
     assert check["is_ok"] is False
