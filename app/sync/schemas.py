@@ -37,6 +37,8 @@ class SyncRunRead(BaseModel):
     id: int
     kind: SyncKind
     hypervisor_id: str | None = Field(description="The hypervisor of an inventory run.")
+    target: str | None = Field(default=None, description=(
+        "The AWS target (alias) of a status, plans, jobs or membership run."))
     trigger: SyncTrigger
     requested_by: str | None = Field(description="Who triggered a manual run.")
     runner: str = Field(description="The replica (host:pid:suffix) that ran it.")
