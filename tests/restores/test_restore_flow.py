@@ -42,7 +42,8 @@ async def test_recovery_points_name_the_job_that_made_them(app_factory: AppFacto
     assert point["size_bytes"] == sum(disk["used_bytes"] for disk in vm["disks"])
     assert point["disk_labels"] == [disk["label"] for disk in vm["disks"]]
     assert point["completed_at"] is not None
-    assert page["synced_at"] is not None and page["refresh_error"] is None
+    assert page["synced_at"] is not None
+    assert page["refresh_error"] is None
     # One listing by resource, one by vault (lifecycle), one restore metadata read.
     assert listed == {"ListRecoveryPointsByResource": 1, "ListRecoveryPointsByBackupVault": 1,
                       "GetRecoveryPointRestoreMetadata": 1}

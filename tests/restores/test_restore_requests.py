@@ -78,7 +78,8 @@ async def test_bad_input_is_a_422_naming_the_field_with_no_aws_call(
         assert any(p["name"] == f"body.{name}" for p in problem["invalid_params"]), problem
     assert missing.status_code == 422
     assert any(p["name"] == "body.datastore_name" for p in missing.json()["invalid_params"])
-    assert no_key.status_code == 422 and "Idempotency-Key" in no_key.text
+    assert no_key.status_code == 422
+    assert "Idempotency-Key" in no_key.text
     assert reader.status_code == 403
     assert partial["type"].endswith("/recovery-point-not-restorable")
     assert partial["invalid_params"] == [{"name": "body.recovery_point_arn",
