@@ -51,6 +51,14 @@ class StartContext:
 
 async def start_restore(*, session: AsyncSession, ctx: StartContext,
                         request: RestoreCreate) -> RestoreRead:
+    token = derived_token(ctx.principal, ctx.idempotency_key, "StartRestoreJob",
+                          request.recovery_point_arn)
+    assert token is not None
+    retried = await repository.restore_by_token(session=session, token=token)
+    if retried is not None:
+        # This very request, retried after its key's record expired: its restore, not a
+        # second one (and not a refusal because the VM it created now holds the name).
+        return await read_restore(session=session, job=retried)
     point = await _restorable_point(session, request.recovery_point_arn)
     hypervisor_arn = await _target_hypervisor(session, request.hypervisor_id)
     taken = await repository.vm_named_in_folder(
@@ -62,11 +70,6 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
             "vCenter keeps VM names unique per folder. Choose another name or folder.",
             invalid_params=[{"name": "body.vm_name", "reason": "taken"}], vm_id=taken)
     disks = await _disks(ctx, point, request.disks)
-    token = derived_token(ctx.principal, ctx.idempotency_key, "StartRestoreJob", point.arn)
-    assert token is not None
-    retried = await repository.restore_by_token(session=session, token=token)
-    if retried is not None:  # this very request, retried: its restore, not a second one
-        return await read_restore(session=session, job=retried)
     metadata = {
         "RestoreTo": RESTORE_TO_VMWARE, "HypervisorArn": hypervisor_arn,
         "VMName": request.vm_name, "VMPath": request.folder_path,

@@ -14,7 +14,7 @@ from tests.restores.builders import (
     restore_body,
     start_restore,
 )
-from tests.support.emulator import DEMO_PROD, EmulatorControl
+from tests.support.emulator import DEMO_DR, EmulatorControl
 from tests.support.inventory import refresh
 from tests.support.tokens import auth
 
@@ -59,8 +59,10 @@ async def test_a_restore_creates_a_vm_linked_from_it(app_factory: AppFactory,
         job = await backed_up_vm(client, emulator, vm)
         await recovery_points(client, vm["vm_id"])
         first_disk = vm["disks"][0]["label"]
-        started = await start_restore(client, restore_body(job["recovery_point_arn"], vm,
-                                                           disks=[first_disk]))
+        # To the DR vCenter, which has its own gateway: the recovery site.
+        started = await start_restore(client, restore_body(
+            job["recovery_point_arn"], vm, hypervisor_id=DEMO_DR,
+            folder_path="/Datacenter/vm/Restored", disks=[first_disk]))
         assert started.status_code == 202, started.text
         restore = started.json()
         assert started.headers["Location"] == f"/restores/{restore['id']}"
@@ -68,16 +70,16 @@ async def test_a_restore_creates_a_vm_linked_from_it(app_factory: AppFactory,
         running = await get_restore(client, restore["id"])
         emulator.advance(3600)
         done = await get_restore(client, restore["id"])
-        await refresh(client, DEMO_PROD)  # the next inventory refresh discovers the new VM
+        await refresh(client, DEMO_DR)  # the next inventory refresh discovers the new VM
         linked = await get_restore(client, restore["id"])
         new_vm = await client.get(linked["created_vm"]["location"], headers=auth(Scope.READ))
-        listed = (await client.get("/restores", params={"source_vm_id": vm["vm_id"]},
+        listed = (await client.get("/restores", params={"hypervisor_id": DEMO_DR},
                                    headers=auth(Scope.READ))).json()["items"]
         events = (await client.get("/events/log", params={"type": "restore."},
                                    headers=auth(Scope.READ))).json()["items"]
     assert restore["state"] == "PENDING"
     assert restore["principal"] == "key:test-operate"
-    assert (restore["source_vm_id"], restore["hypervisor_id"]) == (vm["vm_id"], DEMO_PROD)
+    assert (restore["source_vm_id"], restore["hypervisor_id"]) == (vm["vm_id"], DEMO_DR)
     assert restore["disks"] == [first_disk]
     assert running["state"] == "RUNNING"
     assert done["state"] == "COMPLETED"
@@ -87,8 +89,8 @@ async def test_a_restore_creates_a_vm_linked_from_it(app_factory: AppFactory,
     assert done["created_vm"] is None  # AWS made it; the inventory has not seen it yet
     assert linked["created_vm"]["id"] == done["created_vm_arn"].rpartition("/")[2]
     assert new_vm.status_code == 200, new_vm.text
-    assert (new_vm.json()["name"], new_vm.json()["path"]) == (f"{vm['name']}-restored",
-                                                              vm["path"])
+    assert (new_vm.json()["name"], new_vm.json()["path"], new_vm.json()["hypervisor_id"]) == (
+        f"{vm['name']}-restored", "/Datacenter/vm/Restored", DEMO_DR)
     assert [item["id"] for item in listed] == [restore["id"]]
     assert listed[0]["created_vm"] == linked["created_vm"]
     # Each change is an event, in order, with the restore as GET /restores/{id} showed it.

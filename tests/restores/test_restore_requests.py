@@ -12,12 +12,14 @@ from tests.conftest import AppFactory
 from tests.jobs.builders import BACKUP_ROLE, aws_backup, demo_vms, job_service
 from tests.restores.builders import (
     backed_up_vm,
+    get_restore,
     recovery_points,
     refresh_restores,
     restore_body,
     start_restore,
 )
-from tests.support.emulator import DEMO_BRANCH, EmulatorControl
+from tests.support.emulator import DEMO_BRANCH, DEMO_PROD, EmulatorControl
+from tests.support.inventory import refresh
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.emulator
@@ -103,14 +105,19 @@ async def test_a_retried_request_starts_one_restore(app_factory: AppFactory,
             await session.execute(text("DELETE FROM restore_job"))
             await session.commit()
         again = await start_restore(client, body, key="restore-once")
-        # The record expired again, the cached restore is still there: no AWS call at all.
+        # The restore made its VM and the inventory found it: the name is taken now. The
+        # record expired again, the cached restore is still there: that restore, no AWS call.
+        emulator.advance(3600)
+        await get_restore(client, again.json()["id"])
+        await refresh(client, DEMO_PROD)
         async with app.state.sessionmaker() as session:
             await session.execute(text("DELETE FROM idempotency_key"))
             await session.commit()
         cached = await start_restore(client, body, key="restore-once")
         assert emulator.calls_of("StartRestoreJob") == 2
     assert first.status_code == replay.status_code == again.status_code == 202
-    assert cached.status_code == 202
+    assert cached.status_code == 202, cached.text
+    assert cached.json()["created_vm"] is not None
     assert first.json()["id"] == replay.json()["id"] == again.json()["id"] == cached.json()["id"]
     restores = aws_backup(emulator).list_restore_jobs()["RestoreJobs"]
     assert [r["RestoreJobId"] for r in restores] == [first.json()["id"]]
