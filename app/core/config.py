@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     backup_min_completion_margin_minutes: int = Field(default=60, ge=0)
     # How long the vault names read from ListBackupVaults are trusted for on-demand checks.
     backup_vault_cache_seconds: float = Field(default=300.0, ge=0)
+    # A VM's cached recovery points are listed from AWS again when read this long after.
+    recovery_points_max_age_seconds: float = Field(default=60.0, ge=0)
     # AWS may under-report a VMware backup's size at first: the size counts as final once the
     # job was read again this long after it completed.
     job_size_settle_seconds: float = Field(default=300.0, ge=0)

@@ -39,6 +39,7 @@ from app.sync.inventory import (
 )
 from app.sync.jobs import JOBS, jobs_unit, run_job_refresh
 from app.sync.plans import refresh_plans
+from app.sync.restores import RESTORES, restores_unit, run_restore_refresh
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
 from app.vms.inventory_repository import TAG_TABLES, VM_TABLES
@@ -92,6 +93,7 @@ class Refresher:
         while True:
             try:
                 await self.trigger_jobs(requested_by=None, trigger="interval")
+                await self.trigger_restores(requested_by=None, trigger="interval")
                 batch = await self.trigger(hypervisor_ids=None, requested_by=None,
                                            trigger="interval")
                 if batch.task is not None:
@@ -108,6 +110,7 @@ class Refresher:
                 INVENTORY: settings.inventory_refresh_interval_seconds,
                 PLANS: settings.plans_refresh_interval_seconds,
                 JOBS: settings.job_refresh_interval_seconds,
+                RESTORES: settings.job_refresh_interval_seconds,
                 MEMBERSHIP: settings.inventory_refresh_interval_seconds}
 
     async def trigger(self, *, hypervisor_ids: Sequence[str] | None, requested_by: str | None,
@@ -152,6 +155,10 @@ class Refresher:
         """Refresh the backup jobs now (new, running and finished since the last refresh)."""
         return await self._trigger_unit(JOBS, self._refresh_jobs, trigger, requested_by)
 
+    async def trigger_restores(self, *, requested_by: str | None, trigger: str) -> Batch:
+        """Refresh the VM restore jobs now (new ones, and the progress of active ones)."""
+        return await self._trigger_unit(RESTORES, self._refresh_restores, trigger, requested_by)
+
     async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Tag the VMs of group assignments now (after an assignment was written)."""
         batch = Batch()
@@ -189,10 +196,16 @@ class Refresher:
         failure = await self._attempt(run_id, run_job_refresh(self.ctx.on(target), run_id))
         await self._end(JOBS, run_id, None, failure, target)
 
+    async def _refresh_restores(self, target: str, run_id: int) -> None:
+        failure = await self._attempt(run_id, run_restore_refresh(self.ctx.on(target), run_id))
+        await self._end(RESTORES, run_id, None, failure, target)
+
     def _lease(self, kind: str, hypervisor_id: str | None, target: str | None) -> str:
         # Units without a hypervisor are one per target: ``plans:<alias>``, ``jobs:<alias>``.
         if kind == JOBS and target is not None:
             return jobs_unit(target)
+        if kind == RESTORES and target is not None:
+            return restores_unit(target)
         return lease_of(kind, hypervisor_id, target)
 
     async def _plans(self, target: str, run_id: int) -> None:

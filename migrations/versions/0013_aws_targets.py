@@ -1,7 +1,7 @@
 """AWS targets: hypervisors, gateways, plans, vaults and jobs carry their account/region alias
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 05:00:00
 
 Every resource lives in one configured target (VMBACKUP_AWS_TARGETS); rows cached before
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -42,9 +42,11 @@ def upgrade() -> None:
         batch_op.create_primary_key('pk_backup_vault', ['target', 'name'])
     with op.batch_alter_table('sync_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target', sa.String(length=40), nullable=True))
-    # The job refresh's unit was named by region (one account): it is the default target's.
+    # The job and restore refreshes' units were named by region (one account): it is the default target's.
     op.execute("UPDATE job_refresh_state SET unit = 'jobs:default' WHERE unit IN "
                "(SELECT unit FROM job_refresh_state WHERE unit LIKE 'jobs:%' LIMIT 1)")
+    op.execute("UPDATE job_refresh_state SET unit = 'restores:default' WHERE unit IN "
+               "(SELECT unit FROM job_refresh_state WHERE unit LIKE 'restores:%' LIMIT 1)")
 
 
 def downgrade() -> None:
