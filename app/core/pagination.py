@@ -1,7 +1,9 @@
 """The one pagination helper: clamped limit, allow-listed sort, id tiebreak, opaque keyset cursor.
 
 A cursor carries the sort it was made for and the last row's (sort value, id); using it with a
-different sort is refused, because keyset positions only make sense under the same ordering.
+different sort is refused, because keyset positions only make sense under the same ordering. Its
+values are checked against the sort's column types before they reach SQL: a forged cursor is a 422,
+never a database error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, or_
 from sqlalchemy.orm import QueryableAttribute
 
 from app.core.errors import ValidationFailed
@@ -94,6 +96,8 @@ def paginate(stmt: Select[Any], keyset: Keyset, params: PageParams) -> Select[An
     column, id_column = field.column, keyset.id_column
     if params.cursor is not None:
         value, last_id = _decode_cursor(params.cursor, params.sort or keyset.default)
+        value = _checked(value, column, is_sort_value=True, nullable=field.is_nullable)
+        last_id = _checked(last_id, id_column, is_sort_value=False, nullable=False)
         stmt = stmt.where(_after(column, id_column, value, last_id, descending, field.is_nullable))
     if descending:
         order = [column.desc(), id_column.desc()]
@@ -145,6 +149,46 @@ def _attribute_name(column: Sortable) -> str:
     return str(name)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _python_type(column: Sortable) -> type | None:
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):  # UtcDateTime: what it stores is what compares
+        column_type = column_type.impl_instance
+    try:
+        python_type: type = column_type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def _checked(value: Any, column: Sortable, *, is_sort_value: bool, nullable: bool) -> Any:
+    """``value`` if the column can be compared with it; a 422 otherwise."""
+    expected = _python_type(column)
+    if value is None:
+        is_valid = nullable
+    elif isinstance(value, bool):
+        # A yes/no sort is an integer 0/1 column (see _after); an id is never a bool.
+        is_valid = is_sort_value and expected is int
+    elif expected is int:
+        is_valid = isinstance(value, int) and value in _INT64
+    elif expected is datetime:
+        is_valid = isinstance(value, datetime) and value.tzinfo is not None
+    elif expected is str:
+        is_valid = isinstance(value, str)
+    else:  # a type this helper does not know: only plain scalars reach SQL
+        is_valid = isinstance(value, str | int | float) and not isinstance(value, datetime)
+    if not is_valid:
+        raise _malformed()
+    return value
+
+
+def _malformed() -> ValidationFailed:
+    return ValidationFailed("The cursor is malformed; start again without one.",
+                            invalid_params=[{"name": "query.cursor", "reason": "malformed"}])
+
+
 def _encode_cursor(sort: str, value: Any, row_id: Any) -> str:
     if isinstance(value, datetime):
         value = {"dt": value.isoformat()}
@@ -159,9 +203,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, Any]:
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["dt"])
     except (ValueError, TypeError, KeyError, binascii.Error) as exc:
-        raise ValidationFailed("The cursor is malformed; start again without one.",
-                               invalid_params=[{"name": "query.cursor", "reason": "malformed"}]
-                               ) from exc
+        raise _malformed() from exc
     if cursor_sort != sort:
         raise ValidationFailed("The cursor was made for another sort order.",
                                invalid_params=[{"name": "query.cursor", "reason": "sort mismatch"}])
