@@ -12,8 +12,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.auth import Authenticator, Unauthenticated, missing_credentials, parse_authorization
-from app.core.errors import problem_response
+from app.core.auth import Authenticator, missing_credentials, parse_authorization
+from app.core.errors import Unauthenticated, problem_response
 from app.core.route_table import RouteTable
 
 
