@@ -1,9 +1,12 @@
-"""The request body size limit, as a pure ASGI middleware.
+"""Limits on what a request may carry, as one pure ASGI middleware.
 
-A declared Content-Length over the limit is refused before anything is read. Otherwise the body is
-counted as it streams in, and reading past the limit raises :class:`PayloadTooLarge`: nothing
-buffers more than the limit first, whoever reads the body (FastAPI's body parsing, the idempotency
-layer).
+Size: a declared Content-Length over the limit is refused before anything is read. Otherwise the
+body is counted as it streams in, and reading past the limit raises :class:`PayloadTooLarge`:
+nothing buffers more than the limit first, whoever reads the body (FastAPI's body parsing, the
+idempotency layer).
+
+NUL characters: PostgreSQL text cannot hold them (the driver fails the whole statement), so a
+path, query or JSON body carrying one (`%00`, `\u0000`) is a 422 before any route sees it.
 """
 
 from __future__ import annotations
@@ -11,15 +14,25 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import problem_kind, problem_response
 
 
-class PayloadTooLarge(HTTPException):
+class RefusedBody(HTTPException):
     """An HTTPException, so FastAPI's body parsing lets it through to the problem handler
     instead of turning it into a 400."""
 
+
+class PayloadTooLarge(RefusedBody):
     def __init__(self, limit: int) -> None:
         super().__init__(413, detail=f"The request body is larger than {limit} bytes.")
+
+
+class NulCharacter(RefusedBody):
+    def __init__(self, where: str) -> None:
+        super().__init__(422, detail=f"The {where} contains a NUL character (\\u0000).")
+
+
+_JSON_NUL = b"\\u0000"
 
 
 class BodyLimitMiddleware:
@@ -33,18 +46,26 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _refuse(scope, send, self.max_bytes)
+            await _refuse(scope, send, PayloadTooLarge(self.max_bytes))
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            await _refuse(scope, send, NulCharacter("path or query"))
             return
         received = 0
+        tail = b""  # the end of the previous chunk, for an escape split between two
         started = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
                     raise PayloadTooLarge(self.max_bytes)
+                if _JSON_NUL in tail + chunk:
+                    raise NulCharacter("body")
+                tail = chunk[-(len(_JSON_NUL) - 1):]
             return message
 
         async def watched_send(message: Message) -> None:
@@ -55,11 +76,11 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counted_receive, watched_send)
-        except PayloadTooLarge:
+        except RefusedBody as error:
             # Raised where no exception handler sees it (a middleware reading the body).
             if started:
                 raise
-            await _refuse(scope, send, self.max_bytes)
+            await _refuse(scope, send, error)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -72,10 +93,10 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-    error = PayloadTooLarge(limit)
+async def _refuse(scope: Scope, send: Send, error: RefusedBody) -> None:
+    slug, title = problem_kind(error.status_code)
     response = problem_response(
-        status=413, slug="payload-too-large", title="Payload too large", detail=error.detail,
+        status=error.status_code, slug=slug, title=title, detail=error.detail,
         request_id=scope.get("state", {}).get("request_id"), instance=scope["path"],
         # The unread rest of the body would be taken for the next request: end the connection.
         headers={"Connection": "close"},

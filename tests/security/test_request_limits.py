@@ -115,3 +115,17 @@ async def test_public_routes_stay_public_with_a_bad_token(client: httpx.AsyncCli
     for path in ("/healthz", "/openapi.json", "/metrics"):
         response = await client.get(path, headers={"Authorization": "Bearer nonsense"})
         assert response.status_code == 200, path
+
+
+async def test_nul_characters_are_422_before_any_route(client: httpx.AsyncClient) -> None:
+    # PostgreSQL text cannot hold NUL: the statement would fail as a 500.
+    responses = [
+        await client.get("/vms", params={"name": "a\x00b"}, headers=auth()),
+        await client.get("/vms/vm-1%00", headers=auth()),
+        await client.post("/plans", headers=auth(),
+                          content=b'{"name": "nightly\\u0000", "rules": []}'),
+    ]
+    for response in responses:
+        assert response.status_code == 422, response.text
+        assert response.json()["type"].endswith("/validation-error")
+        assert "NUL" in response.json()["detail"]
