@@ -40,7 +40,8 @@ def _operations(app: FastAPI) -> list[tuple[str, APIRoute]]:
         if isinstance(route, APIRoute):
             operations += [(method, route) for method in sorted(route.methods)]
         else:
-            assert isinstance(route, Route) and route.path in PUBLIC, route
+            assert isinstance(route, Route), route
+            assert route.path in PUBLIC, route
     return operations
 
 

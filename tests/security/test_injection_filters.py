@@ -26,8 +26,8 @@ SKIPPED = {"cursor", "sort", "limit"}
 
 def _is_string(schema: dict[str, Any]) -> bool:
     options = schema.get("anyOf", [schema])
-    return any(option.get("type") == "string" and "enum" not in option and "format" not in option
-               or option.get("type") == "array" and _is_string(option.get("items", {}))
+    return any((option.get("type") == "string" and "enum" not in option and "format" not in option)
+               or (option.get("type") == "array" and _is_string(option.get("items", {})))
                for option in options)
 
 
@@ -63,9 +63,9 @@ async def test_injection_strings_in_every_string_filter(client: httpx.AsyncClien
     for path, name in FILTERS:
         for payload in PAYLOADS:
             response = await client.get(path, params={name: payload}, headers=auth())
-            if response.status_code >= 500 or response.status_code < 400 and \
+            if response.status_code >= 500 or (response.status_code < 400 and \
                     response.headers["content-type"].startswith("application/json") and \
-                    response.json().get("items"):
+                    response.json().get("items")):
                 unexpected.append(f"{path}?{name}={payload!r}: {response.status_code} "
                                   f"{response.text[:150]}")
     assert unexpected == []

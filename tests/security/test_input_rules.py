@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.tokens import auth
 
-
 DATE_TIME_FILTERS = [("/vms", "last_backup_before"), ("/vms", "last_backup_after"),
                      ("/jobs", "created_after"), ("/jobs", "completed_before"),
                      ("/jobs/summary", "since"), ("/audit", "since"), ("/audit", "until")]
