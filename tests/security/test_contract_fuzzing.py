@@ -3,7 +3,7 @@ operation of openapi/openapi.json, all checks (no 5xx, responses and status code
 types as documented, undocumented methods refused with a right Allow header, bad input refused,
 ...), as an admin, against the app served over HTTP with the emulator behind it.
 
-Deterministic: a fixed seed and a few examples per operation.
+Deterministic: a fixed seed and three examples per operation (about 20 s on an idle machine).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def test_no_operation_breaks_the_contract(
                 # Schema-valid requests may still break a rule the schema cannot state (a
                 # reference to an unknown plan, one of two fields): a documented 422.
                 "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-                "--max-examples", "5", "--seed", "20260105",
+                "--max-examples", "3", "--seed", "20260105",
                 "--phases", "examples,fuzzing", "--no-shrink", "--workers", "1",
                 "--request-timeout", "20",
                 "--header", f"Authorization: {auth()['Authorization']}",

@@ -94,22 +94,20 @@ LISTINGS = {
 }
 
 
-@pytest.mark.parametrize("path", sorted(LISTINGS))
 async def test_forged_cursors_are_422_over_http(
-    client: httpx.AsyncClient, path: str, caplog: pytest.LogCaptureFixture,
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="sqlalchemy")
-    sort, good_value, good_id = LISTINGS[path]
-    well_formed = await client.get(path, params={"cursor": cursor(sort, good_value, good_id)},
-                                   headers=auth())
-    assert well_formed.status_code == 200, well_formed.text
-    statuses = set()
-    for wrong in [[1], {"a": 1}, None, 2**70, True, {"dt": "x"}]:
-        for forged in (cursor(sort, wrong, good_id), cursor(sort, good_value, wrong)):
-            response = await client.get(path, params={"cursor": forged}, headers=auth())
-            statuses.add(response.status_code)
-            if response.status_code == 422:
-                assert response.json()["invalid_params"][0]["name"] == "query.cursor"
-    assert statuses == {422}
+    answers = set()
+    for path, (sort, good_value, good_id) in LISTINGS.items():
+        well_formed = await client.get(
+            path, params={"cursor": cursor(sort, good_value, good_id)}, headers=auth())
+        assert well_formed.status_code == 200, (path, well_formed.text)
+        for wrong in [[1], {"a": 1}, None, 2**70, True, {"dt": "x"}]:
+            for forged in (cursor(sort, wrong, good_id), cursor(sort, good_value, wrong)):
+                response = await client.get(path, params={"cursor": forged}, headers=auth())
+                answers.add((response.status_code,
+                             response.json().get("invalid_params", [{}])[0].get("name")))
+    assert answers == {(422, "query.cursor")}
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert "[parameters:" not in caplog.text
