@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=1)
+    add_connection_options(serve)
 
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
 
@@ -47,19 +48,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def add_connection_options(serve: argparse.ArgumentParser) -> None:
+    """What uvicorn offers against slow or greedy clients (it has no timeout for reading a
+    request: put a proxy in front for that)."""
+    serve.add_argument("--timeout-keep-alive", type=int, default=5, metavar="SECONDS",
+                       help="close a kept-alive connection idle this long (default 5)")
+    serve.add_argument("--limit-concurrency", type=int, default=1000, metavar="N",
+                       help="connections and requests at once before answering 503 "
+                       "(default 1000; event streams count)")
+    serve.add_argument("--backlog", type=int, default=2048, metavar="N",
+                       help="connections waiting to be accepted (default 2048)")
+    serve.add_argument("--max-header-bytes", type=int, default=16 * 1024, metavar="BYTES",
+                       help="request line and headers buffered at most (default 16384)")
+    serve.add_argument("--timeout-graceful-shutdown", type=int, default=30, metavar="SECONDS",
+                       help="on SIGTERM, wait this long for requests to end (default 30)")
 
+
+def _serve(args: argparse.Namespace) -> int:
     from app.core.runtime import tune_for_serving
     from app.main import create_app
-    from app.server import Server
+    from app.server import Server, server_config
 
     os.environ.setdefault("VMBACKUP_PUBLIC_URL", f"http://{args.host}:{args.port}")
     app = create_app()
     tune_for_serving()
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
-                            access_log=False)
-    Server(config, app).run()
+    Server(server_config(app, args), app).run()
     return 0
 
 

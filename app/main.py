@@ -15,10 +15,12 @@ from app.api import ROUTERS
 from app.audit.recorder import AuditMiddleware
 from app.aws.clients import build_clients
 from app.core.auth import Authenticator
+from app.core.authentication import AuthenticationMiddleware
+from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings
 from app.core.data_version import DataVersionPoller, Generation
 from app.core.db import build_engine, build_read_sessionmaker, build_sessionmaker
-from app.core.error_handlers import install_error_handlers
+from app.core.error_handlers import UnhandledErrorMiddleware, install_error_handlers
 from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
@@ -101,9 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Added innermost first: the request context wraps everything, so even errors get an id.
+    # Added innermost first: the request context wraps everything, so even errors get an id;
+    # the body limit holds whoever reads the body; authentication comes before the idempotency
+    # layer and the route read the body, and the audit log sees its principal.
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(AuthenticationMiddleware, fastapi_app=app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+
+
+def server_config(app: FastAPI, args: argparse.Namespace) -> uvicorn.Config:
+    """uvicorn's settings from `vmbackup serve`'s options (app/cli.py)."""
+    return uvicorn.Config(
+        app, host=args.host, port=args.port, log_config=None, access_log=False,
+        timeout_keep_alive=args.timeout_keep_alive, limit_concurrency=args.limit_concurrency,
+        backlog=args.backlog, h11_max_incomplete_event_size=args.max_header_bytes,
+        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+    )
 
 
 class Server(uvicorn.Server):

@@ -19,7 +19,7 @@ from app.assignments.schemas import (
 )
 from app.aws.clients import BackupClientDep
 from app.aws.errors import AWS_ERRORS
-from app.core.auth import OperatorDep, Principal, ReaderDep
+from app.core.auth import AdminDep, OperatorDep, Principal, ReaderDep
 from app.core.db import SessionDep
 from app.core.errors import (
     COMMON_ERRORS,
@@ -145,12 +145,11 @@ async def replace_assignment(
                                          PreconditionRequired, *AWS_ERRORS))
 async def delete_assignment(
     assignment_id: AssignmentIdPath, request: Request, tasks: BackgroundTasks,
-    session: SessionDep, client: BackupClientDep, principal: OperatorDep,
+    session: SessionDep, client: BackupClientDep, principal: AdminDep,
     if_match: IfMatchDep = None,
 ) -> Response:
     """Delete the assignment and its AWS selections (needs `If-Match`). Membership tags no
     other assignment needs are then removed from its VMs."""
-    _admin_unless_dry_run(principal, False)
     await service.delete(session=session, client=client, settings=request.app.state.settings,
                          assignment_id=assignment_id, if_match=if_match)
     _tag_members_after_commit(request, tasks, principal.name)

@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from app.core.auth import AdminDep
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.pagination import PageDep
+from app.core.timestamps import IsoDatetime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -21,8 +21,8 @@ async def list_audit_events(
     principal: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
     outcome: AuditOutcome | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
 ) -> AuditEventPage:
     """Mutating requests, newest first: who, what, which target, request id, outcome."""
     return await service.list_audit_events(

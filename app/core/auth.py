@@ -114,26 +114,37 @@ class Authenticator:
 _bearer = HTTPBearer(auto_error=False, description="An API key or a JWT, as a bearer token.")
 
 
+def parse_authorization(header: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme in any case, any
+    spaces before the token)."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _challenge("invalid_request", "The Authorization header must be 'Bearer <token>'.")
+    return token
+
+
+def missing_credentials() -> Unauthenticated:
+    return Unauthenticated(
+        "Send an 'Authorization: Bearer <token>' header.",
+        headers={"WWW-Authenticate": 'Bearer realm="vmbackup"'},
+    )
+
+
 async def _principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    # Solved for the OpenAPI document (the security scheme); the header is read below.
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    # Already authenticated in this request (a cache miss: authorize() ran before the route's
-    # dependencies): the same token, so not verified twice.
+    # Authenticated once per request, by app/core/authentication.py, before the body is read.
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    if credentials is None:
-        if request.headers.get("authorization"):
-            raise _challenge(
-                "invalid_request", "The Authorization header must be 'Bearer <token>'."
-            )
-        raise Unauthenticated(
-            "Send an 'Authorization: Bearer <token>' header.",
-            headers={"WWW-Authenticate": 'Bearer realm="vmbackup"'},
-        )
+    header = request.headers.get("authorization")
+    if header is None:
+        raise missing_credentials()
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(credentials.credentials)
+    principal = await authenticator.authenticate(parse_authorization(header))
     request.state.principal = principal
     return principal
 

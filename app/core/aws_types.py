@@ -15,19 +15,34 @@ def _not_aws_reserved(key: str) -> str:
     return key
 
 
+def _not_blank(text: str) -> str:
+    # AWS's patterns allow keys and names of spaces only; nobody can tell such keys apart.
+    if not text.strip():
+        raise ValueError("must contain a character other than spaces")
+    return text
+
+
 AwsTagKey = Annotated[
     str,
     StringConstraints(min_length=1, max_length=128, pattern=r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"),
     AfterValidator(_not_aws_reserved),
-    Field(description="1-128 letters, digits, spaces or `_ . : / = + - @`; not `aws:...`."),
+    AfterValidator(_not_blank),
+    Field(description="1-128 letters, digits, spaces or `_ . : / = + - @` (not only spaces); "
+          "not `aws:...`."),
 ]
 AwsTagValue = Annotated[
     str,
     StringConstraints(max_length=256, pattern=r"^[^\x00]*$"),
     Field(description="0-256 characters."),
 ]
-VmwareCategory = Annotated[str, StringConstraints(min_length=1, max_length=80)]
-VmwareTagName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+# Names as vCenter shows them: any visible text, no control characters, not only spaces.
+_VISIBLE_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
+VmwareCategory = Annotated[str, StringConstraints(min_length=1, max_length=80,
+                                                  pattern=_VISIBLE_TEXT),
+                           AfterValidator(_not_blank)]
+VmwareTagName = Annotated[str, StringConstraints(min_length=1, max_length=80,
+                                                 pattern=_VISIBLE_TEXT),
+                          AfterValidator(_not_blank)]
 IamRoleArn = Annotated[
     str,
     StringConstraints(min_length=20, max_length=2048,
@@ -43,7 +58,9 @@ KmsKeyArn = Annotated[
 ]
 GatewayName = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                                pattern=r"^[a-zA-Z0-9-]*$")]
-HypervisorHost = Annotated[str, StringConstraints(min_length=3, max_length=128)]
+# A host name or IP address: no spaces or control characters (AWS's own pattern is `.+`).
+HypervisorHost = Annotated[str, StringConstraints(min_length=3, max_length=128,
+                                                  pattern=r"^[^\x00-\x20\x7f-\x9f]+$")]
 # Printable ASCII without '/' and '\\', at least one non-space (botocore's Username pattern).
 _USERNAME_CHAR, _USERNAME_VISIBLE = r"[ -\.0-\[\]-~]", r"[!-\.0-\[\]-~]"
 HypervisorUsername = Annotated[str, StringConstraints(

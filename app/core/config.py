@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     # unset: only in the sandbox.
     webhook_allow_private_urls: bool | None = None
 
+    # Request bodies larger than this are refused (413) before or while they stream in.
+    max_request_body_bytes: int = Field(default=2**20, ge=1)
+
     page_default_limit: int = Field(default=50, ge=1)
     page_max_limit: int = Field(default=1000, ge=1)
 

@@ -20,7 +20,9 @@ from app.core.data_version import GENERATION_KEY, Generation, TrackedSession
 
 def build_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
-    options: dict[str, Any] = {"echo": settings.database_echo}
+    # hide_parameters: a failed statement's message (logged with its traceback) and the echo
+    # log show the SQL without its bound values, which may be a client's input or a secret.
+    options: dict[str, Any] = {"echo": settings.database_echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -8,23 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import DomainError, InvalidParam, problem_response
+from app.core.errors import DomainError, InvalidParam, problem_kind, problem_response
 from app.core.request_context import request_id_of
+from app.core.route_table import flat_routes
 
 logger = logging.getLogger("vmbackup.errors")
 
-_HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict"),
-    413: ("payload-too-large", "Payload too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("rate-limited", "Too many requests"),
-}
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:
@@ -57,9 +49,40 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# What FastAPI says when a body cannot be read as JSON text (bytes that are not UTF-8, say).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _unparsable_body(request: Request) -> Response:
+    # A 422 like any other body FastAPI cannot validate (JSON syntax errors are 422 already):
+    # one documented status for bad input.
+    return problem_response(
+        status=422, slug="validation-error", title="Request validation failed",
+        detail="The body is not JSON text (UTF-8).", request_id=request_id_of(request),
+        instance=request.url.path,
+        invalid_params=[{"name": "body", "reason": "not JSON text"}],
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the path: each method is a route of its own, and the
+    router's 405 only names the first route's."""
+    methods: set[str] = set()
+    for route in flat_routes(request.app.router.routes):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return _unparsable_body(request)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    slug, title = problem_kind(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.method} {request.url.path}"
@@ -67,8 +90,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     return problem_response(
         status=exc.status_code, slug=slug, title=title, detail=detail,
-        request_id=request_id_of(request), instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        request_id=request_id_of(request), instance=request.url.path, headers=headers,
     )
 
 
@@ -81,6 +103,36 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
         request_id=request_id_of(request), instance=request.url.path,
     )
     return response
+
+
+class UnhandledErrorMiddleware:
+    """Answers an exception nothing else handled with a 500 problem, and keeps it inside the
+    app: Starlette's outermost handler re-raises it to the server, which logs it a second time
+    and drops the client's keep-alive connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started:
+                raise
+            request = Request(scope, receive)
+            response = await _unexpected_error(request, exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -101,6 +101,26 @@ class ServiceUnavailable(DomainError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+# The problem kinds of errors raised as HTTP statuses (by the framework, or below the routes).
+HTTP_PROBLEM_KINDS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request validation failed"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+def problem_kind(status: int) -> tuple[str, str]:
+    """The slug and title of a problem known only by its status."""
+    return HTTP_PROBLEM_KINDS.get(status, ("http-error", "HTTP error"))
+
+
 def problem_type(slug: str) -> str:
     return PROBLEM_BASE + slug
 

@@ -3,7 +3,9 @@
 The first request with a key records a fingerprint (method, path, query, body) and, when it ends,
 its response. A retry with the same key and the same request gets that response again; the same key
 with a different request is a 422; a retry while the first is still running is a 409. Keys belong to
-the credential that used them. Server errors are not remembered, so they can be retried.
+the principal that used them (whatever the spelling of its Authorization header), so this runs after
+authentication (app/core/authentication.py); an anonymous request has no keys. Server errors are
+not remembered, so they can be retried.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_response,
 )
+from app.core.request_context import principal_name_of
 from app.models.base import utcnow
 from app.models.idempotency_key import IdempotencyKey
 
@@ -52,13 +55,17 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
         key = _header(scope, b"idempotency-key")
-        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+        owner = principal_name_of(scope)
+        if key is None or owner is None:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         try:
-            record = await self._begin(scope, key, body)
+            record = await self._begin(scope, owner, key, body)
         except DomainError as error:
             await _send_problem(scope, send, error)
             return
@@ -67,14 +74,15 @@ class IdempotencyMiddleware:
             return
         await self._run_and_remember(scope, send, record.id, body)
 
-    async def _begin(self, scope: Scope, key: str, body: bytes) -> IdempotencyKey:
+    async def _begin(self, scope: Scope, principal: str, key: str,
+                     body: bytes) -> IdempotencyKey:
         if not _VALID_KEY.match(key):
             raise ValidationFailed(
                 f"{HEADER} must be 1-255 printable ASCII characters.",
                 invalid_params=[{"name": f"header.{HEADER}", "reason": "invalid"}],
             )
         settings = scope["app"].state.settings
-        owner = hashlib.sha256((_header(scope, b"authorization") or "").encode()).hexdigest()
+        owner = hashlib.sha256(principal.encode()).hexdigest()
         fingerprint = _fingerprint(settings.fingerprint_key(), scope, body)
         now = utcnow()
         async with _sessions(scope)() as session:

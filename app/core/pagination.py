@@ -1,7 +1,9 @@
 """The one pagination helper: clamped limit, allow-listed sort, id tiebreak, opaque keyset cursor.
 
 A cursor carries the sort it was made for and the last row's (sort value, id); using it with a
-different sort is refused, because keyset positions only make sense under the same ordering.
+different sort is refused, because keyset positions only make sense under the same ordering. Its
+values are checked against the sort's column types before they reach SQL: a forged cursor is a 422,
+never a database error.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    SmallInteger,
+    TypeDecorator,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.types import TypeEngine
 
 from app.core.errors import ValidationFailed
 
@@ -94,6 +105,8 @@ def paginate(stmt: Select[Any], keyset: Keyset, params: PageParams) -> Select[An
     column, id_column = field.column, keyset.id_column
     if params.cursor is not None:
         value, last_id = _decode_cursor(params.cursor, params.sort or keyset.default)
+        value = _checked(value, column, nullable=field.is_nullable)
+        last_id = _checked(last_id, id_column, nullable=False)
         stmt = stmt.where(_after(column, id_column, value, last_id, descending, field.is_nullable))
     if descending:
         order = [column.desc(), id_column.desc()]
@@ -145,8 +158,59 @@ def _attribute_name(column: Sortable) -> str:
     return str(name)
 
 
+def _column_type(column: Sortable) -> TypeEngine[Any]:
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):  # UtcDateTime: what it stores is what compares
+        return column_type.impl_instance
+    return column_type
+
+
+def _integer_range(column: Sortable) -> range:
+    # What PostgreSQL binds for the column (SQLite takes 64 bits everywhere).
+    column_type = _column_type(column)
+    bits = 64 if isinstance(column_type, BigInteger) else (
+        16 if isinstance(column_type, SmallInteger) else 32)
+    return range(-(2 ** (bits - 1)), 2 ** (bits - 1))
+
+
+def _python_type(column: Sortable) -> type | None:
+    column_type = _column_type(column)
+    try:
+        python_type: type = column_type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def _checked(value: Any, column: Sortable, *, nullable: bool) -> Any:
+    """``value`` if the column can be compared with it; a 422 otherwise."""
+    expected = _python_type(column)
+    if value is None:
+        is_valid = nullable
+    elif isinstance(value, bool):  # cursors carry yes/no sorts as 0/1 (_encode_cursor)
+        is_valid = False
+    elif expected is int:
+        is_valid = isinstance(value, int) and value in _integer_range(column)
+    elif expected is datetime:
+        is_valid = isinstance(value, datetime) and value.tzinfo is not None
+    elif expected is str:
+        is_valid = isinstance(value, str)
+    else:  # a type this helper does not know: only plain scalars reach SQL
+        is_valid = isinstance(value, str | int | float) and not isinstance(value, datetime)
+    if not is_valid:
+        raise _malformed()
+    return value
+
+
+def _malformed() -> ValidationFailed:
+    return ValidationFailed("The cursor is malformed; start again without one.",
+                            invalid_params=[{"name": "query.cursor", "reason": "malformed"}])
+
+
 def _encode_cursor(sort: str, value: Any, row_id: Any) -> str:
-    if isinstance(value, datetime):
+    if isinstance(value, bool):  # a yes/no sort is ordered as 0/1 (see its SortField)
+        value = int(value)
+    elif isinstance(value, datetime):
         value = {"dt": value.isoformat()}
     raw = json.dumps([sort, value, row_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -159,9 +223,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, Any]:
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["dt"])
     except (ValueError, TypeError, KeyError, binascii.Error) as exc:
-        raise ValidationFailed("The cursor is malformed; start again without one.",
-                               invalid_params=[{"name": "query.cursor", "reason": "malformed"}]
-                               ) from exc
+        raise _malformed() from exc
     if cursor_sort != sort:
         raise ValidationFailed("The cursor was made for another sort order.",
                                invalid_params=[{"name": "query.cursor", "reason": "sort mismatch"}])

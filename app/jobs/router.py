@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -10,6 +9,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, DomainError, ValidationFailed, error_responses
 from app.core.pagination import PageDep
+from app.core.timestamps import IsoDatetime
 from app.jobs import reads, service
 from app.jobs.errors import (
     BackupSettingMissing,
@@ -115,10 +115,10 @@ async def _job_filter(
     plan_id: Annotated[str | None, Query(max_length=100)] = None,
     origin: JobOrigin | None = None,
     change_detection: ChangeDetection | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    completed_after: datetime | None = None,
-    completed_before: datetime | None = None,
+    created_after: IsoDatetime | None = None,
+    created_before: IsoDatetime | None = None,
+    completed_after: IsoDatetime | None = None,
+    completed_before: IsoDatetime | None = None,
 ) -> JobFilter:
     for name, value in (("created_after", created_after), ("created_before", created_before),
                         ("completed_after", completed_after),
@@ -146,10 +146,10 @@ async def list_jobs(job_filter: Annotated[JobFilter, Depends(_job_filter)], sess
 @router.get("/summary", response_model=JobSummaryRead, responses=error_responses(*COMMON_ERRORS))
 async def summarize_jobs(
     session: SessionDep, _principal: ReaderDep,
-    since: Annotated[datetime | None, Query(description="Jobs created from then on; default "
+    since: Annotated[IsoDatetime | None, Query(description="Jobs created from then on; default "
                                             "the 7 days before `until` or the newest job.")
                      ] = None,
-    until: datetime | None = None,
+    until: IsoDatetime | None = None,
 ) -> JobSummaryRead:
     """Counts by state, bytes, elapsed-time percentiles and CBT fallbacks of the jobs created
     in a window, overall and per hypervisor."""

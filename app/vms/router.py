@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -10,6 +9,7 @@ from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
 from app.core.pagination import PageDep
 from app.core.response_cache import CacheableRoute, response_cached
+from app.core.timestamps import IsoDatetime
 from app.hypervisors.errors import HypervisorNotFound
 from app.hypervisors.service import require_hypervisor
 from app.vms import service
@@ -38,8 +38,8 @@ async def _vm_filter(
     vmware_tag: Annotated[str | None, Query(
         max_length=80, description="VMware tag name (within `vmware_category` if given).")
     ] = None,
-    last_backup_before: datetime | None = None,
-    last_backup_after: datetime | None = None,
+    last_backup_before: IsoDatetime | None = None,
+    last_backup_after: IsoDatetime | None = None,
     never_backed_up: bool | None = None,
     include_deleted: Annotated[bool, Query(description="Include tombstoned VMs.")] = False,
     protected: Annotated[bool | None, Query(

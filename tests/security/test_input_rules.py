@@ -1,0 +1,56 @@
+"""Input the sandbox took when probed: numbers as date-times, control characters in a host,
+tag keys and VMware names of spaces only. Each is a 422 naming the field, before any AWS call."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.tokens import auth
+
+DATE_TIME_FILTERS = [("/vms", "last_backup_before"), ("/vms", "last_backup_after"),
+                     ("/jobs", "created_after"), ("/jobs", "completed_before"),
+                     ("/jobs/summary", "since"), ("/audit", "since"), ("/audit", "until")]
+
+
+async def test_date_time_filters_take_iso_8601_with_a_zone_only(
+    client: httpx.AsyncClient,
+) -> None:
+    for path, name in DATE_TIME_FILTERS:
+        for value in ["0.5", "0", "1700000000", "2026-01-05", "2026-01-05T09:00", "true"]:
+            response = await client.get(path, params={name: value}, headers=auth())
+            assert response.status_code == 422, (path, name, value)
+            assert response.json()["invalid_params"][0]["name"] == f"query.{name}"
+        accepted = await client.get(path, params={name: "2026-01-05T09:00:00+02:00"},
+                                    headers=auth())
+        assert accepted.status_code == 200
+
+
+async def test_a_hypervisor_host_has_no_control_characters_or_spaces(
+    client: httpx.AsyncClient,
+) -> None:
+    for host in ["vcenter\x00.example", "vcenter\n.example", "v\tcenter", "vcenter .example",
+                 "vc\x7fenter", "vc\u0085enter"]:
+        response = await client.post("/hypervisors", headers=auth(),
+                                     json={"name": "lab", "host": host})
+        assert response.status_code == 422, host
+        assert [param["name"] for param in response.json()["invalid_params"]] == ["body.host"]
+
+
+@pytest.mark.parametrize("key", [" ", "\u00a0\u2003"])
+async def test_a_tag_key_of_spaces_only_is_refused(client: httpx.AsyncClient, key: str) -> None:
+    tagged = await client.post("/vms/aws-tags/add", headers=auth(),
+                               json={"vm_ids": ["vm-1"], "tags": [{"key": key, "value": "v"}]})
+    assert tagged.status_code == 422
+    assert tagged.json()["invalid_params"][0]["name"] == "body.tags.0.key"
+    imported = await client.post("/hypervisors", headers=auth(), json={
+        "name": "lab", "host": "vcenter.example", "tags": [{"key": key, "value": "v"}]})
+    assert imported.status_code == 422
+    mapped = await client.put("/mappings/hype-12345", headers={**auth(), "If-Match": '"x"'},
+                              json={"mappings": [{
+                                  "vmware_category": " ", "vmware_tag_name": "\x01",
+                                  "aws_tag_key": key, "aws_tag_value": "v"}]})
+    assert mapped.status_code == 422
+    names = {param["name"] for param in mapped.json()["invalid_params"]}
+    assert {"body.mappings.0.vmware_category", "body.mappings.0.vmware_tag_name",
+            "body.mappings.0.aws_tag_key"} <= names
