@@ -15,10 +15,10 @@ from app.mappings import repository
 from app.mappings.schemas import MappedTagsAssignmentCreate
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
+    from app.aws.clients import AwsTargets
 
 
-async def assign_mapped_tags(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def assign_mapped_tags(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                              caller: assignments.Caller, hypervisor_id: str,
                              body: MappedTagsAssignmentCreate) -> AssignmentRead:
     await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
@@ -36,7 +36,7 @@ async def assign_mapped_tags(*, session: AsyncSession, client: BackupClient, set
         iam_role_arn=body.iam_role_arn,
         target=TagsTarget(kind="tags", match=body.match, conditions=[
             TagTestWrite(key=tag.aws_tag_key, value=tag.aws_tag_value) for tag in body.tags]))
-    result = await assignments.create(session=session, client=client, settings=settings,
+    result = await assignments.create(session=session, targets=targets, settings=settings,
                                       caller=caller, body=write, is_dry_run=False, limit=1)
     assert isinstance(result, AssignmentRead)
     return result
