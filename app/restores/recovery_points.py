@@ -41,13 +41,13 @@ async def list_points(*, session: AsyncSession, targets: AwsTargets, settings: S
     vm = await repository.source_vm(session=session, vm_id=vm_id)
     if vm is None:
         raise VmNotFound(f"No VM {vm_id} in the cache.")
-    # The VM's points are in its own account and region.
-    client = targets.of(vm.aws_target, resource=f"VM {vm_id}").backup
     synced_at = await repository.listing_synced_at(session=session, vm_id=vm_id)
     error = None
     max_age = timedelta(seconds=settings.recovery_points_max_age_seconds)
     if page.cursor is None and (synced_at is None or utcnow() - synced_at > max_age):
         try:
+            # The VM's points are in its own account and region.
+            client = targets.of(vm.aws_target, resource=f"VM {vm_id}").backup
             synced_at = await refresh_points(session=session, client=client, vm_id=vm_id,
                                              vm_arn=vm.arn, vm_name=vm.name)
         except DomainError as failure:

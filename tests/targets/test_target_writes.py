@@ -102,6 +102,9 @@ async def test_writes_that_mix_targets_are_refused_before_any_aws_call(
             "name": "vcenter-lab", "host": "vcenter-lab.example.local", "target": "mars"})
         main_vault_in_eu = await post(client, "/plans", {
             "name": "x", "target": "eu", "rules": [{**RULE, "vault_name": "vmbackup-demo"}]})
+        main_plan_for_eu_tags = await post(client, f"/mappings/{eu_hypervisor}/assignments", {
+            "name": "mapped", "new_plan": {"name": "m", "rules": [RULE]},
+            "tags": [{"aws_tag_key": "OS", "aws_tag_value": "Linux"}]})
         calls = emulator.total_calls()
         eu_vms = await listed(client, "/vms", target="eu")
         main_vms = await listed(client, f"/hypervisors/{DEMO_PROD}/vms", target="main")
@@ -112,7 +115,8 @@ async def test_writes_that_mix_targets_are_refused_before_any_aws_call(
                             (other_hypervisor, "body.target.hypervisor_id"),
                             (unknown_plan_target, "body.new_plan.target"),
                             (unknown_hypervisor_target, "body.target"),
-                            (main_vault_in_eu, "body.rules.0.vault_name")):
+                            (main_vault_in_eu, "body.rules.0.vault_name"),
+                            (main_plan_for_eu_tags, "body.new_plan.target")):
         assert response.status_code == 422, response.text
         assert response.json()["invalid_params"][0]["name"] == field, response.text
     assert "'main'" in mixed_vms.json()["detail"]

@@ -108,3 +108,19 @@ async def test_a_wrong_external_id_fails_that_targets_runs_and_readiness_only(
     [check] = [c for c in ready.json()["checks"] if c["name"] == "aws-target:eu"]
     assert check["is_ok"] is False
     assert "AccessDenied" in check["detail"]
+
+
+async def test_vault_pages_break_name_ties_on_the_target(
+        app_factory: AppFactory, emulator: EmulatorControl) -> None:
+    add_eu_account(emulator)
+    async with two_targets(app_factory) as (_, client):
+        await refresh(client)
+        seen, cursor = [], None
+        for _ in range(5):  # one vault a page: the two "Default" vaults straddle a boundary
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/vaults", params=params, headers=auth(Scope.READ))).json()
+            seen += [(vault["name"], vault["target"]) for vault in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == [("Default", "eu"), ("Default", "main"), ("vmbackup-demo", "main")]
