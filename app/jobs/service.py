@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_jobs as aws
 from app.aws.clients import AwsClients, AwsTargets
-from app.core.config import Settings
+from app.core.config import DEFAULT_TARGET, Settings
 from app.core.errors import DomainError, problem_type
 from app.hypervisors import repository as hypervisors
 from app.jobs import repository
@@ -135,8 +135,10 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
     _check_windows(ctx.settings, options)
     vms = await repository.vms_by_id(session=session, vm_ids=vm_ids)
     live = {vm_id: vm for vm_id, vm in vms.items() if vm.deleted_at is None}
-    target_of = await hypervisors.targets_of(
+    hypervisor_targets = await hypervisors.targets_of(
         session=session, hypervisor_ids={vm.hypervisor_id for vm in live.values()})
+    target_of = {vm_id: hypervisor_targets.get(vm.hypervisor_id, DEFAULT_TARGET)
+                 for vm_id, vm in live.items()}
     by_target = await _options_by_target(ctx, set(target_of.values()), options)
     if len(by_target) == 1 and isinstance(only := next(iter(by_target.values())), DomainError):
         raise only  # the VMs' one target refuses the options: the request's own refusal
@@ -149,7 +151,7 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
         vm = live.get(vm_id)
         if vm is None:
             return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
-        resolved = by_target[target_of[vm.hypervisor_id]]
+        resolved = by_target[target_of[vm_id]]
         if isinstance(resolved, DomainError):
             return resolved
         running = active.get(vm_id)
