@@ -101,12 +101,16 @@ def in_any_place(targets: Sequence[GroupTarget]) -> ColumnElement[bool]:
     return or_(false(), *(in_place(target) for target in targets))
 
 
-async def live_arns(*, session: AsyncSession, vm_ids: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+async def live_arns(*, session: AsyncSession,
+                    vm_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Each live VM's ARN and AWS target (its hypervisor's)."""
+    found: dict[str, tuple[str, str]] = {}
     for start in range(0, len(vm_ids), 500):
-        rows = await session.execute(select(Vm.id, Vm.arn).where(
-            Vm.id.in_(vm_ids[start:start + 500]), Vm.deleted_at.is_(None)))
-        found.update(dict(rows.all()))
+        rows = await session.execute(
+            select(Vm.id, Vm.arn, Hypervisor.target)
+            .join(Hypervisor, Hypervisor.id == Vm.hypervisor_id)
+            .where(Vm.id.in_(vm_ids[start:start + 500]), Vm.deleted_at.is_(None)))
+        found.update({vm_id: (arn, target) for vm_id, arn, target in rows.all()})
     return found
 
 
@@ -122,8 +126,9 @@ async def first_vms(*, session: AsyncSession, where: ColumnElement[bool],
     return [dict(row._mapping) for row in rows.all()]
 
 
-async def any_account(*, session: AsyncSession) -> str | None:
-    """An AWS account id, read off a cached hypervisor's ARN."""
-    arn = (await session.execute(select(Hypervisor.arn).limit(1))).scalar_one_or_none()
+async def any_account(*, session: AsyncSession, target: str) -> str | None:
+    """The target's AWS account id, read off one of its cached hypervisors' ARN."""
+    arn = (await session.execute(select(Hypervisor.arn).where(Hypervisor.target == target)
+                                 .limit(1))).scalar_one_or_none()
     parts = arn.split(":") if arn else []
     return parts[4] if len(parts) > 4 and parts[4] else None

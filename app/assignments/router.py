@@ -17,7 +17,7 @@ from app.assignments.schemas import (
     AssignmentRead,
     AssignmentWrite,
 )
-from app.aws.clients import BackupClientDep
+from app.aws.clients import AwsTargetsDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, OperatorDep, Principal, ReaderDep
 from app.core.db import SessionDep
@@ -85,7 +85,7 @@ async def list_assignments(
              responses={**_DRY_RUN_RESPONSE, **error_responses(*_WRITE_ERRORS)})
 async def create_assignment(
     body: AssignmentWrite, request: Request, response: Response, tasks: BackgroundTasks,
-    session: SessionDep, client: BackupClientDep, principal: OperatorDep,
+    session: SessionDep, targets: AwsTargetsDep, principal: OperatorDep,
     dry_run: DryRunQuery = False, limit: DryRunLimit = 100,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> AssignmentRead | AssignmentDryRunRead:
@@ -95,7 +95,7 @@ async def create_assignment(
     arrive later and stop covering VMs that leave (see `pending_vms`)."""
     _admin_unless_dry_run(principal, dry_run)
     result = await service.create(
-        session=session, client=client, settings=request.app.state.settings,
+        session=session, targets=targets, settings=request.app.state.settings,
         caller=service.Caller(principal.name, idempotency_key), body=body, is_dry_run=dry_run,
         limit=limit)
     if isinstance(result, AssignmentDryRunRead):
@@ -123,7 +123,7 @@ async def get_assignment(assignment_id: AssignmentIdPath, request: Request, resp
                                          PreconditionRequired)})
 async def replace_assignment(
     assignment_id: AssignmentIdPath, body: AssignmentWrite, request: Request,
-    response: Response, tasks: BackgroundTasks, session: SessionDep, client: BackupClientDep,
+    response: Response, tasks: BackgroundTasks, session: SessionDep, targets: AwsTargetsDep,
     principal: OperatorDep, if_match: IfMatchDep = None, dry_run: DryRunQuery = False,
     limit: DryRunLimit = 100,
 ) -> AssignmentRead | AssignmentDryRunRead:
@@ -131,7 +131,7 @@ async def replace_assignment(
     then the old ones deleted; on any failure the old ones stand and nothing changes here."""
     _admin_unless_dry_run(principal, dry_run)
     result = await service.replace(
-        session=session, client=client, settings=request.app.state.settings,
+        session=session, targets=targets, settings=request.app.state.settings,
         caller=service.Caller(principal.name, None), assignment_id=assignment_id, body=body,
         if_match=if_match, is_dry_run=dry_run, limit=limit)
     if isinstance(result, AssignmentRead):
@@ -145,12 +145,12 @@ async def replace_assignment(
                                          PreconditionRequired, *AWS_ERRORS))
 async def delete_assignment(
     assignment_id: AssignmentIdPath, request: Request, tasks: BackgroundTasks,
-    session: SessionDep, client: BackupClientDep, principal: AdminDep,
+    session: SessionDep, targets: AwsTargetsDep, principal: AdminDep,
     if_match: IfMatchDep = None,
 ) -> Response:
     """Delete the assignment and its AWS selections (needs `If-Match`). Membership tags no
     other assignment needs are then removed from its VMs."""
-    await service.delete(session=session, client=client, settings=request.app.state.settings,
+    await service.delete(session=session, targets=targets, settings=request.app.state.settings,
                          assignment_id=assignment_id, if_match=if_match)
     _tag_members_after_commit(request, tasks, principal.name)
     return Response(status_code=204)

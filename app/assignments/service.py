@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,9 @@ from app.assignments.schemas import (
     Target,
 )
 from app.aws.backup_plans import SelectionInfo
-from app.core.config import Settings
+from app.aws.clients import AwsTargets
+from app.core.config import DEFAULT_TARGET, Settings
+from app.core.errors import ValidationFailed
 from app.core.etag import content_etag, require_if_match
 from app.core.idempotency import derived_token
 from app.core.pagination import PageParams, page_of
@@ -34,13 +36,11 @@ from app.coverage.rules import SelectionRule
 from app.events.outbox import record_event
 from app.events.types import EventType
 from app.models.assignment import Assignment
+from app.models.backup_plan import BackupPlan
 from app.models.base import utcnow
 from app.plans import repository as plans
 from app.plans import service as plans_service
 from app.vms.schemas import VmRead
-
-if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
 
 _TARGET: TypeAdapter[Target] = TypeAdapter(Target)
 _VM_FIELDS = tuple(VmRead.model_fields)
@@ -117,17 +117,18 @@ async def dry_run(*, session: AsyncSession, settings: Settings, resolved: Resolv
         vms=[VmRead.model_validate(vm) for vm in vms], vms_needing_membership_tags=needing)
 
 
-async def create(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def create(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                  caller: Caller, body: AssignmentWrite, is_dry_run: bool,
                  limit: int) -> AssignmentRead | AssignmentDryRunRead:
-    resolved = await resolve(session=session, settings=settings,
+    resolved = await resolve(session=session, settings=settings, targets=targets,
                              keys=membership.keys_of(settings), body=body, generation=1,
                              assignment_id=None)
     if is_dry_run:
         return await dry_run(session=session, settings=settings, resolved=resolved,
                              replaced=[], limit=limit)
     assignment_id = f"asg-{secrets.token_hex(8)}"
-    plan_id = await _plan_for(session, client, caller, resolved)
+    client = resolved.clients.backup
+    plan_id = await _plan_for(session, caller, resolved)
     made = await create_all(client, plan_id=plan_id, bodies=resolved.bodies(),
                             tokens=[caller.token("selection", str(i))
                                     for i in range(len(resolved.names))])
@@ -145,7 +146,7 @@ async def create(*, session: AsyncSession, client: BackupClient, settings: Setti
     return created
 
 
-async def replace(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def replace(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                   caller: Caller, assignment_id: str, body: AssignmentWrite,
                   if_match: str | None, is_dry_run: bool,
                   limit: int) -> AssignmentRead | AssignmentDryRunRead:
@@ -154,14 +155,25 @@ async def replace(*, session: AsyncSession, client: BackupClient, settings: Sett
     old = (await repository.selections_of(session=session,
                                           assignment_ids=[assignment_id]))[assignment_id]
     resolved = await resolve(
-        session=session, settings=settings, keys=membership.keys_of(settings), body=body,
-        generation=row.generation + 1, assignment_id=assignment_id,
+        session=session, settings=settings, targets=targets, keys=membership.keys_of(settings),
+        body=body, generation=row.generation + 1, assignment_id=assignment_id,
         replacing=len(old) if body.plan_id == row.plan_id else 0)
+    current = await _plan_target(session, row)
+    if resolved.clients.target != current:
+        # Its old selections would be deleted in one account and the new made in another:
+        # not one all-or-nothing write. Moving is a delete and a create.
+        raise ValidationFailed(
+            f"Assignment {assignment_id}'s plan is in AWS target {current!r}; the new plan is "
+            f"in {resolved.clients.target!r}. An assignment stays in its target: delete it "
+            "and create one in the other target.",
+            invalid_params=[{"name": "body.plan_id" if body.plan_id else "body.new_plan.target",
+                             "reason": f"not target {current}"}])
     if is_dry_run:
         return await dry_run(session=session, settings=settings, resolved=resolved,
                              replaced=[s.id for s in old], limit=limit)
     previous = (await _reads(session, settings, [row]))[0]
-    plan_id = await _plan_for(session, client, caller, resolved)
+    client = resolved.clients.backup
+    plan_id = await _plan_for(session, caller, resolved)
     made = await create_all(client, plan_id=plan_id, bodies=resolved.bodies(),
                             tokens=[caller.token("selection", str(row.generation + 1), str(i))
                                     for i in range(len(resolved.names))])
@@ -181,10 +193,12 @@ async def replace(*, session: AsyncSession, client: BackupClient, settings: Sett
     return replaced
 
 
-async def delete(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def delete(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                  assignment_id: str, if_match: str | None) -> None:
     row = await require(session=session, assignment_id=assignment_id)
     require_if_match(if_match, row.etag, resource=f"assignment {assignment_id}")
+    client = targets.of(await _plan_target(session, row),
+                        resource=f"Assignment {assignment_id}'s plan").backup
     was = (await _reads(session, settings, [row]))[0]
     old = (await repository.selections_of(session=session,
                                           assignment_ids=[assignment_id]))[assignment_id]
@@ -198,15 +212,20 @@ async def delete(*, session: AsyncSession, client: BackupClient, settings: Setti
                        data={"assignment": was.model_dump(mode="json")})
 
 
-async def _plan_for(session: AsyncSession, client: BackupClient, caller: Caller,
-                    resolved: Resolved) -> str:
+async def _plan_for(session: AsyncSession, caller: Caller, resolved: Resolved) -> str:
     if resolved.plan_id is not None:
         return resolved.plan_id
     assert resolved.body.new_plan is not None
     plan = await plans_service.create_in_aws(
-        session=session, client=client, body=resolved.body.new_plan,
+        session=session, clients=resolved.clients, body=resolved.body.new_plan,
         created_by=caller.principal, request_id=caller.token("plan"))
     return plan.id
+
+
+async def _plan_target(session: AsyncSession, row: Assignment) -> str:
+    """The AWS target of the assignment's plan (kept after the plan was deleted)."""
+    plan = await session.get(BackupPlan, row.plan_id)
+    return plan.target if plan is not None else DEFAULT_TARGET
 
 
 def _apply(row: Assignment, resolved: Resolved, plan_id: str, principal: str) -> None:

@@ -18,7 +18,7 @@ from botocore.credentials import DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, Query, Request
 
-from app.aws.errors import AwsAccessDenied, translate
+from app.aws.errors import AwsAccessDenied, TargetNotConfigured, translate
 from app.core.config import AwsTarget, Settings
 from app.core.errors import ValidationFailed
 
@@ -59,15 +59,19 @@ class AwsClients:
     target: str = "default"
     account_id: str | None = None
     assumed_role: AssumedRole | None = field(default=None, compare=False)
+    # On-demand backups' and restores' defaults in this target (the target's own, else the
+    # global VMBACKUP_DEFAULT_BACKUP_* settings).
+    default_backup_iam_role_arn: str | None = None
+    default_backup_vault_name: str | None = None
 
     def endpoint_for_probe(self) -> str:
         return self.endpoint_url or f"https://backup-gateway.{self.region}.amazonaws.com"
 
 
 class AwsTargets:
-    """Every target's clients, by alias; the first target is the default one. Code that has
-    no target yet (a route not made per-target) uses the default target's clients through the
-    same attributes a single :class:`AwsClients` has."""
+    """Every target's clients, by alias; the first target is the default one, where new
+    resources go unless a request names another. A cached resource's AWS calls go to its
+    own target (:meth:`of`)."""
 
     def __init__(self, clients: list[AwsClients]) -> None:
         self._by_alias = {client.target: client for client in clients}
@@ -80,13 +84,24 @@ class AwsTargets:
     def aliases(self) -> list[str]:
         return list(self._by_alias)
 
-    def get(self, alias: str | None) -> AwsClients:
-        """The named target's clients (the default for None); 422 naming it when unknown."""
+    def get(self, alias: str | None, *, field: str = "target") -> AwsClients:
+        """The requested target's clients (the default for None); a 422 naming ``field``
+        when the alias is not configured."""
         if alias is None:
             return self.default
         clients = self._by_alias.get(alias)
         if clients is None:
-            raise unknown_target(alias, self.aliases)
+            raise unknown_target(alias, self.aliases, name=field)
+        return clients
+
+    def of(self, alias: str, *, resource: str) -> AwsClients:
+        """The clients of the target a cached ``resource`` lives in; a 409 when that target
+        is no longer configured (its AWS calls have nowhere right to go)."""
+        clients = self._by_alias.get(alias)
+        if clients is None:
+            raise TargetNotConfigured(
+                f"{resource} lives in AWS target {alias!r}, which is not configured "
+                f"(VMBACKUP_AWS_TARGETS has {', '.join(self.aliases)}).", target=alias)
         return clients
 
     def has(self, alias: str) -> bool:
@@ -101,18 +116,6 @@ class AwsTargets:
             if clients.region == region and clients.account_id in (account, None):
                 return clients
         return self.default
-
-    @property
-    def backup(self) -> BackupClient:
-        return self.default.backup
-
-    @property
-    def gateway(self) -> BackupGatewayClient:
-        return self.default.gateway
-
-    @property
-    def region(self) -> str:
-        return self.default.region
 
     def endpoint_for_probe(self) -> str:
         return self.default.endpoint_for_probe()
@@ -165,9 +168,23 @@ def _target_clients(settings: Settings, target: AwsTarget, retries: _RetryDict) 
                             aws_access_key_id=key_id, aws_secret_access_key=secret)
     gateway = session.client("backup-gateway", endpoint_url=endpoint, config=config,
                              aws_access_key_id=key_id, aws_secret_access_key=secret)
-    return AwsClients(backup=backup, gateway=gateway, region=target.region,
-                      endpoint_url=endpoint, target=target.alias,
-                      account_id=target.account_id, assumed_role=assumed)
+    return AwsClients(
+        backup=backup, gateway=gateway, region=target.region, endpoint_url=endpoint,
+        target=target.alias, account_id=target.account_id, assumed_role=assumed,
+        default_backup_iam_role_arn=_default_role(settings, target),
+        default_backup_vault_name=target.default_backup_vault_name
+        or settings.default_backup_vault_name)
+
+
+def _default_role(settings: Settings, target: AwsTarget) -> str | None:
+    """The target's own default backup role, else the global one when it is a role of the
+    target's account (AWS Backup cannot use another account's role)."""
+    if target.default_backup_iam_role_arn is not None:
+        return target.default_backup_iam_role_arn
+    role = settings.default_backup_iam_role_arn
+    if role is None or target.account_id is None or f"::{target.account_id}:" in role:
+        return role
+    return None
 
 
 def _assume_role(sts: Any, target: AwsTarget, assumed: AssumedRole) -> Any:
@@ -207,14 +224,6 @@ def _credentials_error(target: AwsTarget, error: ClientError | BotoCoreError) ->
             and error.response.get("Error", {}).get("Code") == "AccessDenied":
         return AwsAccessDenied(_describe_failure(target, error))
     return translate(error, "AssumeRole")
-
-
-def _backup_client(request: Request) -> Any:
-    return request.app.state.aws.backup
-
-
-# The default target's long-lived backup client (typed as BackupClient where it is used).
-BackupClientDep = Annotated[Any, Depends(_backup_client)]
 
 
 def _targets(request: Request) -> AwsTargets:

@@ -42,9 +42,14 @@ class AwsUnavailable(ServiceUnavailable):
     slug, title = "aws-unavailable", "AWS is unavailable"
 
 
+class TargetNotConfigured(Conflict):
+    slug, title = "target-not-configured", "The resource's AWS target is not configured"
+
+
 # Errors every route that calls AWS can answer with.
 AWS_ERRORS: tuple[type[DomainError], ...] = (
     AwsResourceNotFound, AwsRejectedRequest, AwsConflict, AwsAccessDenied, AwsUnavailable,
+    TargetNotConfigured,
 )
 
 _BY_CODE: dict[str, type[DomainError]] = {

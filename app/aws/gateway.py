@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
-
-from fastapi import Depends, Request
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.aws.calls import call, call_then
 
@@ -19,15 +17,6 @@ if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
 
 T = TypeVar("T")
-
-
-def _gateway_client(request: Request) -> Any:
-    return request.app.state.aws.gateway
-
-
-# The app's long-lived backup-gateway client (typed as BackupGatewayClient where it is used; the
-# stubs are a development dependency, so the annotation cannot be evaluated at runtime).
-GatewayClientDep = Annotated[Any, Depends(_gateway_client)]
 
 
 def id_of(arn: str) -> str:

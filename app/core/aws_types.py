@@ -75,3 +75,8 @@ HypervisorId = Annotated[str, StringConstraints(min_length=1, max_length=64,
 
 MAX_TAGS_PER_RESOURCE = 50
 MAX_TAG_MAPPINGS_PER_HYPERVISOR = 10
+# Where a new resource is created: a VMBACKUP_AWS_TARGETS alias (checked against the configured
+# ones by the service, which names the field when it is unknown).
+TargetAlias = Annotated[str, StringConstraints(min_length=1, max_length=40), Field(
+    description="The AWS target (a configured account/region alias) to create it in; "
+    "default: the first configured target.")]

@@ -49,6 +49,11 @@ class AwsTarget(BaseModel):
     external_id: str | None = Field(default=None, min_length=2, max_length=1224,
                                     pattern=r"^[A-Za-z0-9_+=,.@:/-]+$")
     endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    # On-demand backups' defaults in this target; unset: VMBACKUP_DEFAULT_BACKUP_*.
+    default_backup_iam_role_arn: str | None = Field(default=None, pattern=_ROLE_ARN,
+                                                    max_length=2048)
+    default_backup_vault_name: str | None = Field(default=None, min_length=2, max_length=50,
+                                                  pattern=r"^[a-zA-Z0-9\-_]+$")
 
     @model_validator(mode="after")
     def _role_in_its_account(self) -> AwsTarget:
@@ -58,6 +63,11 @@ class AwsTarget(BaseModel):
                 and f"::{self.account_id}:" not in self.role_arn:
             raise ValueError(f"target {self.alias!r}: role_arn {self.role_arn} is not a role "
                              f"of account {self.account_id}")
+        backup_role = self.default_backup_iam_role_arn
+        if backup_role is not None and self.account_id is not None \
+                and f"::{self.account_id}:" not in backup_role:
+            raise ValueError(f"target {self.alias!r}: default_backup_iam_role_arn "
+                             f"{backup_role} is not a role of account {self.account_id}")
         return self
 
 

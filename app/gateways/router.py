@@ -2,9 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.aws.clients import TargetFilterDep
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
-from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, ReaderDep
 from app.core.config import Settings
 from app.core.db import SessionDep
@@ -54,12 +53,12 @@ async def get_gateway(gateway_id: GatewayIdPath, session: SessionDep, settings: 
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, GatewayNotFound))
 async def update_gateway_software(
     gateway_id: GatewayIdPath, session: SessionDep, settings: SettingsDep,
-    client: GatewayClientDep, _principal: AdminDep, response: Response,
+    targets: AwsTargetsDep, _principal: AdminDep, response: Response,
     _key: IdempotencyKeyDep = None,
 ) -> GatewaySoftwareUpdateRead:
     """Install available gateway software now. AWS accepts at once and installs it within
     minutes; poll the gateway (`Location`) until its `software_version` changes."""
     accepted = await service.update_software_now(session=session, settings=settings,
-                                                 client=client, gateway_id=gateway_id)
+                                                 targets=targets, gateway_id=gateway_id)
     response.headers["Location"] = accepted.follow
     return accepted

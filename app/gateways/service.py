@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
+from app.aws.clients import AwsTargets
 from app.core.config import Settings
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository
@@ -20,9 +20,6 @@ from app.hypervisors import repository as hypervisors
 from app.hypervisors.errors import HypervisorNotFound
 from app.models.base import utcnow
 from app.models.gateway import Gateway
-
-if TYPE_CHECKING:
-    from mypy_boto3_backup_gateway import BackupGatewayClient
 
 
 def _release_date(version: str | None) -> date | None:
@@ -93,12 +90,13 @@ async def get_gateway(*, session: AsyncSession, settings: Settings,
 
 
 async def update_software_now(*, session: AsyncSession, settings: Settings,
-                              client: BackupGatewayClient,
+                              targets: AwsTargets,
                               gateway_id: str) -> GatewaySoftwareUpdateRead:
     """Ask AWS to update the gateway now; it answers at once and installs the update later,
     so the answer says what to poll rather than showing the gateway as it still is."""
     gateway = await require_gateway(session=session, gateway_id=gateway_id)
     before = gateway.software_version
+    client = targets.of(gateway.target, resource=f"Gateway {gateway.id}").gateway
     await gw.update_gateway_software_now(client, arn=gateway.arn)
     location = f"/gateways/{gateway_id}"
     running = f"a software_version other than {before}" if before else "a software_version"

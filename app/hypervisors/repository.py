@@ -167,6 +167,16 @@ async def live_hypervisor_ids(*, session: AsyncSession, target: str | None = Non
     return set((await session.execute(stmt)).scalars().all())
 
 
+async def targets_of(*, session: AsyncSession,
+                     hypervisor_ids: Collection[str]) -> dict[str, str]:
+    """The AWS target of each cached hypervisor (deleted ones too), by id."""
+    if not hypervisor_ids:
+        return {}
+    result = await session.execute(select(Hypervisor.id, Hypervisor.target)
+                                   .where(Hypervisor.id.in_(sorted(hypervisor_ids))))
+    return {hypervisor_id: target for hypervisor_id, target in result.all()}
+
+
 async def target_of(*, session: AsyncSession, hypervisor_id: str) -> str | None:
     """The AWS target a cached hypervisor lives in."""
     result = await session.execute(select(Hypervisor.target).where(Hypervisor.id == hypervisor_id))

@@ -2,9 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from app.aws.clients import TargetFilterDep
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
-from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
 from app.core.aws_types import HypervisorId
 from app.core.db import ReadSessionDep, SessionDep
@@ -47,11 +46,11 @@ async def list_hypervisors(session: SessionDep, _principal: ReaderDep, page: Pag
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, GatewayNotFound,
                                        GatewayUnavailable, PartiallyApplied))
 async def import_hypervisor(body: HypervisorCreate, response: Response, session: SessionDep,
-                            client: GatewayClientDep, _principal: AdminDep,
+                            targets: AwsTargetsDep, _principal: AdminDep,
                             _key: IdempotencyKeyDep = None) -> HypervisorRead:
     """Import a hypervisor into AWS Backup Gateway, optionally associating a gateway with it.
     The password goes to AWS only."""
-    created = await service.import_hypervisor(session=session, client=client, body=body)
+    created = await service.import_hypervisor(session=session, targets=targets, body=body)
     response.headers["Location"] = f"/hypervisors/{created.id}"
     return created
 
@@ -65,19 +64,19 @@ async def get_hypervisor(hypervisor_id: HypervisorIdPath, session: SessionDep,
 @router.patch("/{hypervisor_id}", response_model=HypervisorRead,
               responses=error_responses(*_ONE, *AWS_ERRORS))
 async def update_hypervisor(hypervisor_id: HypervisorIdPath, body: HypervisorUpdate,
-                            session: SessionDep, client: GatewayClientDep,
+                            session: SessionDep, targets: AwsTargetsDep,
                             _principal: AdminDep) -> HypervisorRead:
     """Change the name, host, credentials or log group; omitted fields stay as they are."""
-    return await service.update_hypervisor(session=session, client=client,
+    return await service.update_hypervisor(session=session, targets=targets,
                                            hypervisor_id=hypervisor_id, body=body)
 
 
 @router.delete("/{hypervisor_id}", status_code=204, response_class=Response,
                responses=error_responses(*_ONE, *AWS_ERRORS))
 async def delete_hypervisor(hypervisor_id: HypervisorIdPath, session: SessionDep,
-                            client: GatewayClientDep, _principal: AdminDep) -> Response:
+                            targets: AwsTargetsDep, _principal: AdminDep) -> Response:
     """Delete the hypervisor from AWS; its cached VMs are tombstoned (kept for history)."""
-    await service.delete_hypervisor(session=session, client=client, hypervisor_id=hypervisor_id)
+    await service.delete_hypervisor(session=session, targets=targets, hypervisor_id=hypervisor_id)
     return Response(status_code=204)
 
 
@@ -86,24 +85,24 @@ async def delete_hypervisor(hypervisor_id: HypervisorIdPath, session: SessionDep
                                        GatewayUnavailable))
 async def check_hypervisor_connection(
     hypervisor_id: HypervisorIdPath, body: ConnectionTestRequest, session: SessionDep,
-    client: GatewayClientDep, _principal: AdminDep,
+    targets: AwsTargetsDep, _principal: AdminDep,
 ) -> ConnectionTestRead:
     """Ask the gateway to connect and log in to the host with these credentials."""
-    return await service.check_connection(session=session, client=client,
+    return await service.check_connection(session=session, targets=targets,
                                          hypervisor_id=hypervisor_id, body=body)
 
 
 @router.post("/{hypervisor_id}/metadata-sync", status_code=202, response_model=HypervisorRead,
              responses=error_responses(*_ONE, *AWS_ERRORS))
 async def start_metadata_sync(hypervisor_id: HypervisorIdPath, session: SessionDep,
-                              client: GatewayClientDep, _principal: OperatorDep,
+                              targets: AwsTargetsDep, _principal: OperatorDep,
                               response: Response, _key: IdempotencyKeyDep = None
                               ) -> HypervisorRead:
     """Start a VM metadata sync (it applies the tag mappings). The answer shows the sync as
     AWS just reported it; follow it at `Location` (`GET /mappings/{hypervisor_id}/sync`, the
     live status) until `are_vm_tags_current`. Needs `operate`, like
     `POST /mappings/{hypervisor_id}/sync`."""
-    started = await service.start_metadata_sync(session=session, client=client,
+    started = await service.start_metadata_sync(session=session, targets=targets,
                                                 hypervisor_id=hypervisor_id)
     response.headers["Location"] = f"/mappings/{hypervisor_id}/sync"
     return started

@@ -20,6 +20,7 @@ from app.core.aws_types import (
     HypervisorHost,
     HypervisorUsername,
     KmsKeyArn,
+    TargetAlias,
 )
 from app.core.pagination import Page
 
@@ -71,7 +72,9 @@ class HypervisorCreate(BaseModel):
     tags: Annotated[list[TagWrite], AfterValidator(unique_tag_keys)] = Field(
         default_factory=list, max_length=MAX_TAGS_PER_RESOURCE)
     gateway_id: ResourceId | None = Field(
-        default=None, description="A gateway to associate with the new hypervisor.")
+        default=None, description="A gateway (of the same target) to associate with the new "
+        "hypervisor.")
+    target: TargetAlias | None = None
 
 
 class HypervisorUpdate(BaseModel):
@@ -100,7 +103,8 @@ class ConnectionTestRequest(BaseModel):
     host: HypervisorHost | None = Field(default=None,
                                         description="Defaults to the hypervisor's host.")
     gateway_id: ResourceId | None = Field(
-        default=None, description="Defaults to the gateway associated with the hypervisor.")
+        default=None, description="Defaults to the gateway associated with the hypervisor; "
+        "another must be of the hypervisor's target.")
 
 
 class ConnectionTestRead(BaseModel):

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
+from app.aws.clients import AwsTargets
 from app.aws.errors import AwsRejectedRequest, AwsResourceNotFound
-from app.core.errors import DomainError
+from app.core.errors import DomainError, ValidationFailed
 from app.core.pagination import PageParams, page_of
 from app.gateways import repository as gateways
 from app.gateways.service import require_gateway
@@ -25,6 +26,7 @@ from app.hypervisors.schemas import (
     HypervisorUpdate,
 )
 from app.models.base import utcnow
+from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 
 if TYPE_CHECKING:
@@ -80,17 +82,34 @@ async def get_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> Hyperv
 
 
 async def _refresh_from_aws(session: AsyncSession, client: BackupGatewayClient,
-                            arn: str) -> HypervisorRead:
+                            arn: str, target: str) -> HypervisorRead:
     info = await gw.get_hypervisor(client, arn=arn)
-    await repository.save_hypervisor(session=session, info=info, now=utcnow())
+    await repository.save_hypervisor(session=session, info=info, now=utcnow(), target=target)
     return await get_hypervisor(session=session, hypervisor_id=info.id)
 
 
-async def import_hypervisor(*, session: AsyncSession, client: BackupGatewayClient,
+def gateway_client(targets: AwsTargets, hypervisor: Hypervisor) -> BackupGatewayClient:
+    """The backup-gateway client of the hypervisor's own target."""
+    return targets.of(hypervisor.target, resource=f"Hypervisor {hypervisor.id}").gateway
+
+
+def _same_target(gateway: Gateway, target: str, field: str) -> None:
+    # A gateway serves hypervisors of its own account and region only.
+    if gateway.target != target:
+        raise ValidationFailed(
+            f"Gateway {gateway.id} is in AWS target {gateway.target!r}, the hypervisor in "
+            f"{target!r}; a gateway works within its own account and region.",
+            invalid_params=[{"name": field, "reason": f"gateway of target {gateway.target}"}])
+
+
+async def import_hypervisor(*, session: AsyncSession, targets: AwsTargets,
                             body: HypervisorCreate) -> HypervisorRead:
+    clients = targets.get(body.target, field="body.target")
+    client = clients.gateway
     gateway = None
     if body.gateway_id is not None:
         gateway = await require_gateway(session=session, gateway_id=body.gateway_id)
+        _same_target(gateway, clients.target, "body.gateway_id")
         if gateway.hypervisor_id is not None:
             raise GatewayUnavailable(
                 f"Gateway {gateway.id} already serves hypervisor {gateway.hypervisor_id}.")
@@ -108,24 +127,25 @@ async def import_hypervisor(*, session: AsyncSession, client: BackupGatewayClien
                 hypervisor_id=gw.id_of(arn)) from error
         await gateways.save_gateway(session=session, now=utcnow(),
                                     info=await gw.get_gateway(client, arn=gateway.arn))
-    return await _refresh_from_aws(session, client, arn)
+    return await _refresh_from_aws(session, client, arn, clients.target)
 
 
-async def update_hypervisor(*, session: AsyncSession, client: BackupGatewayClient,
+async def update_hypervisor(*, session: AsyncSession, targets: AwsTargets,
                             hypervisor_id: str, body: HypervisorUpdate) -> HypervisorRead:
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    client = gateway_client(targets, hypervisor)
     await gw.update_hypervisor(
         client, arn=hypervisor.arn, name=body.name, host=body.host, username=body.username,
         password=body.password.get_secret_value() if body.password else None,
         log_group_arn=body.log_group_arn)
-    return await _refresh_from_aws(session, client, hypervisor.arn)
+    return await _refresh_from_aws(session, client, hypervisor.arn, hypervisor.target)
 
 
-async def delete_hypervisor(*, session: AsyncSession, client: BackupGatewayClient,
+async def delete_hypervisor(*, session: AsyncSession, targets: AwsTargets,
                             hypervisor_id: str) -> None:
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
     try:
-        await gw.delete_hypervisor(client, arn=hypervisor.arn)
+        await gw.delete_hypervisor(gateway_client(targets, hypervisor), arn=hypervisor.arn)
     except AwsResourceNotFound:
         pass  # already gone in AWS: the cache only needs to catch up
     now = utcnow()
@@ -133,11 +153,13 @@ async def delete_hypervisor(*, session: AsyncSession, client: BackupGatewayClien
     await gateways.clear_hypervisor(session=session, hypervisor_id=hypervisor.id, now=now)
 
 
-async def check_connection(*, session: AsyncSession, client: BackupGatewayClient,
+async def check_connection(*, session: AsyncSession, targets: AwsTargets,
                           hypervisor_id: str, body: ConnectionTestRequest) -> ConnectionTestRead:
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    client = gateway_client(targets, hypervisor)
     if body.gateway_id is not None:
         gateway = await require_gateway(session=session, gateway_id=body.gateway_id)
+        _same_target(gateway, hypervisor.target, "body.gateway_id")
     else:
         served_by = await gateways.gateway_of_hypervisor(session=session,
                                                          hypervisor_id=hypervisor.id)
@@ -157,8 +179,9 @@ async def check_connection(*, session: AsyncSession, client: BackupGatewayClient
     return ConnectionTestRead(is_successful=True, gateway_id=gateway.id, host=host, message=None)
 
 
-async def start_metadata_sync(*, session: AsyncSession, client: BackupGatewayClient,
+async def start_metadata_sync(*, session: AsyncSession, targets: AwsTargets,
                               hypervisor_id: str) -> HypervisorRead:
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    client = gateway_client(targets, hypervisor)
     await gw.start_metadata_sync(client, hypervisor_arn=hypervisor.arn)
-    return await _refresh_from_aws(session, client, hypervisor.arn)
+    return await _refresh_from_aws(session, client, hypervisor.arn, hypervisor.target)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_jobs as aws
+from app.aws.clients import AwsTargets
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.pagination import PageParams, page_of
@@ -25,19 +25,17 @@ from app.jobs.store import save_jobs
 from app.models.backup_job import BackupJob
 from app.models.base import utcnow
 
-if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
-
 logger = logging.getLogger("vmbackup.jobs")
 
 
-async def get_job(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def get_job(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                   job_id: str) -> JobRead:
     job = await repository.get_job(session=session, job_id=job_id)
     if job is None:
         raise JobNotFound(f"No backup job {job_id}.")
     if job.state in ACTIVE_STATES or not is_backup_size_final(job, settings):
         try:
+            client = targets.of(job.target, resource=f"Backup job {job_id}").backup
             info = await aws.describe_backup_job(client, job_id=job_id)
         except DomainError as error:  # the cached job is still the best answer there is
             logger.info("job read-through failed", extra={"fields": {

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
@@ -44,16 +44,11 @@ _START_ERRORS = (*COMMON_ERRORS, *AWS_ERRORS, VmNotFound, BackupVaultNotFound,
                  BackupSettingMissing, BackupWindowTooShort, VmHasActiveJob)
 
 
-def _backup_client(request: Request) -> Any:
-    return request.app.state.aws.backup
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-BackupClientDep = Annotated[Any, Depends(_backup_client)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
@@ -66,9 +61,9 @@ def _vault_names(request: Request) -> VaultNames:
 
 
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
-    return service.StartContext(settings=_settings(request), client=_backup_client(request),
+    return service.StartContext(settings=_settings(request), targets=request.app.state.aws,
                                 vaults=_vault_names(request), principal=principal.name,
-                                idempotency_key=key, targets=request.app.state.aws)
+                                idempotency_key=key)
 
 
 @vm_backups_router.post("/{vm_id}/backups", status_code=202, response_model=JobRead,
@@ -163,11 +158,12 @@ async def summarize_jobs(
 
 @router.get("/{job_id}", response_model=JobRead,
             responses=error_responses(*COMMON_ERRORS, JobNotFound))
-async def get_job(job_id: JobIdPath, session: SessionDep, client: BackupClientDep,
+async def get_job(job_id: JobIdPath, session: SessionDep, targets: AwsTargetsDep,
                   settings: SettingsDep, _principal: ReaderDep) -> JobRead:
     """One job: state, percent, sizes, dates, elapsed time, message, change detection, and
     why it waits if it has not started. Read through from AWS while the job is active."""
-    return await reads.get_job(session=session, client=client, settings=settings, job_id=job_id)
+    return await reads.get_job(session=session, targets=targets, settings=settings,
+                               job_id=job_id)
 
 
 @router.post("/{job_id}/stop", status_code=202, response_model=JobRead,

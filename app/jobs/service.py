@@ -13,14 +13,14 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_jobs as aws
-from app.aws.clients import AwsTargets
-from app.core.config import Settings
+from app.aws.clients import AwsClients, AwsTargets
+from app.core.config import DEFAULT_TARGET, Settings
 from app.core.errors import DomainError, problem_type
+from app.hypervisors import repository as hypervisors
 from app.jobs import repository
 from app.jobs.detection import vm_id_of
 from app.jobs.errors import (
@@ -39,28 +39,21 @@ from app.jobs.vaults import VaultNames
 from app.models.base import utcnow
 from app.vms.service import VmNotFound
 
-if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
-
 _START_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
 class StartContext:
     settings: Settings
-    client: BackupClient
+    targets: AwsTargets  # a VM's backup starts in its own target (its hypervisor's)
     vaults: VaultNames
     principal: str
     idempotency_key: str
-    # Every target's clients: a VM's backup starts in its own target (from its ARN).
-    targets: AwsTargets | None = None
-
-    def client_for(self, arn: str) -> BackupClient:
-        return self.client if self.targets is None else self.targets.for_arn(arn).backup
 
 
 @dataclass(frozen=True)
 class Resolved:
+    clients: AwsClients
     vault_name: str
     iam_role_arn: str
     lifecycle: dict[str, int] | None
@@ -72,30 +65,37 @@ def idempotency_token(settings: Settings, *, principal: str, key: str, vm_id: st
     return hmac.new(settings.fingerprint_key(), message, hashlib.sha256).hexdigest()[:48]
 
 
-async def resolve_options(ctx: StartContext, options: BackupOptions) -> Resolved:
-    """The request's options with the defaults filled in, checked; raises what AWS would."""
-    settings = ctx.settings
-    vault = options.vault_name or settings.default_backup_vault_name
-    role = options.iam_role_arn or settings.default_backup_iam_role_arn
-    for field, value, variable in (("vault_name", vault, "DEFAULT_BACKUP_VAULT_NAME"),
-                                   ("iam_role_arn", role, "DEFAULT_BACKUP_IAM_ROLE_ARN")):
+def _lifecycle(options: BackupOptions) -> dict[str, int] | None:
+    if options.lifecycle is None:
+        return None
+    lifecycle = {aws_name: value for aws_name, value in (
+        ("MoveToColdStorageAfterDays", options.lifecycle.move_to_cold_storage_after_days),
+        ("DeleteAfterDays", options.lifecycle.delete_after_days)) if value is not None}
+    return lifecycle or None
+
+
+async def resolve_options(ctx: StartContext, clients: AwsClients,
+                          options: BackupOptions) -> Resolved:
+    """The request's options in one target, its defaults filled in, checked; raises what AWS
+    would (the windows are checked once, before, by :func:`start_backups`)."""
+    vault = options.vault_name or clients.default_backup_vault_name
+    role = options.iam_role_arn or clients.default_backup_iam_role_arn
+    for field, value in (("vault_name", vault), ("iam_role_arn", role)):
         if value is None:
             raise BackupSettingMissing(
-                f"{field} is required: no default is configured (VMBACKUP_{variable}).",
+                f"{field} is required: no default is configured for AWS target "
+                f"{clients.target!r} (its default_backup_{field} in VMBACKUP_AWS_TARGETS, or "
+                f"VMBACKUP_DEFAULT_BACKUP_{field.upper()}).",
                 invalid_params=[{"name": f"body.{field}", "reason": "missing"}])
     assert vault is not None
     assert role is not None
-    _check_windows(settings, options)
-    if not await ctx.vaults.exists(ctx.client, vault):
-        raise BackupVaultNotFound(f"There is no backup vault {vault!r} in this account/region.",
-                                  invalid_params=[{"name": "body.vault_name",
-                                                   "reason": "not found"}])
-    lifecycle = None
-    if options.lifecycle is not None:
-        lifecycle = {aws_name: value for aws_name, value in (
-            ("MoveToColdStorageAfterDays", options.lifecycle.move_to_cold_storage_after_days),
-            ("DeleteAfterDays", options.lifecycle.delete_after_days)) if value is not None}
-    return Resolved(vault_name=vault, iam_role_arn=role, lifecycle=lifecycle or None)
+    if not await ctx.vaults.exists(clients.backup, vault):
+        raise BackupVaultNotFound(
+            f"There is no backup vault {vault!r} in AWS target {clients.target!r} (the "
+            "VM's account/region).",
+            invalid_params=[{"name": "body.vault_name", "reason": "not found"}])
+    return Resolved(clients=clients, vault_name=vault, iam_role_arn=role,
+                    lifecycle=_lifecycle(options))
 
 
 def _check_windows(settings: Settings, options: BackupOptions) -> None:
@@ -115,28 +115,45 @@ def _check_windows(settings: Settings, options: BackupOptions) -> None:
             invalid_params=[{"name": "body.complete_window_minutes", "reason": "too short"}])
 
 
+async def _options_by_target(ctx: StartContext, aliases: set[str],
+                             options: BackupOptions) -> dict[str, Resolved | DomainError]:
+    """The options resolved in each target the request's VMs live in (one vault check each)."""
+    resolved: dict[str, Resolved | DomainError] = {}
+    for alias in sorted(aliases):
+        try:
+            clients = ctx.targets.of(alias, resource=f"AWS target {alias!r}")
+            resolved[alias] = await resolve_options(ctx, clients, options)
+        except DomainError as error:
+            resolved[alias] = error
+    return resolved
+
+
 async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: list[str],
                         options: BackupOptions) -> list[JobRead | DomainError]:
-    """Start one on-demand backup per VM; each VM gets its own outcome, in order."""
-    resolved = await resolve_options(ctx, options)
+    """Start one on-demand backup per VM, in the VM's target; each VM gets its own outcome,
+    in order."""
+    _check_windows(ctx.settings, options)
     vms = await repository.vms_by_id(session=session, vm_ids=vm_ids)
-    arns = {vm_id: vm.arn for vm_id, vm in vms.items()}
-    active = await repository.active_jobs_of_vms(session=session, vm_ids=list(vms))
+    live = {vm_id: vm for vm_id, vm in vms.items() if vm.deleted_at is None}
+    hypervisor_targets = await hypervisors.targets_of(
+        session=session, hypervisor_ids={vm.hypervisor_id for vm in live.values()})
+    target_of = {vm_id: hypervisor_targets.get(vm.hypervisor_id, DEFAULT_TARGET)
+                 for vm_id, vm in live.items()}
+    by_target = await _options_by_target(ctx, set(target_of.values()), options)
+    if len(by_target) == 1 and isinstance(only := next(iter(by_target.values())), DomainError):
+        raise only  # the VMs' one target refuses the options: the request's own refusal
+    active = await repository.active_jobs_of_vms(session=session, vm_ids=list(live))
     tokens = {vm_id: idempotency_token(ctx.settings, principal=ctx.principal,
                                        key=ctx.idempotency_key, vm_id=vm_id) for vm_id in vm_ids}
     semaphore = asyncio.Semaphore(_START_CONCURRENCY)
 
-    async def one(vm_id: str) -> aws.BackupJobInfo | str | DomainError:
-        vm = vms.get(vm_id)
-        if vm is None or vm.deleted_at is not None:
+    async def one(vm_id: str) -> tuple[aws.BackupJobInfo, Resolved] | str | DomainError:
+        vm = live.get(vm_id)
+        if vm is None:
             return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
-        client = ctx.client_for(vm.arn)
-        if client is not ctx.client and not await ctx.vaults.exists(client,
-                                                                    resolved.vault_name):
-            return BackupVaultNotFound(
-                f"There is no backup vault {resolved.vault_name!r} in the account/region of "
-                f"VM {vm_id}.", invalid_params=[{"name": "body.vault_name",
-                                                  "reason": "not found"}])
+        resolved = by_target[target_of[vm_id]]
+        if isinstance(resolved, DomainError):
+            return resolved
         running = active.get(vm_id)
         if running is not None:
             if running.idempotency_token == tokens[vm_id]:
@@ -148,32 +165,31 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
         async with semaphore:
             try:
                 started = await aws.start_backup_job(
-                    client, vault_name=resolved.vault_name, resource_arn=arns[vm_id],
-                    iam_role_arn=resolved.iam_role_arn, idempotency_token=tokens[vm_id],
+                    resolved.clients.backup, vault_name=resolved.vault_name,
+                    resource_arn=vm.arn, iam_role_arn=resolved.iam_role_arn,
+                    idempotency_token=tokens[vm_id],
                     start_window_minutes=options.start_window_minutes,
                     complete_window_minutes=options.complete_window_minutes,
                     lifecycle=resolved.lifecycle)
             except DomainError as error:
                 return error
-        return _as_created(started, arns[vm_id], resolved)
+        return _as_created(started, vm.arn, resolved), resolved
 
     outcomes = await asyncio.gather(*(one(vm_id) for vm_id in vm_ids))
-    created = [outcome for outcome in outcomes if isinstance(outcome, aws.BackupJobInfo)]
+    created = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
     started = {job.id: Started(ctx.principal, tokens[vm_id_of(job.resource_arn) or ""])
-               for job in created}
-    by_target: dict[str | None, list[aws.BackupJobInfo]] = {}
-    for job in created:
-        target = None if ctx.targets is None else ctx.targets.for_arn(job.resource_arn).target
-        by_target.setdefault(target, []).append(job)
-    for target, jobs in by_target.items():
+               for job, _ in created}
+    jobs_by_target: dict[str, list[aws.BackupJobInfo]] = {}
+    for job, resolved in created:
+        jobs_by_target.setdefault(resolved.clients.target, []).append(job)
+    for target, jobs in jobs_by_target.items():
         await save_jobs(session=session, jobs=jobs, now=utcnow(), started=started, only_new=True,
                         target=target)
-    rows = await repository.jobs_by_id(
-        session=session, job_ids=[outcome if isinstance(outcome, str) else outcome.id
-                                  for outcome in outcomes
-                                  if isinstance(outcome, str | aws.BackupJobInfo)])
+    job_ids = [outcome if isinstance(outcome, str) else outcome[0].id
+               for outcome in outcomes if not isinstance(outcome, DomainError)]
+    rows = await repository.jobs_by_id(session=session, job_ids=job_ids)
     return [outcome if isinstance(outcome, DomainError) else to_read(
-        rows[outcome if isinstance(outcome, str) else outcome.id], ctx.settings)
+        rows[outcome if isinstance(outcome, str) else outcome[0].id], ctx.settings)
         for outcome in outcomes]
 
 
@@ -203,7 +219,7 @@ async def stop_job(*, session: AsyncSession, targets: AwsTargets, settings: Sett
     job = await repository.get_job(session=session, job_id=job_id)
     if job is None:
         raise JobNotFound(f"No backup job {job_id}.")
-    client = targets.get(job.target).backup  # the job's own account/region
+    client = targets.of(job.target, resource=f"Backup job {job_id}").backup
     if job.state not in ACTIVE_STATES or job.state == "ABORTING":
         raise JobNotStoppable(f"Backup job {job_id} is {job.state}; only CREATED, PENDING and "
                               "RUNNING jobs can be stopped.")

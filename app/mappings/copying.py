@@ -22,13 +22,14 @@ from app.mappings.schemas import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+    from app.aws.clients import AwsTargets
 
 
-async def copy_mappings(*, session: AsyncSession, client: BackupGatewayClient,
+async def copy_mappings(*, session: AsyncSession, targets: AwsTargets,
                         source_id: str, body: TagMappingsCopy) -> TagMappingsCopyResult:
     _check_targets(source_id, body.targets)
-    source = await service.load_state(session=session, client=client, hypervisor_id=source_id)
+    source = await service.load_state(session=session, targets=targets, hypervisor_id=source_id)
     role = body.iam_role_arn or source.iam_role_arn
     if role is None:
         raise ValidationFailed(
@@ -37,7 +38,7 @@ async def copy_mappings(*, session: AsyncSession, client: BackupGatewayClient,
     results = []
     for target in body.targets:
         try:
-            results.append(await _copy_to(session=session, client=client, source=source.entries,
+            results.append(await _copy_to(session=session, targets=targets, source=source.entries,
                                           target=target, mode=body.mode, iam_role_arn=role))
         except DomainError as error:
             results.append(CopyResult(
@@ -48,10 +49,10 @@ async def copy_mappings(*, session: AsyncSession, client: BackupGatewayClient,
                                  failed_count=len(results) - copied, results=results)
 
 
-async def _copy_to(*, session: AsyncSession, client: BackupGatewayClient,
+async def _copy_to(*, session: AsyncSession, targets: AwsTargets,
                    source: list[MappingRow], target: CopyTarget, mode: CopyMode,
                    iam_role_arn: str) -> CopyResult:
-    state = await service.load_state(session=session, client=client,
+    state = await service.load_state(session=session, targets=targets,
                                      hypervisor_id=target.hypervisor_id)
     check_if_match(target.if_match, state.etag, resource=state.resource)
     entries = source if mode is CopyMode.REPLACE else merged(state.entries, source)
@@ -60,7 +61,7 @@ async def _copy_to(*, session: AsyncSession, client: BackupGatewayClient,
             f"Merged with the {len(state.entries)} mappings hypervisor {target.hypervisor_id} "
             f"has, the list would hold {len(entries)}; AWS allows "
             f"{MAX_TAG_MAPPINGS_PER_HYPERVISOR}. Use mode=replace or remove some first.")
-    written = await service.write_state(session=session, client=client, state=state,
+    written = await service.write_state(session=session, state=state,
                                         entries=list(entries), iam_role_arn=iam_role_arn)
     return CopyResult(hypervisor_id=target.hypervisor_id, outcome=CopyOutcome.COPIED,
                       etag=written.etag, mapping_count=len(written.entries))

@@ -12,14 +12,15 @@ from app.mappings.preview import build_preview
 from app.mappings.schemas import PreviewRead, TagMappingEntry
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+    from app.aws.clients import AwsTargets
 
 
-async def preview_mappings(*, session: AsyncSession, client: BackupGatewayClient,
+async def preview_mappings(*, session: AsyncSession, targets: AwsTargets,
                            hypervisor_id: str, proposed: list[TagMappingEntry] | None,
                            limit: int) -> PreviewRead:
     if proposed is None:
-        state = await service.load_state(session=session, client=client,
+        state = await service.load_state(session=session, targets=targets,
                                          hypervisor_id=hypervisor_id)
         hypervisor, mappings = state.hypervisor, state.entries
     else:

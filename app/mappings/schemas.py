@@ -1,9 +1,9 @@
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.assignments.schemas import AssignmentName, PlanId
 from app.core.aws_types import (
@@ -215,3 +215,11 @@ class MappedTagsAssignmentCreate(BaseModel):
     match: Literal["any", "all"] = Field(
         default="any", description="`any`: VMs with one of the tags; `all`: with every one.")
     tags: list[MappedTag] = Field(min_length=1, max_length=30)
+
+    @model_validator(mode="after")
+    def _one_plan(self) -> Self:
+        # As for any assignment; checked here so the request, not the assignment built from
+        # it, is what is refused.
+        if (self.plan_id is None) == (self.new_plan is None):
+            raise ValueError("give exactly one of plan_id and new_plan")
+        return self

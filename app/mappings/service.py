@@ -17,7 +17,7 @@ from app.core.aws_types import MAX_TAG_MAPPINGS_PER_HYPERVISOR
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.etag import as_sentence_start, check_if_match, content_etag, require_if_match
 from app.core.pagination import PageParams, page_of
-from app.hypervisors.service import require_hypervisor
+from app.hypervisors.service import gateway_client, require_hypervisor
 from app.mappings import repository
 from app.mappings.errors import (
     MappingExists,
@@ -40,6 +40,8 @@ from app.models.hypervisor import Hypervisor
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
 
+    from app.aws.clients import AwsTargets
+
 
 @dataclass(frozen=True)
 class MappingState:
@@ -51,6 +53,13 @@ class MappingState:
     changed_at: datetime | None
     # Read from AWS in this very request: no need to ask AWS again before writing.
     is_fresh: bool = False
+    # The backup-gateway client of the hypervisor's own target (None: a listing's, no writes).
+    aws: BackupGatewayClient | None = None
+
+    @property
+    def client(self) -> BackupGatewayClient:
+        assert self.aws is not None, "a state loaded for writing has its target's client"
+        return self.aws
 
     @property
     def resource(self) -> str:
@@ -73,10 +82,11 @@ def rows_of(mappings: list[TagMappingEntry]) -> list[MappingRow]:
             for m in mappings]
 
 
-async def load_state(*, session: AsyncSession, client: BackupGatewayClient, hypervisor_id: str,
+async def load_state(*, session: AsyncSession, targets: AwsTargets, hypervisor_id: str,
                      refresh: bool = False) -> MappingState:
     """The cached list; read from AWS (and cached) when never seen or when asked to."""
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    client = gateway_client(targets, hypervisor)
     mapping_set = await repository.get_set(session=session, hypervisor_id=hypervisor_id)
     is_fresh = mapping_set is None or refresh
     if is_fresh:
@@ -91,11 +101,10 @@ async def load_state(*, session: AsyncSession, client: BackupGatewayClient, hype
     return MappingState(hypervisor=hypervisor, iam_role_arn=mapping_set.iam_role_arn,
                         entries=entries, etag=mapping_set.etag,
                         synced_at=mapping_set.synced_at, changed_at=mapping_set.changed_at,
-                        is_fresh=is_fresh)
+                        is_fresh=is_fresh, aws=client)
 
 
-async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
-                      state: MappingState, entries: list[MappingRow],
+async def write_state(*, session: AsyncSession, state: MappingState, entries: list[MappingRow],
                       iam_role_arn: str) -> MappingState:
     """Claim the ETag, write AWS, then the cache. On failure the claim is given back."""
     hypervisor_id = state.hypervisor.id
@@ -106,9 +115,9 @@ async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
                                  "concurrent request; read them again and retry.")
     try:
         if not state.is_fresh:
-            await _check_unchanged_in_aws(client, state)
+            await _check_unchanged_in_aws(state)
         await aws_mappings.put_property_mappings(
-            client, hypervisor_arn=state.hypervisor.arn,
+            state.client, hypervisor_arn=state.hypervisor.arn,
             mappings=[aws_mappings.PropertyMapping(**asdict(e)) for e in entries],
             iam_role_arn=iam_role_arn)
     except aws_mappings.GatewaySoftwareOutdated as error:
@@ -128,13 +137,15 @@ async def write_state(*, session: AsyncSession, client: BackupGatewayClient,
                                iam_role_arn=iam_role_arn, etag=new_etag, entries=entries,
                                synced_at=now, changed_at=now)
     return MappingState(hypervisor=state.hypervisor, iam_role_arn=iam_role_arn,
-                        entries=entries, etag=new_etag, synced_at=now, changed_at=now)
+                        entries=entries, etag=new_etag, synced_at=now, changed_at=now,
+                        aws=state.client)
 
 
-async def _check_unchanged_in_aws(client: BackupGatewayClient, state: MappingState) -> None:
+async def _check_unchanged_in_aws(state: MappingState) -> None:
     """Refuse to overwrite a change made outside vmbackup (the console, another tool) that
     the cache has not seen: the client's ETag matched the cache, but the cache is stale."""
-    live = await aws_mappings.get_property_mappings(client, hypervisor_arn=state.hypervisor.arn)
+    live = await aws_mappings.get_property_mappings(state.client,
+                                                    hypervisor_arn=state.hypervisor.arn)
     live_etag = state_etag(live.iam_role_arn, [MappingRow(**asdict(m)) for m in live.mappings])
     if live_etag != state.etag:
         raise PreconditionFailed(
@@ -167,26 +178,26 @@ async def list_mapping_sets(*, session: AsyncSession, page: PageParams) -> TagMa
     return TagMappingSetPage(items=reads, next_cursor=next_cursor)
 
 
-async def get_mapping_set(*, session: AsyncSession, client: BackupGatewayClient,
+async def get_mapping_set(*, session: AsyncSession, targets: AwsTargets,
                           hypervisor_id: str, refresh: bool) -> TagMappingSetRead:
-    state = await load_state(session=session, client=client, hypervisor_id=hypervisor_id,
+    state = await load_state(session=session, targets=targets, hypervisor_id=hypervisor_id,
                              refresh=refresh)
     return state.read()
 
 
-async def replace_mapping_set(*, session: AsyncSession, client: BackupGatewayClient,
+async def replace_mapping_set(*, session: AsyncSession, targets: AwsTargets,
                               hypervisor_id: str, body: TagMappingsReplace,
                               if_match: str | None) -> TagMappingSetRead:
-    state = await load_state(session=session, client=client, hypervisor_id=hypervisor_id)
+    state = await load_state(session=session, targets=targets, hypervisor_id=hypervisor_id)
     require_if_match(if_match, state.etag, resource=state.resource)
-    written = await write_state(session=session, client=client, state=state,
+    written = await write_state(session=session, state=state,
                                 entries=rows_of(body.mappings), iam_role_arn=body.iam_role_arn)
     return written.read()
 
 
-async def add_mapping(*, session: AsyncSession, client: BackupGatewayClient, hypervisor_id: str,
+async def add_mapping(*, session: AsyncSession, targets: AwsTargets, hypervisor_id: str,
                       body: TagMappingAdd, if_match: str | None) -> TagMappingSetRead:
-    state = await load_state(session=session, client=client, hypervisor_id=hypervisor_id)
+    state = await load_state(session=session, targets=targets, hypervisor_id=hypervisor_id)
     check_if_match(if_match, state.etag, resource=state.resource)
     new = MappingRow(body.vmware_category, body.vmware_tag_name, body.aws_tag_key,
                      body.aws_tag_value)
@@ -203,15 +214,15 @@ async def add_mapping(*, session: AsyncSession, client: BackupGatewayClient, hyp
         raise ValidationFailed(
             "The hypervisor has no mapping IAM role yet: send iam_role_arn.",
             invalid_params=[{"name": "body.iam_role_arn", "reason": "required"}])
-    written = await write_state(session=session, client=client, state=state,
+    written = await write_state(session=session, state=state,
                                 entries=[*state.entries, new], iam_role_arn=role)
     return written.read()
 
 
-async def remove_mapping(*, session: AsyncSession, client: BackupGatewayClient,
+async def remove_mapping(*, session: AsyncSession, targets: AwsTargets,
                          hypervisor_id: str, vmware_category: str, vmware_tag_name: str,
                          if_match: str | None) -> TagMappingSetRead:
-    state = await load_state(session=session, client=client, hypervisor_id=hypervisor_id)
+    state = await load_state(session=session, targets=targets, hypervisor_id=hypervisor_id)
     check_if_match(if_match, state.etag, resource=state.resource)
     target = MappingRow(vmware_category, vmware_tag_name, "", "")
     kept = [entry for entry in state.entries if not _same_vmware_tag(entry, target)]
@@ -220,7 +231,7 @@ async def remove_mapping(*, session: AsyncSession, client: BackupGatewayClient,
             f"Hypervisor {hypervisor_id} has no mapping for VMware tag "
             f"{vmware_category}/{vmware_tag_name}.")
     assert state.iam_role_arn is not None  # AWS never keeps mappings without a role
-    written = await write_state(session=session, client=client, state=state, entries=kept,
+    written = await write_state(session=session, state=state, entries=kept,
                                 iam_role_arn=state.iam_role_arn)
     return written.read()
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.aws import mappings as aws_mappings
 from app.core.errors import Problem
 from app.hypervisors import repository as hypervisors
-from app.hypervisors.service import require_hypervisor
+from app.hypervisors.service import gateway_client, require_hypervisor
 from app.mappings import repository, service
 from app.mappings.errors import as_problem, gateway_software_too_old, iam_role_trust
 from app.mappings.preview import expected_tags, is_missing_tags
@@ -22,7 +22,8 @@ from app.sync.scheduler import Refresher
 from app.sync.schemas import SyncTrigger
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup_gateway import BackupGatewayClient
+
+    from app.aws.clients import AwsTargets
 
 _FAILED = frozenset({"FAILED", "PARTIALLY_FAILED"})
 _IN_PROGRESS = frozenset({"CREATED", "RUNNING"})
@@ -30,14 +31,15 @@ _IN_PROGRESS = frozenset({"CREATED", "RUNNING"})
 _POLL_SECONDS = 1.0
 
 
-async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
+async def start_sync(*, session: AsyncSession, targets: AwsTargets,
                      hypervisor_id: str) -> TagMappingSyncRead:
     """Record which cached VMs the sync should re-tag, then ask AWS to run it."""
-    state = await service.load_state(session=session, client=client, hypervisor_id=hypervisor_id)
+    state = await service.load_state(session=session, targets=targets, hypervisor_id=hypervisor_id)
     vms = await repository.cached_vms(session=session, hypervisor_id=hypervisor_id)
-    targets = [vm.vm_id for vm in vms if is_missing_tags(vm, state.entries)]
+    to_retag = [vm.vm_id for vm in vms if is_missing_tags(vm, state.entries)]
     try:
-        await aws_mappings.start_metadata_sync(client, hypervisor_arn=state.hypervisor.arn)
+        await aws_mappings.start_metadata_sync(state.client,
+                                               hypervisor_arn=state.hypervisor.arn)
     except aws_mappings.GatewaySoftwareOutdated as error:
         gateway = await repository.gateway_of(session=session, hypervisor_id=hypervisor_id)
         raise gateway_software_too_old(
@@ -46,11 +48,11 @@ async def start_sync(*, session: AsyncSession, client: BackupGatewayClient,
     except aws_mappings.IamRoleUnusable as error:
         raise iam_role_trust(state.iam_role_arn, error.detail) from error
     await repository.replace_sync_vms(session=session, hypervisor_id=hypervisor_id,
-                                      vm_ids=targets, started_at=utcnow())
-    return await sync_status(session=session, client=client, hypervisor_id=hypervisor_id)
+                                      vm_ids=to_retag, started_at=utcnow())
+    return await sync_status(session=session, targets=targets, hypervisor_id=hypervisor_id)
 
 
-async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
+async def sync_status(*, session: AsyncSession, targets: AwsTargets,
                       hypervisor_id: str, refresher: Refresher | None = None,
                       wait_seconds: float = 0) -> TagMappingSyncRead:
     """AWS's live sync status, the fix when it failed, and its effect on the cached VMs.
@@ -60,6 +62,7 @@ async def sync_status(*, session: AsyncSession, client: BackupGatewayClient,
     interval); ``wait_seconds`` waits for the sync to end and for that re-read."""
     deadline = time.monotonic() + wait_seconds
     hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    client = gateway_client(targets, hypervisor)
     live = await aws_mappings.get_metadata_sync_state(client, hypervisor_arn=hypervisor.arn)
     while live.status in _IN_PROGRESS and time.monotonic() + _POLL_SECONDS < deadline:
         await asyncio.sleep(_POLL_SECONDS)

@@ -13,15 +13,18 @@ from app.core.errors import ValidationFailed
 from app.hypervisors.service import require_hypervisor
 from app.mappings import repository
 from app.mappings.schemas import MappedTagsAssignmentCreate
+from app.plans import repository as plans
+from app.plans import service as plans_service
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
+    from app.aws.clients import AwsTargets
 
 
-async def assign_mapped_tags(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def assign_mapped_tags(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                              caller: assignments.Caller, hypervisor_id: str,
                              body: MappedTagsAssignmentCreate) -> AssignmentRead:
-    await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    hypervisor = await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+    await _check_plan_target(session, targets, body, hypervisor.target)
     mapped = {(entry.aws_tag_key, entry.aws_tag_value)
               for entry in await repository.list_entries(session=session,
                                                          hypervisor_id=hypervisor_id)}
@@ -36,7 +39,27 @@ async def assign_mapped_tags(*, session: AsyncSession, client: BackupClient, set
         iam_role_arn=body.iam_role_arn,
         target=TagsTarget(kind="tags", match=body.match, conditions=[
             TagTestWrite(key=tag.aws_tag_key, value=tag.aws_tag_value) for tag in body.tags]))
-    result = await assignments.create(session=session, client=client, settings=settings,
+    result = await assignments.create(session=session, targets=targets, settings=settings,
                                       caller=caller, body=write, is_dry_run=False, limit=1)
     assert isinstance(result, AssignmentRead)
     return result
+
+
+async def _check_plan_target(session: AsyncSession, targets: AwsTargets,
+                             body: MappedTagsAssignmentCreate, target: str) -> None:
+    """The mapped tags are on the hypervisor's VMs: a plan of another target (account/region)
+    would select none of them."""
+    if body.new_plan is not None:
+        plan_target, field = plans_service.plan_target(
+            targets, body.new_plan, "body.new_plan").target, "body.new_plan.target"
+    else:
+        plan = None if body.plan_id is None else await plans.get_plan(session=session,
+                                                                        plan_id=body.plan_id)
+        if plan is None:
+            return  # the assignment's own checks name a missing or unknown plan
+        plan_target, field = plan.target, "body.plan_id"
+    if plan_target != target:
+        raise ValidationFailed(
+            f"The plan is in AWS target {plan_target!r}, the hypervisor's VMs in {target!r}: its "
+            "selection would cover none of them. Use a plan of the hypervisor's target.",
+            invalid_params=[{"name": field, "reason": f"not target {target}"}])

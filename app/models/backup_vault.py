@@ -1,6 +1,7 @@
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import ColumnElement, Integer, String
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UtcDateTime
@@ -21,3 +22,13 @@ class BackupVault(Base):
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set when a complete listing no longer contained it.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @hybrid_property
+    def key(self) -> str:
+        """Unique across targets: a listing's keyset tie-break (``<target>/<name>``)."""
+        return f"{self.target}/{self.name}"
+
+    @key.inplace.expression
+    @classmethod
+    def _key_expression(cls) -> ColumnElement[str]:
+        return (cls.target + "/" + cls.name).label("key")

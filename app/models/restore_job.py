@@ -16,6 +16,8 @@ class RestoreJob(Base):
     __tablename__ = "restore_job"
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # AWS RestoreJobId
+    # The AWS account/region (VMBACKUP_AWS_TARGETS alias) it runs in.
+    target: Mapped[str] = mapped_column(String(40), default="default", server_default="default")
     account_id: Mapped[str | None] = mapped_column(String(12))
     recovery_point_arn: Mapped[str] = mapped_column(String(500))
     source_vm_arn: Mapped[str | None] = mapped_column(String(500))
@@ -50,4 +52,5 @@ class RestoreJob(Base):
         Index("ix_restore_job_source_vm_id_created_at_id", "source_vm_id", "created_at", "id"),
         Index("ix_restore_job_hypervisor_id_created_at_id", "hypervisor_id", "created_at", "id"),
         Index("ix_restore_job_idempotency_token", "idempotency_token"),
+        Index("ix_restore_job_target_created_at_id", "target", "created_at", "id"),
     )

@@ -23,8 +23,9 @@ from app.models.vm_coverage import VmCoverage
 
 PLAN_KEYSET = Keyset(fields={"name": SortField(BackupPlan.name)}, default="name",
                      id_column=BackupPlan.id)
+# Names repeat across targets ("Default" is in each): ties break on (target, name).
 VAULT_KEYSET = Keyset(fields={"name": SortField(BackupVault.name)}, default="name",
-                      id_column=BackupVault.name)
+                      id_column=BackupVault.key)
 
 
 # --- vaults ---------------------------------------------------------------------------------
@@ -72,9 +73,11 @@ async def plan_versions(*, session: AsyncSession,
     return {plan_id: (version, executed) for plan_id, version, executed in rows.all()}
 
 
-async def live_plan_names(*, session: AsyncSession) -> set[str]:
+async def live_plan_names(*, session: AsyncSession, target: str) -> set[str]:
+    """Names are unique per account and region only."""
     rows = await session.execute(
-        select(BackupPlan.name).where(BackupPlan.deleted_at.is_(None)))
+        select(BackupPlan.name).where(BackupPlan.deleted_at.is_(None),
+                                      BackupPlan.target == target))
     return set(rows.scalars().all())
 
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.aws.clients import BackupClientDep, TargetFilterDep
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, ReaderDep
 from app.core.db import SessionDep
@@ -42,13 +42,13 @@ async def get_plan(plan_id: PlanIdPath, session: SessionDep,
 @router.post("/plans", response_model=PlanDetailRead, status_code=201,
              responses=error_responses(*COMMON_ERRORS, UnknownVault, PlanNameTaken,
                                        *AWS_ERRORS))
-async def create_plan(body: PlanCreate, session: SessionDep, client: BackupClientDep,
+async def create_plan(body: PlanCreate, session: SessionDep, targets: AwsTargetsDep,
                       principal: AdminDep, response: Response,
                       idempotency_key: IdempotencyKeyDep = None) -> PlanDetailRead:
     """Create a backup plan in AWS (each rule: vault, cron schedule and time zone, start and
     completion windows, cold storage and deletion days)."""
     plan = await service.create_plan(
-        session=session, client=client, body=body, created_by=principal.name,
+        session=session, targets=targets, body=body, created_by=principal.name,
         request_id=derived_token(principal.name, idempotency_key, "plan"))
     response.headers["Location"] = f"/plans/{plan.id}"
     return plan
@@ -58,13 +58,13 @@ async def create_plan(body: PlanCreate, session: SessionDep, client: BackupClien
                responses=error_responses(*COMMON_ERRORS, PlanNotFound, PlanInUse, PlanNotManaged,
                                          *AWS_ERRORS))
 async def delete_plan(
-    plan_id: PlanIdPath, session: SessionDep, client: BackupClientDep, _principal: AdminDep,
+    plan_id: PlanIdPath, session: SessionDep, targets: AwsTargetsDep, _principal: AdminDep,
     allow_unmanaged: Annotated[bool, Query(
         description="Also delete a plan created outside vmbackup.")] = False,
 ) -> Response:
     """Delete a plan without selections. Plans created outside vmbackup only with
     `allow_unmanaged=true`."""
-    await service.delete_plan(session=session, client=client, plan_id=plan_id,
+    await service.delete_plan(session=session, targets=targets, plan_id=plan_id,
                               allow_unmanaged=allow_unmanaged)
     return Response(status_code=204)
 

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.aws_types import TargetAlias
 from app.core.pagination import Page
 
 COLD_STORAGE_MINIMUM_DAYS = 90
@@ -98,6 +99,7 @@ class PlanCreate(BaseModel):
     name: BackupName
     rules: Annotated[list[PlanRuleCreate], AfterValidator(_unique_rule_names)] = Field(
         min_length=1, max_length=50)
+    target: TargetAlias | None = None
 
 
 class PlanRuleRead(BaseModel):

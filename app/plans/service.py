@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_plans as aws_plans
+from app.aws.clients import AwsClients, AwsTargets
 from app.core.pagination import PageParams, page_of
 from app.coverage import repository as coverage
 from app.models.backup_plan import BackupPlan
@@ -76,18 +77,31 @@ async def get_plan(*, session: AsyncSession, plan_id: str) -> PlanDetailRead:
         vm_count=counts.get(s.id, 0), created_at=s.created_at) for s in selections])
 
 
-async def check_new_plan(*, session: AsyncSession, body: PlanCreate, field: str) -> None:
+def plan_target(targets: AwsTargets, body: PlanCreate, field: str) -> AwsClients:
+    """The target a new plan is created in (its ``target``, else the default one)."""
+    return targets.get(body.target, field=f"{field}.target")
+
+
+def backup_client(targets: AwsTargets, plan: BackupPlan) -> BackupClient:
+    """The backup client of the plan's own target."""
+    return targets.of(plan.target, resource=f"Backup plan {plan.id}").backup
+
+
+async def check_new_plan(*, session: AsyncSession, body: PlanCreate, field: str,
+                         target: str) -> None:
     """What AWS would refuse, checked on the cache the plans refresh keeps: a name a live plan
-    has, a rule's vault that does not exist."""
-    if body.name in (await repository.live_plan_names(session=session)):
-        raise PlanNameTaken(f"A backup plan named {body.name!r} exists already (GET /plans).",
+    of the target has, a rule's vault that does not exist there."""
+    if body.name in (await repository.live_plan_names(session=session, target=target)):
+        raise PlanNameTaken(f"A backup plan named {body.name!r} exists already in target "
+                            f"{target!r} (GET /plans?target={target}).",
                             invalid_params=[{"name": f"{field}.name", "reason": "taken"}])
-    known = await repository.live_vault_names(session=session)
+    known = await repository.live_vault_names(session=session, target=target)
     for index, rule in enumerate(body.rules):
         if rule.vault_name not in known:
             raise UnknownVault(
-                f"No backup vault named {rule.vault_name!r}; GET /vaults lists the vaults "
-                "(one created in AWS moments ago appears after the next refresh).",
+                f"No backup vault named {rule.vault_name!r} in target {target!r}; GET "
+                f"/vaults?target={target} lists them (one created in AWS moments ago appears "
+                "after the next refresh).",
                 invalid_params=[{"name": f"{field}.rules.{index}.vault_name",
                                  "reason": "unknown vault"}])
 
@@ -104,29 +118,31 @@ def _aws_rule(rule: PlanRuleCreate) -> dict[str, Any]:
             **({"Lifecycle": lifecycle} if lifecycle else {})}
 
 
-async def create_in_aws(*, session: AsyncSession, client: BackupClient, body: PlanCreate,
+async def create_in_aws(*, session: AsyncSession, clients: AwsClients, body: PlanCreate,
                         created_by: str, request_id: str | None = None) -> BackupPlan:
-    """Create the plan in AWS and cache it. ``request_id`` makes AWS's CreateBackupPlan
-    idempotent (a retried request gets the same plan)."""
+    """Create the plan in the target's AWS Backup and cache it. ``request_id`` makes AWS's
+    CreateBackupPlan idempotent (a retried request gets the same plan)."""
+    client = clients.backup
     summary = await aws_plans.create_plan(
         client, name=body.name, rules=[_aws_rule(rule) for rule in body.rules],
         creator_request_id=request_id or str(uuid.uuid4()))
     # AWS assigns the rule ids: read the plan back rather than guess them.
     info = await aws_plans.get_plan(client, plan_id=summary.plan_id)
     await repository.store_plan(session=session, info=info, now=utcnow(),
-                                created_by=created_by)
+                                created_by=created_by, target=clients.target)
     return await require_plan(session=session, plan_id=summary.plan_id)
 
 
-async def create_plan(*, session: AsyncSession, client: BackupClient, body: PlanCreate,
+async def create_plan(*, session: AsyncSession, targets: AwsTargets, body: PlanCreate,
                       created_by: str, request_id: str | None) -> PlanDetailRead:
-    await check_new_plan(session=session, body=body, field="body")
-    plan = await create_in_aws(session=session, client=client, body=body,
+    clients = plan_target(targets, body, "body")
+    await check_new_plan(session=session, body=body, field="body", target=clients.target)
+    plan = await create_in_aws(session=session, clients=clients, body=body,
                                created_by=created_by, request_id=request_id)
     return await get_plan(session=session, plan_id=plan.id)
 
 
-async def delete_plan(*, session: AsyncSession, client: BackupClient, plan_id: str,
+async def delete_plan(*, session: AsyncSession, targets: AwsTargets, plan_id: str,
                       allow_unmanaged: bool) -> None:
     plan = await require_plan(session=session, plan_id=plan_id)
     if not plan.is_managed and not allow_unmanaged:
@@ -141,7 +157,7 @@ async def delete_plan(*, session: AsyncSession, client: BackupClient, plan_id: s
             "a plan only without selections. Delete its assignments first (DELETE "
             "/assignments/{id}); selections made outside vmbackup must be deleted there.",
             selection_ids=[s.id for s in selections])
-    await aws_plans.delete_plan(client, plan_id=plan_id)
+    await aws_plans.delete_plan(backup_client(targets, plan), plan_id=plan_id)
     await repository.mark_plans_deleted(session=session, plan_ids=[plan_id], now=utcnow())
 
 

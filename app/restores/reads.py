@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_restores as aws
+from app.aws.clients import AwsTargets
 from app.core.errors import DomainError
 from app.core.pagination import PageParams, page_of
 from app.models.base import utcnow
@@ -21,19 +21,17 @@ from app.restores.schemas import RestorePage, RestoreRead
 from app.restores.states import ACTIVE_STATES
 from app.restores.store import save_restores
 
-if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
-
 logger = logging.getLogger("vmbackup.restores")
 
 
-async def get_restore(*, session: AsyncSession, client: BackupClient,
+async def get_restore(*, session: AsyncSession, targets: AwsTargets,
                       job_id: str) -> RestoreRead:
     job = await repository.get_restore(session=session, job_id=job_id)
     if job is None:
         raise RestoreNotFound(f"No restore {job_id}.")
     if job.state in ACTIVE_STATES:
         try:
+            client = targets.of(job.target, resource=f"Restore {job_id}").backup
             info = await aws.describe_restore_job(client, job_id=job_id)
         except DomainError as error:  # the cached restore is still the best answer there is
             logger.info("restore read-through failed", extra={"fields": {

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_restores as aws
+from app.aws.clients import AwsTargets
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.pagination import PageParams, page_of
@@ -35,9 +36,9 @@ logger = logging.getLogger("vmbackup.restores")
 _METADATA_CONCURRENCY = 4
 
 
-async def list_points(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def list_points(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                       vm_id: str, page: PageParams) -> RecoveryPointPage:
-    vm = await repository.vm_arn_of(session=session, vm_id=vm_id)
+    vm = await repository.source_vm(session=session, vm_id=vm_id)
     if vm is None:
         raise VmNotFound(f"No VM {vm_id} in the cache.")
     synced_at = await repository.listing_synced_at(session=session, vm_id=vm_id)
@@ -45,8 +46,10 @@ async def list_points(*, session: AsyncSession, client: BackupClient, settings: 
     max_age = timedelta(seconds=settings.recovery_points_max_age_seconds)
     if page.cursor is None and (synced_at is None or utcnow() - synced_at > max_age):
         try:
+            # The VM's points are in its own account and region.
+            client = targets.of(vm.aws_target, resource=f"VM {vm_id}").backup
             synced_at = await refresh_points(session=session, client=client, vm_id=vm_id,
-                                             vm_arn=vm[0], vm_name=vm[1])
+                                             vm_arn=vm.arn, vm_name=vm.name)
         except DomainError as failure:
             error = failure.detail or failure.title
             logger.info("recovery point listing failed", extra={"fields": {

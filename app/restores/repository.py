@@ -37,6 +37,7 @@ class RestoreFilter:
     hypervisor_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    target: str | None = None
 
 
 def _restore_table() -> Table:
@@ -99,17 +100,18 @@ class TargetFacts:
     hypervisor_arn: str
     state: str
     gateway_id: str | None
+    aws_target: str
 
 
 async def target_hypervisor(*, session: AsyncSession, hypervisor_id: str) -> TargetFacts | None:
     """The live cached hypervisor and its gateway, or None."""
     result = await session.execute(
-        select(Hypervisor.arn, Hypervisor.state, Gateway.id)
+        select(Hypervisor.arn, Hypervisor.state, Gateway.id, Hypervisor.target)
         .outerjoin(Gateway, (Gateway.hypervisor_id == Hypervisor.id)
                    & Gateway.deleted_at.is_(None))
         .where(Hypervisor.id == hypervisor_id, Hypervisor.deleted_at.is_(None)).limit(1))
     row = result.first()
-    return None if row is None else TargetFacts(row[0], row[1], row[2])
+    return None if row is None else TargetFacts(row[0], row[1], row[2], row[3])
 
 
 async def vm_named_in_folder(*, session: AsyncSession, hypervisor_id: str, folder_path: str,
@@ -122,10 +124,19 @@ async def vm_named_in_folder(*, session: AsyncSession, hypervisor_id: str, folde
     return found
 
 
-async def vm_arn_of(*, session: AsyncSession, vm_id: str) -> tuple[str, str] | None:
-    """(ARN, name) of a cached VM, deleted or not: a deleted VM's points can be restored."""
-    row = (await session.execute(select(Vm.arn, Vm.name).where(Vm.id == vm_id))).first()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True)
+class SourceVm:
+    arn: str
+    name: str
+    aws_target: str  # its hypervisor's
+
+
+async def source_vm(*, session: AsyncSession, vm_id: str) -> SourceVm | None:
+    """A cached VM, deleted or not (a deleted VM's points can be restored), and its target."""
+    row = (await session.execute(
+        select(Vm.arn, Vm.name, Hypervisor.target)
+        .join(Hypervisor, Hypervisor.id == Vm.hypervisor_id).where(Vm.id == vm_id))).first()
+    return None if row is None else SourceVm(row[0], row[1], row[2])
 
 
 async def live_vm_ids(*, session: AsyncSession, vm_ids: Collection[str]) -> set[str]:
@@ -168,9 +179,11 @@ async def restore_by_token(*, session: AsyncSession, token: str) -> RestoreJob |
     return result.scalar_one_or_none()
 
 
-async def active_restore_ids(*, session: AsyncSession) -> list[str]:
+async def active_restore_ids(*, session: AsyncSession, target: str) -> list[str]:
+    """The target's cached restores still running."""
     result = await session.execute(select(RestoreJob.id)
-                                   .where(RestoreJob.state.in_(sorted(ACTIVE_STATES))))
+                                   .where(RestoreJob.state.in_(sorted(ACTIVE_STATES)),
+                                          RestoreJob.target == target))
     return list(result.scalars())
 
 
@@ -180,7 +193,8 @@ async def list_restores(*, session: AsyncSession, query: RestoreFilter,
     if query.states:
         stmt = stmt.where(RestoreJob.state.in_(list(query.states)))
     for column, value in ((RestoreJob.source_vm_id, query.source_vm_id),
-                          (RestoreJob.hypervisor_id, query.hypervisor_id)):
+                          (RestoreJob.hypervisor_id, query.hypervisor_id),
+                          (RestoreJob.target, query.target)):
         if value is not None:
             stmt = stmt.where(column == value)
     if query.created_after is not None:

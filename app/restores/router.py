@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from app.aws.clients import BackupClientDep
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import OperatorDep, ReaderDep
 from app.core.config import Settings
@@ -46,13 +46,13 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
     "/{vm_id}/recovery-points", response_model=RecoveryPointPage,
     responses=error_responses(*COMMON_ERRORS, VmNotFound))
 async def list_recovery_points(
-    vm_id: Annotated[str, Path(max_length=64)], session: SessionDep, client: BackupClientDep,
+    vm_id: Annotated[str, Path(max_length=64)], session: SessionDep, targets: AwsTargetsDep,
     settings: SettingsDep, _principal: ReaderDep, page: PageDep,
 ) -> RecoveryPointPage:
     """The VM's recovery points, newest first: status, size, vault, lifecycle, the backup job
     that made it, its disks. Listed from AWS when the cached listing is older than
     VMBACKUP_RECOVERY_POINTS_MAX_AGE_SECONDS (`synced_at` says when); also for deleted VMs."""
-    return await recovery_points.list_points(session=session, client=client,
+    return await recovery_points.list_points(session=session, targets=targets,
                                              settings=settings, vm_id=vm_id, page=page)
 
 
@@ -61,12 +61,12 @@ async def list_recovery_points(
     RestoreTargetUnavailable, RestoreVmNameTaken, RestoreDiskUnknown))
 async def start_restore(
     body: RestoreCreate, request: Request, response: Response, session: SessionDep,
-    client: BackupClientDep, principal: OperatorDep, idempotency_key: RequiredIdempotencyKey,
+    targets: AwsTargetsDep, principal: OperatorDep, idempotency_key: RequiredIdempotencyKey,
 ) -> RestoreRead:
     """Restore a recovery point to VMware as a new VM. 202 with the restore; follow it at
     `Location` (GET /restores/{id}) until it is COMPLETED, then the new VM is `created_vm` once
     an inventory refresh has discovered it."""
-    ctx = service.StartContext(settings=_settings(request), client=client,
+    ctx = service.StartContext(settings=_settings(request), targets=targets,
                                principal=principal.name, idempotency_key=idempotency_key)
     restore = await service.start_restore(session=session, ctx=ctx, request=body)
     response.headers["Location"] = f"/restores/{restore.id}"
@@ -74,6 +74,7 @@ async def start_restore(
 
 
 async def _restore_filter(
+    target: TargetFilterDep,
     state: Annotated[list[RestoreState] | None, Query(max_length=5)] = None,
     source_vm_id: Annotated[str | None, Query(max_length=64)] = None,
     hypervisor_id: Annotated[str | None, Query(max_length=64,
@@ -88,7 +89,7 @@ async def _restore_filter(
                                                     "reason": "naive datetime"}])
     return RestoreFilter(states=tuple(state or ()), source_vm_id=source_vm_id,
                          hypervisor_id=hypervisor_id, created_after=created_after,
-                         created_before=created_before)
+                         created_before=created_before, target=target)
 
 
 @router.get("", response_model=RestorePage, responses=error_responses(*COMMON_ERRORS))
@@ -101,8 +102,8 @@ async def list_restores(query: Annotated[RestoreFilter, Depends(_restore_filter)
 
 @router.get("/{restore_id}", response_model=RestoreRead,
             responses=error_responses(*COMMON_ERRORS, RestoreNotFound))
-async def get_restore(restore_id: RestoreIdPath, session: SessionDep, client: BackupClientDep,
+async def get_restore(restore_id: RestoreIdPath, session: SessionDep, targets: AwsTargetsDep,
                       _principal: ReaderDep) -> RestoreRead:
     """One restore: state, message, percent, elapsed time, the VM it created. Read through
     from AWS while it is active."""
-    return await reads.get_restore(session=session, client=client, job_id=restore_id)
+    return await reads.get_restore(session=session, targets=targets, job_id=restore_id)

@@ -97,6 +97,7 @@ class RestoreRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    target: str = Field(description="The AWS target (account/region alias) it runs in.")
     state: str = Field(description="PENDING | RUNNING | COMPLETED | ABORTED | FAILED")
     status_message: str | None
     percent_done: float | None

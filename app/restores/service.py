@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_restores as aws
+from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import Settings
 from app.core.idempotency import derived_token
 from app.models.base import utcnow
@@ -30,6 +31,7 @@ from app.restores.errors import (
     RestoreVmNameTaken,
 )
 from app.restores.reads import read_restore
+from app.restores.repository import TargetFacts
 from app.restores.schemas import RestoreCreate, RestoreRead
 from app.restores.states import RESTORABLE_POINT_STATUS
 from app.restores.store import Target, save_restores
@@ -44,7 +46,7 @@ _ONLINE = "ONLINE"
 @dataclass(frozen=True)
 class StartContext:
     settings: Settings
-    client: BackupClient
+    targets: AwsTargets
     principal: str
     idempotency_key: str
 
@@ -60,7 +62,8 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
         # second one (and not a refusal because the VM it created now holds the name).
         return await read_restore(session=session, job=retried)
     point = await _restorable_point(session, request.recovery_point_arn)
-    hypervisor_arn = await _target_hypervisor(session, request.hypervisor_id)
+    hypervisor = await _target_hypervisor(session, request.hypervisor_id)
+    clients = await _restore_target(session, ctx.targets, point, hypervisor)
     taken = await repository.vm_named_in_folder(
         session=session, hypervisor_id=request.hypervisor_id, folder_path=request.folder_path,
         vm_name=request.vm_name)
@@ -69,9 +72,9 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
             f"VM {taken} is already named {request.vm_name!r} in {request.folder_path}; "
             "vCenter keeps VM names unique per folder. Choose another name or folder.",
             invalid_params=[{"name": "body.vm_name", "reason": "taken"}], vm_id=taken)
-    disks = await _disks(ctx, point, request.disks)
+    disks = await _disks(clients.backup, point, request.disks)
     metadata = {
-        "RestoreTo": RESTORE_TO_VMWARE, "HypervisorArn": hypervisor_arn,
+        "RestoreTo": RESTORE_TO_VMWARE, "HypervisorArn": hypervisor.hypervisor_arn,
         "VMName": request.vm_name, "VMPath": request.folder_path,
         "ComputeResourceName": request.compute_resource_name,
         "VMDatastore": request.datastore_name,
@@ -79,17 +82,18 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
     if disks is not None:
         metadata["DisksToRestore"] = json.dumps(disks)
     job_id = await aws.start_restore_job(
-        ctx.client, recovery_point_arn=point.arn, metadata=metadata,
-        iam_role_arn=request.iam_role_arn or ctx.settings.default_backup_iam_role_arn,
+        clients.backup, recovery_point_arn=point.arn, metadata=metadata,
+        iam_role_arn=request.iam_role_arn or clients.default_backup_iam_role_arn,
         idempotency_token=token, copy_source_tags=request.copy_source_tags)
-    info = await aws.describe_restore_job(ctx.client, job_id=job_id)
+    info = await aws.describe_restore_job(clients.backup, job_id=job_id)
     target = Target(
         hypervisor_id=request.hypervisor_id, vm_name=request.vm_name,
         folder_path=request.folder_path, compute_resource_name=request.compute_resource_name,
         datastore_name=request.datastore_name,
         disks=json.dumps(request.disks) if request.disks else None,
         principal=ctx.principal, idempotency_token=token)
-    await save_restores(session=session, restores=[info], now=utcnow(), started={job_id: target})
+    await save_restores(session=session, restores=[info], now=utcnow(), started={job_id: target},
+                        target=clients.target)
     job = await repository.get_restore(session=session, job_id=job_id)
     assert job is not None
     return await read_restore(session=session, job=job)
@@ -109,7 +113,7 @@ async def _restorable_point(session: AsyncSession, arn: str) -> RecoveryPoint:
     return point
 
 
-async def _target_hypervisor(session: AsyncSession, hypervisor_id: str) -> str:
+async def _target_hypervisor(session: AsyncSession, hypervisor_id: str) -> TargetFacts:
     target = await repository.target_hypervisor(session=session, hypervisor_id=hypervisor_id)
     reason = ("not found" if target is None else "no gateway" if target.gateway_id is None
               else target.state if target.state != _ONLINE else None)
@@ -120,10 +124,27 @@ async def _target_hypervisor(session: AsyncSession, hypervisor_id: str) -> str:
                         "needs it ONLINE (check its gateway and credentials).")
         raise RestoreTargetUnavailable(
             detail, invalid_params=[{"name": "body.hypervisor_id", "reason": reason}])
-    return target.hypervisor_arn
+    return target
 
 
-async def _disks(ctx: StartContext, point: RecoveryPoint,
+async def _restore_target(session: AsyncSession, targets: AwsTargets, point: RecoveryPoint,
+                          hypervisor: TargetFacts) -> AwsClients:
+    """The AWS target the restore runs in: the recovery point's, which must also be the
+    target hypervisor's (AWS restores to a hypervisor of the point's account and region)."""
+    source = await repository.source_vm(session=session, vm_id=point.vm_id)
+    point_target = source.aws_target if source is not None \
+        else targets.for_arn(point.arn).target
+    if hypervisor.aws_target != point_target:
+        raise RestoreTargetUnavailable(
+            f"Recovery point {point.arn} is in AWS target {point_target!r}, hypervisor "
+            f"{hypervisor.hypervisor_arn.rsplit('/', 1)[-1]} in {hypervisor.aws_target!r}; a "
+            "restore goes to a hypervisor of the point's own account and region.",
+            invalid_params=[{"name": "body.hypervisor_id",
+                             "reason": f"in target {hypervisor.aws_target}, not {point_target}"}])
+    return targets.of(point_target, resource=f"Recovery point {point.arn}")
+
+
+async def _disks(client: BackupClient, point: RecoveryPoint,
                  labels: list[str] | None) -> list[dict[str, Any]] | None:
     """The DisksToRestore entries of the labels (as the point's restore metadata lists them);
     None: every disk."""
@@ -132,7 +153,7 @@ async def _disks(ctx: StartContext, point: RecoveryPoint,
     if point.restore_metadata:
         metadata: dict[str, str] = json.loads(point.restore_metadata)
     else:  # not read at the listing (AWS failed then): a read, before anything is started
-        metadata = await aws.restore_metadata(ctx.client, vault_name=point.vault_name,
+        metadata = await aws.restore_metadata(client, vault_name=point.vault_name,
                                               recovery_point_arn=point.arn)
     by_label = {str(disk.get("Label")): disk for disk in aws.disks_of(metadata)}
     unknown = [(index, label) for index, label in enumerate(labels) if label not in by_label]

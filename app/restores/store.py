@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws.backup_restores import RestoreJobInfo
+from app.core.config import DEFAULT_TARGET
 from app.events.outbox import PendingEvent, new_event, record_events
 from app.events.types import EventType
 from app.jobs.detection import vm_id_of
@@ -43,14 +44,16 @@ class Target:
 
 
 async def save_restores(*, session: AsyncSession, restores: Sequence[RestoreJobInfo],
-                        now: datetime, started: Mapping[str, Target] | None = None) -> int:
-    """Write what AWS reported; record an event per change. Returns the rows written."""
+                        now: datetime, started: Mapping[str, Target] | None = None,
+                        target: str | None = None) -> int:
+    """Write what AWS reported; record an event per change. Returns the rows written.
+    ``target``: the AWS target it was read from (None: keep the cached one)."""
     by_id = {job.id: job for job in sorted(restores, key=lambda job: job.created_at)}
     existing = await repository.restore_rows_by_id(session=session, job_ids=list(by_id))
     rows, unchanged, events = [], [], []
     for job in by_id.values():
         before = existing.get(job.id)
-        row = _row(job, before, (started or {}).get(job.id))
+        row = _row(job, before, (started or {}).get(job.id), target)
         if before is not None and all(before.get(name) == value for name, value in row.items()
                                       if name not in _BOOKKEEPING):
             unchanged.append(job.id)
@@ -65,12 +68,14 @@ async def save_restores(*, session: AsyncSession, restores: Sequence[RestoreJobI
     return len(rows)
 
 
-def _row(job: RestoreJobInfo, before: Mapping[str, Any] | None,
-         target: Target | None) -> dict[str, Any]:
+def _row(job: RestoreJobInfo, before: Mapping[str, Any] | None, target: Target | None,
+         aws_target: str | None) -> dict[str, Any]:
     kept = {name: getattr(target, name) if target is not None else (before or {}).get(name)
             for name in _OURS}
     return {
-        "id": job.id, "account_id": job.account_id, "recovery_point_arn": job.recovery_point_arn,
+        "id": job.id,
+        "target": aws_target or (before or {}).get("target") or DEFAULT_TARGET,
+        "account_id": job.account_id, "recovery_point_arn": job.recovery_point_arn,
         "source_vm_arn": job.source_resource_arn,
         "source_vm_id": vm_id_of(job.source_resource_arn or ""), "vault_arn": job.vault_arn,
         **kept, "iam_role_arn": job.iam_role_arn, "state": job.state,

@@ -44,7 +44,7 @@ async def refresh_restores(ctx: SyncContext) -> tuple[int, int, int]:
     overlap = timedelta(seconds=ctx.settings.job_refresh_overlap_seconds)
     async with ctx.sessionmaker() as session:
         state = await jobs.refresh_state(session=session, unit=unit)
-        active = await restores.active_restore_ids(session=session)
+        active = await restores.active_restore_ids(session=session, target=ctx.target)
     mark = state.created_high_water_at if state else None
     listed, calls = await aws.list_restore_jobs(
         client, created_after=None if mark is None else mark - overlap)
@@ -66,7 +66,8 @@ async def refresh_restores(ctx: SyncContext) -> tuple[int, int, int]:
     newest = max([job.created_at for job in listed] + ([mark] if mark else []), default=None)
     async with ctx.transaction() as session:
         await ctx.renew(session, unit)
-        written = await save_restores(session=session, restores=list(found.values()), now=now)
+        written = await save_restores(session=session, restores=list(found.values()), now=now,
+                                      target=ctx.target)
         await jobs.save_refresh_state(session=session, unit=unit, refreshed_at=now,
                                       created_high_water_at=newest)
     return calls + len(missing), len(found), written

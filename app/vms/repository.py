@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.core.upsert import upsert
 from app.coverage import repository as coverage
+from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_vmware_tag import VmVmwareTag
@@ -32,6 +33,9 @@ from app.models.vm_vmware_tag import VmVmwareTag
 # Whether some live backup selection covers the VM: a column of every listed VM.
 PROTECTED = coverage.is_protected().label("is_protected")
 PROTECTED_COLUMN = coverage.protected_flag().label("is_protected")
+# A VM lives in its hypervisor's AWS target: one primary-key probe per listed VM.
+TARGET_COLUMN = (select(Hypervisor.target).where(Hypervisor.id == Vm.hypervisor_id)
+                 .scalar_subquery().label("target"))
 VM_KEYSET = Keyset(
     fields={
         "name": SortField(Vm.name),
@@ -63,6 +67,7 @@ class VmFilter:
     is_protected: bool | None = None
     plan_id: str | None = None  # covered by this plan
     assignment_id: str | None = None  # covered by this assignment's selections
+    target: str | None = None  # of a hypervisor of this AWS target
 
 
 def _escape_like(text: str) -> str:
@@ -84,6 +89,9 @@ def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
         stmt = stmt.where(Vm.deleted_at.is_(None))
     if query.hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == query.hypervisor_id)
+    if query.target is not None:
+        stmt = stmt.where(Vm.hypervisor_id.in_(
+            select(Hypervisor.id).where(Hypervisor.target == query.target)))
     if query.folder is not None:
         stmt = stmt.where(in_folder(query.folder, query.include_subfolders))
     if query.name_contains:
@@ -121,9 +129,10 @@ def _filtered(query: VmFilter, columns: Sequence[Any]) -> Select[Any]:
 
 def vm_columns(names: Sequence[str]) -> list[Any]:
     """The named columns of ``vm``, ``is_protected`` computed from the coverage (one probe per
-    listed VM; sorting by it uses PROTECTED)."""
+    listed VM; sorting by it uses PROTECTED) and ``target`` read off the hypervisor."""
     table = cast(Table, Vm.__table__)
-    return [PROTECTED_COLUMN if name == PROTECTED.key else table.c[name] for name in names]
+    computed = {PROTECTED.key: PROTECTED_COLUMN, TARGET_COLUMN.key: TARGET_COLUMN}
+    return [computed[name] if name in computed else table.c[name] for name in names]
 
 
 async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,

@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
-from app.aws.gateway import GatewayClientDep
 from app.core.auth import OperatorDep, ReaderDep
 from app.core.db import ReadSessionDep, SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
@@ -22,6 +22,7 @@ _TEXT = Query(max_length=256)
 
 # async: a plain `def` dependency would run in the threadpool, a thread hop per request.
 async def _vm_filter(
+    target: TargetFilterDep,
     folder: Annotated[str | None, Query(
         max_length=4096, description="vCenter folder path, e.g. /Datacenter/vm/Prod.")] = None,
     include_subfolders: Annotated[bool, Query(
@@ -76,7 +77,7 @@ async def _vm_filter(
         aws_tag_keys=tuple(keys), aws_tags=tuple(pairs), vmware_category=vmware_category,
         vmware_tag_name=vmware_tag, last_backup_before=last_backup_before,
         last_backup_after=last_backup_after, never_backed_up=never_backed_up,
-        include_deleted=include_deleted, is_protected=protected, plan_id=plan_id)
+        include_deleted=include_deleted, is_protected=protected, plan_id=plan_id, target=target)
 
 
 VmFilterDep = Annotated[VmFilter, Depends(_vm_filter)]
@@ -110,19 +111,19 @@ async def list_vms(
 @router.post("/aws-tags/add", response_model=AwsTagsResult,
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS))
 async def add_vm_aws_tags(body: AwsTagsAdd, request: Request, session: SessionDep,
-                          client: GatewayClientDep, _principal: OperatorDep) -> AwsTagsResult:
+                          targets: AwsTargetsDep, _principal: OperatorDep) -> AwsTagsResult:
     """Add (or overwrite) AWS tags on up to 1,000 VMs. Each VM gets its own result: one
     VM's failure does not fail the others."""
-    return await service.add_aws_tags(session=session, client=client, body=body,
+    return await service.add_aws_tags(session=session, targets=targets, body=body,
                                       concurrency=_write_concurrency(request))
 
 
 @router.post("/aws-tags/remove", response_model=AwsTagsResult,
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS))
 async def remove_vm_aws_tags(body: AwsTagsRemove, request: Request, session: SessionDep,
-                             client: GatewayClientDep, _principal: OperatorDep) -> AwsTagsResult:
+                             targets: AwsTargetsDep, _principal: OperatorDep) -> AwsTagsResult:
     """Remove AWS tag keys from up to 1,000 VMs, with a result per VM."""
-    return await service.remove_aws_tags(session=session, client=client, body=body,
+    return await service.remove_aws_tags(session=session, targets=targets, body=body,
                                          concurrency=_write_concurrency(request))
 
 

@@ -28,6 +28,8 @@ class VmRead(BaseModel):
     host_name: str | None
     path: str = Field(description="vCenter folder path, e.g. /Datacenter/vm/Prod/Web.")
     hypervisor_id: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in: its "
+                        "hypervisor's.")
     last_backup_at: datetime | None
     first_seen_at: datetime
     changed_at: datetime = Field(description="When a listing last changed the cached VM.")

@@ -10,8 +10,9 @@ from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import gateway as gw
+from app.aws.clients import AwsTargets
 from app.core.aws_types import MAX_TAGS_PER_RESOURCE
-from app.core.config import Settings
+from app.core.config import DEFAULT_TARGET, Settings
 from app.core.errors import DomainError, NotFound, problem_type
 from app.core.pagination import PageParams, page_of
 from app.coverage import service as coverage
@@ -33,6 +34,8 @@ from app.vms.schemas import (
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
+
+    from app.models.vm import Vm
 
 
 class VmNotFound(NotFound):
@@ -67,10 +70,12 @@ async def get_vm(*, session: AsyncSession, settings: Settings, vm_id: str) -> Vm
     aws = (await repository.aws_tags_of(session=session, vm_ids=[vm.id]))[vm.id]
     protection = await coverage.explain(session=session, vm_id=vm.id, arn=vm.arn, tags=aws,
                                         is_deleted=vm.deleted_at is not None)
-    listed = {name: getattr(vm, name) for name in _VM_READ_FIELDS if name != "is_protected"}
+    listed = {name: getattr(vm, name) for name in _VM_READ_FIELDS
+              if name not in ("is_protected", "target")}
     jobs = await vm_jobs(session=session, settings=settings, vm_id=vm.id)
     return VmDetailRead(
         **listed, is_protected=protection.is_protected, protection=protection,
+        target=hypervisor.target if hypervisor else DEFAULT_TARGET,
         hypervisor_name=hypervisor.name if hypervisor else None,
         vmware_tags=[VmwareTagRead(category=tag.category, name=tag.name,
                                    description=tag.description) for tag in vmware],
@@ -115,9 +120,25 @@ def _summary(results: list[VmTagResult]) -> AwsTagsResult:
     return AwsTagsResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
 
 
-async def add_aws_tags(*, session: AsyncSession, client: BackupGatewayClient, body: AwsTagsAdd,
+async def _clients_of(session: AsyncSession, targets: AwsTargets,
+                      vms: dict[str, Vm]) -> dict[str, BackupGatewayClient | DomainError]:
+    """Each VM's backup-gateway client: its hypervisor's target's (or why there is none)."""
+    target_of = await hypervisors.targets_of(
+        session=session, hypervisor_ids={vm.hypervisor_id for vm in vms.values()})
+    clients: dict[str, BackupGatewayClient | DomainError] = {}
+    for vm_id, vm in vms.items():
+        try:
+            clients[vm_id] = targets.of(target_of.get(vm.hypervisor_id, DEFAULT_TARGET),
+                                        resource=f"VM {vm_id}").gateway
+        except DomainError as error:
+            clients[vm_id] = error
+    return clients
+
+
+async def add_aws_tags(*, session: AsyncSession, targets: AwsTargets, body: AwsTagsAdd,
                        concurrency: int) -> AwsTagsResult:
     vms = await repository.live_vms_by_id(session=session, vm_ids=body.vm_ids)
+    clients = await _clients_of(session, targets, vms)
     current = await repository.aws_tags_of(session=session, vm_ids=list(vms))
     tags = [(tag.key, tag.value) for tag in body.tags]
     new_keys = {key for key, _ in tags}
@@ -129,10 +150,11 @@ async def add_aws_tags(*, session: AsyncSession, client: BackupGatewayClient, bo
         if total > MAX_TAGS_PER_RESOURCE:
             return TooManyTags(f"VM {vm_id} would have {total} tags; AWS allows "
                                f"{MAX_TAGS_PER_RESOURCE}.")
-        return None
+        client = clients[vm_id]
+        return client if isinstance(client, DomainError) else None
 
     async def write(vm_id: str) -> None:
-        await gw.tag_resource(client, arn=vms[vm_id].arn, tags=tags)
+        await gw.tag_resource(_gateway(clients[vm_id]), arn=vms[vm_id].arn, tags=tags)
 
     results = await _tag_each(body.vm_ids, check, write, concurrency)
     tagged = [r.vm_id for r in results if r.is_successful]
@@ -141,23 +163,30 @@ async def add_aws_tags(*, session: AsyncSession, client: BackupGatewayClient, bo
     return _summary(results)
 
 
-async def remove_aws_tags(*, session: AsyncSession, client: BackupGatewayClient,
+async def remove_aws_tags(*, session: AsyncSession, targets: AwsTargets,
                           body: AwsTagsRemove, concurrency: int) -> AwsTagsResult:
     vms = await repository.live_vms_by_id(session=session, vm_ids=body.vm_ids)
+    clients = await _clients_of(session, targets, vms)
 
     def check(vm_id: str) -> DomainError | None:
         if vm_id not in vms:
             return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
-        return None
+        client = clients[vm_id]
+        return client if isinstance(client, DomainError) else None
 
     async def write(vm_id: str) -> None:
-        await gw.untag_resource(client, arn=vms[vm_id].arn, keys=body.keys)
+        await gw.untag_resource(_gateway(clients[vm_id]), arn=vms[vm_id].arn, keys=body.keys)
 
     results = await _tag_each(body.vm_ids, check, write, concurrency)
     untagged = [r.vm_id for r in results if r.is_successful]
     await repository.remove_aws_tags(session=session, vm_ids=untagged, keys=body.keys)
     await coverage.recompute_vms(session=session, vm_ids=untagged)
     return _summary(results)
+
+
+def _gateway(client: BackupGatewayClient | DomainError) -> BackupGatewayClient:
+    assert not isinstance(client, DomainError), "refused by the check"
+    return client
 
 
 class TooManyTags(DomainError):

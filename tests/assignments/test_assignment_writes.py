@@ -208,6 +208,9 @@ async def test_mapped_tags_become_a_tags_assignment(
         "name": "win", "plan_id": demo_plan_id(app),
         "tags": [{"aws_tag_key": "OS-Linux", "aws_tag_value": "Linux"}]})
     assert unmapped.status_code == 422
+    planless = await client.post(f"/mappings/{DEMO_PROD}/assignments", headers=auth(), json={
+        "name": "win", "tags": [{"aws_tag_key": "OS-Windows", "aws_tag_value": "Windows"}]})
+    assert planless.status_code == 422, planless.text  # found by the contract fuzzing: was a 500
     created = await client.post(f"/mappings/{DEMO_PROD}/assignments", headers=auth(), json={
         "name": "win", "plan_id": demo_plan_id(app),
         "tags": [{"aws_tag_key": "OS-Windows", "aws_tag_value": "Windows"}]})

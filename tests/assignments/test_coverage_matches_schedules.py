@@ -55,7 +55,7 @@ async def _compare(client: httpx.AsyncClient, app: FastAPI, control: EmulatorCon
 async def test_the_demo_worlds_coverage_is_what_the_schedule_backs_up(
     client: httpx.AsyncClient, app: FastAPI, refresh: Refresh, control: EmulatorControl,
 ) -> None:
-    gateway = app.state.aws.gateway
+    gateway = app.state.aws.default.gateway
     for vm in control.vms(hypervisor_id=DEMO_DR)[:12]:
         gateway.tag_resource(ResourceARN=vm["arn"], Tags=[{"Key": "env", "Value": "prod-eu"}])
     await refresh()
@@ -98,7 +98,7 @@ async def test_generated_worlds_coverage_is_what_the_schedule_backs_up(
 ) -> None:
     rng = random.Random(seed)
     vms = control.vms(hypervisor_id=DEMO_PROD) + control.vms(hypervisor_id=DEMO_DR)
-    gateway = app.state.aws.gateway
+    gateway = app.state.aws.default.gateway
     for vm in rng.sample(vms, 60):
         gateway.tag_resource(ResourceARN=vm["arn"], Tags=[
             {"Key": "env", "Value": rng.choice(ENVS)}, {"Key": "tier", "Value": rng.choice(TIERS)}])

@@ -229,7 +229,7 @@ async def test_a_change_made_outside_vmbackup_is_not_overwritten(
     etag = (await read(client, PROD)).headers["ETag"]
     console_edit = [{"VmwareCategory": "OS", "VmwareTagName": "Linux", "AwsTagKey": "OS-Linux",
                      "AwsTagValue": "Linux"}]
-    app.state.aws.gateway.put_hypervisor_property_mappings(  # as the AWS console would
+    app.state.aws.default.gateway.put_hypervisor_property_mappings(  # as the AWS console would
         HypervisorArn=PROD_ARN, VmwareToAwsTagMappings=console_edit, IamRoleArn=SYNC_ROLE)
     refused = await put(client, PROD, [WINDOWS], etag=etag)
     assert refused.status_code == 412

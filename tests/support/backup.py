@@ -14,7 +14,7 @@ UNIT_TIMEOUT_SECONDS = 120
 
 
 def backup_client(app: FastAPI) -> Any:
-    return app.state.aws.backup
+    return app.state.aws.default.backup
 
 
 def aws_selections(app: FastAPI, plan_id: str) -> list[dict[str, Any]]:

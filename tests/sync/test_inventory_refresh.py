@@ -282,7 +282,7 @@ async def test_on_sqlite_a_listing_leaves_the_database_writable_until_it_commits
             finally:
                 other.close()
 
-        events = app.state.aws.gateway.meta.events
+        events = app.state.aws.default.gateway.meta.events
         events.register("after-call.backup-gateway.ListVirtualMachines", try_to_write)
         try:
             run = by_kind(await refresh(client, DEMO_PROD), "inventory")[0]

@@ -171,7 +171,7 @@ async def test_a_hypervisor_deleted_outside_vmbackup_is_tombstoned_with_its_vms(
     async with app_factory() as (app, client):
         await refresh(client)
         arn = (await client.get(f"/hypervisors/{DEMO_DR}", headers=auth())).json()["arn"]
-        app.state.aws.gateway.delete_hypervisor(HypervisorArn=arn)  # as if in the console
+        app.state.aws.default.gateway.delete_hypervisor(HypervisorArn=arn)  # as if in the console
         await refresh(client)
         assert (await client.get(f"/hypervisors/{DEMO_DR}", headers=auth())).status_code == 404
         vms = await client.get("/vms", params={"hypervisor_id": DEMO_DR}, headers=auth())

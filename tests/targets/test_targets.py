@@ -3,69 +3,24 @@ through STS AssumeRole (eu-west-1), both served by the emulator and called throu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import boto3
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.core.scopes import Scope
 from tests.conftest import AppFactory
 from tests.support.emulator import DEMO_PROD, EmulatorControl
 from tests.support.inventory import by_kind, refresh
 from tests.support.tokens import auth
+from tests.targets.builders import (
+    EU_ACCOUNT,
+    EU_ROLE,
+    add_eu_account,
+    eu_backup_jobs,
+    listed,
+    two_targets,
+)
 
 pytestmark = pytest.mark.emulator
-MAIN_ACCOUNT, EU_ACCOUNT = "123456789012", "210987654321"
-EU_ROLE = f"arn:aws:iam::{EU_ACCOUNT}:role/VmbackupAccess"
-EXTERNAL_ID = "vmbackup-ext-42"
-
-
-def add_eu_account(emulator: EmulatorControl) -> dict[str, Any]:
-    site: dict[str, Any] = emulator.post("accounts", account_id=EU_ACCOUNT, region="eu-west-1",
-                                         scenario="site:5")
-    emulator._send("POST", "roles", {"name": "VmbackupAccess",
-                                     "trusted_accounts": [MAIN_ACCOUNT],
-                                     "external_id": EXTERNAL_ID},
-                   params={"account": EU_ACCOUNT})
-    return site
-
-
-def targets(external_id: str = EXTERNAL_ID) -> list[dict[str, str]]:
-    return [{"alias": "main", "account_id": MAIN_ACCOUNT, "region": "us-east-1"},
-            {"alias": "eu", "account_id": EU_ACCOUNT, "region": "eu-west-1",
-             "role_arn": EU_ROLE, "external_id": external_id}]
-
-
-@asynccontextmanager
-async def two_targets(app_factory: AppFactory, external_id: str = EXTERNAL_ID,
-                      ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with app_factory(aws_targets=targets(external_id)) as pair:
-        yield pair
-
-
-async def listed(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    response = await client.get(path, params=params, headers=auth(Scope.READ))
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
-
-
-def eu_backup_jobs(emulator_url: str) -> list[dict[str, Any]]:
-    """Account B's jobs, read as AWS would show them to a caller who assumed its role."""
-    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test")
-    sts = session.client("sts", endpoint_url=emulator_url, region_name="eu-west-1")
-    credentials = sts.assume_role(RoleArn=EU_ROLE, RoleSessionName="test",
-                                  ExternalId=EXTERNAL_ID)["Credentials"]
-    backup = boto3.client("backup", endpoint_url=emulator_url, region_name="eu-west-1",
-                          aws_access_key_id=credentials["AccessKeyId"],
-                          aws_secret_access_key=credentials["SecretAccessKey"],
-                          aws_session_token=credentials["SessionToken"])
-    jobs: list[dict[str, Any]] = backup.list_backup_jobs()["BackupJobs"]
-    return jobs
 
 
 async def test_each_target_is_refreshed_into_the_cache_with_its_alias(
@@ -153,3 +108,19 @@ async def test_a_wrong_external_id_fails_that_targets_runs_and_readiness_only(
     [check] = [c for c in ready.json()["checks"] if c["name"] == "aws-target:eu"]
     assert check["is_ok"] is False
     assert "AccessDenied" in check["detail"]
+
+
+async def test_vault_pages_break_name_ties_on_the_target(
+        app_factory: AppFactory, emulator: EmulatorControl) -> None:
+    add_eu_account(emulator)
+    async with two_targets(app_factory) as (_, client):
+        await refresh(client)
+        seen, cursor = [], None
+        for _ in range(5):  # one vault a page: the two "Default" vaults straddle a boundary
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/vaults", params=params, headers=auth(Scope.READ))).json()
+            seen += [(vault["name"], vault["target"]) for vault in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == [("Default", "eu"), ("Default", "main"), ("vmbackup-demo", "main")]
