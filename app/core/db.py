@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,8 +39,9 @@ def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     try:
         dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
     except Exception as exc:
-        # The pool discards this connection and checks out (or opens) another.
-        raise DisconnectionError("the pooled connection failed its ping") from exc
+        # As after a failed pre-ping: every pooled connection made before now is discarded (a
+        # server restart broke them all), and this checkout opens a new one.
+        raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
