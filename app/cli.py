@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes sharing the port (each its own pool and caches)")
 
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
 
@@ -48,19 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.core.runtime import tune_for_serving
-    from app.main import create_app
-    from app.server import Server
+    from app.server import serve
 
     os.environ.setdefault("VMBACKUP_PUBLIC_URL", f"http://{args.host}:{args.port}")
-    app = create_app()
-    tune_for_serving()
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
-                            access_log=False)
-    Server(config, app).run()
-    return 0
+    return serve(host=args.host, port=args.port, workers=args.workers)
 
 
 def _migrate(_args: argparse.Namespace) -> int:

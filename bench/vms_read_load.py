@@ -21,7 +21,7 @@ virtualenv), and the two versions are loaded in turn (ABBA, `--rounds` each), so
 figures come from the same minutes of a noisy host:
 
     .venv/bin/python bench/vms_read_load.py [--db sqlite|postgres|both] [--base main]
-        [--rounds 2] [--seconds 10] [--profile DIR]
+        [--rounds 2] [--seconds 10] [--profile DIR] [--workers N]
 
 `--profile DIR` then records py-spy (GIL holder, collapsed stacks) of this checkout's service
 during one more load run into DIR/<db>.txt (`.venv/bin/pip install py-spy`).
@@ -49,10 +49,10 @@ from _support import (
     BIN,
     ROOT,
     Service,
-    cpu_seconds,
     machine,
     require_wrk,
     service,
+    tree_cpu_seconds,
     workdir_and_emulator,
 )
 from ab_refresh import worktree
@@ -112,9 +112,9 @@ def walk(client: httpx.Client, base: str) -> list[str]:
 
 def load(svc: Service, urls: UrlFile, seconds: int) -> Load:
     _wrk(svc, urls, seconds=2)  # warm-up
-    cpu_before = cpu_seconds(svc.process.pid)
+    cpu_before = tree_cpu_seconds(svc.process.pid)
     out = _wrk(svc, urls, seconds=seconds)
-    cpu = cpu_seconds(svc.process.pid) - cpu_before
+    cpu = tree_cpu_seconds(svc.process.pid) - cpu_before
     counts = dict(re.findall(r"^(misses|hits|not_ok)=(\d+)$", out, re.MULTILINE))
     total = int(_find(r"(\d+) requests in", out))
     socket = re.search(r"Socket errors: .*", out)
@@ -172,8 +172,11 @@ def show(label: str, result: Load) -> None:
 
 
 @contextmanager
-def served(database_url: str, emulator_url: str, workdir: Path, source: Path) -> Iterator[Service]:
-    with service(database_url, emulator_url, workdir, SERVICE_ENV, source=source) as svc:
+def served(database_url: str, emulator_url: str, workdir: Path, source: Path,
+           workers: int = 1) -> Iterator[Service]:
+    serve_args = ("--workers", str(workers)) if workers > 1 else ()
+    with service(database_url, emulator_url, workdir, SERVICE_ENV, source=source,
+                 serve_args=serve_args) as svc:
         yield svc
 
 
@@ -196,7 +199,7 @@ def bench(db: str, emulator_url: str, workdir: Path, versions: dict[str, Path],
     results: dict[str, list[Load]] = {label: [] for label in versions}
     with ExitStack() as stack:
         services = {label: stack.enter_context(
-            served(databases[label], emulator_url, workdir, source))
+            served(databases[label], emulator_url, workdir, source, args.workers))
             for label, source in versions.items()}
         labels = list(services)
         for round_number in range(args.rounds):
@@ -237,6 +240,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="load runs of each version")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--profile", type=Path, help="write py-spy profiles into this directory")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="`vmbackup serve --workers N` (the base commit must support it)")
     args = parser.parse_args()
     require_wrk()
     print(machine(), flush=True)
