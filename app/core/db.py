@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.core import sqlite_driver
 from app.core.config import Settings
 from app.core.data_version import GENERATION_KEY, Generation, TrackedSession
 
@@ -23,7 +24,10 @@ def build_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     options: dict[str, Any] = {"echo": settings.database_echo}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+        database = make_url(url).database or ":memory:"
+        # One trip to the connection's thread per statement, not four (app/core/sqlite_driver.py).
+        engine = create_async_engine(url, async_creator=lambda: sqlite_driver.connect(
+            database, busy_timeout_seconds=30), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(url, pool_size=settings.database_pool_size, **options)
