@@ -224,7 +224,9 @@ def profile(svc: Service, urls_file: UrlFile, seconds: int, output: Path) -> Non
     if py_spy is None:
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
     output.parent.mkdir(parents=True, exist_ok=True)
-    recorder = subprocess.Popen([py_spy, "record", "--gil", "--format", "raw", "--rate", "250",
+    # --subprocesses: with --workers, the requests are served by the children.
+    recorder = subprocess.Popen([py_spy, "record", "--gil", "--subprocesses", "--format", "raw",
+                                 "--rate", "250",
                                  "--duration", str(int(seconds)), "--pid",
                                  str(svc.process.pid), "--output", str(output)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
