@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes sharing the port (each its own pool and caches)")
     add_connection_options(serve)
 
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
@@ -65,15 +66,10 @@ def add_connection_options(serve: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from app.core.runtime import tune_for_serving
-    from app.main import create_app
-    from app.server import Server, server_config
+    from app.server import serve
 
     os.environ.setdefault("VMBACKUP_PUBLIC_URL", f"http://{args.host}:{args.port}")
-    app = create_app()
-    tune_for_serving()
-    Server(server_config(app, args), app).run()
-    return 0
+    return serve(args)
 
 
 def _migrate(_args: argparse.Namespace) -> int:

@@ -222,10 +222,11 @@ def service(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     source: Path = ROOT,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[Service]:
-    """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker) in its own process, from
-    ``source`` (another checkout of the project, such as a git worktree; this one by default)
-    with this checkout's virtualenv."""
+    """`vmbackup migrate` then `vmbackup serve` (uvicorn, 1 worker unless ``serve_args`` say
+    `--workers N`) in its own process, from ``source`` (another checkout of the project, such
+    as a git worktree; this one by default) with this checkout's virtualenv."""
     admin_key, admin_entry = _make_key("bench-admin", "admin")
     read_key, read_entry = _make_key("bench-reader", "read")
     env = service_env(database_url, emulator_url, [admin_entry, read_entry], extra_env)
@@ -236,7 +237,7 @@ def service(
     log_path = workdir / f"service-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*vmbackup, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*vmbackup, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
             env=env,
             cwd=workdir,
             stdout=log,
@@ -264,6 +265,15 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far, all threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """``cpu_seconds`` of the process and of its live descendants (uvicorn's workers)."""
+    total = cpu_seconds(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            total += tree_cpu_seconds(int(child))
+    return total
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`vmbackup serve`'s server ends open event streams when asked to stop."""
+"""`vmbackup serve`'s server ends open event streams when asked to stop; worker processes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import signal
 import socket
 
 import httpx
+import pytest
 import uvicorn
 
+from app.cli import main
 from app.core.scopes import Scope
 from app.server import Server
 from tests.conftest import AppFactory
@@ -41,3 +43,11 @@ async def test_stopping_the_server_ends_open_event_streams(app_factory: AppFacto
             server.should_exit = server.force_exit = True
             await asyncio.wait_for(serving, 10)
             sock.close()
+
+
+def test_serve_with_workers_refuses_the_sandbox(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # Each worker would start its own emulator and demo world: refused before any starts.
+    monkeypatch.setenv("VMBACKUP_SANDBOX", "true")
+    assert main(["serve", "--port", "0", "--workers", "2"]) == 2
+    assert "the sandbox runs in one process" in capsys.readouterr().err

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.core import sqlite_driver
 from app.core.config import Settings
 from app.core.data_version import GENERATION_KEY, Generation, TrackedSession
 
@@ -24,12 +26,28 @@ def build_engine(settings: Settings) -> AsyncEngine:
     # log show the SQL without its bound values, which may be a client's input or a secret.
     options: dict[str, Any] = {"echo": settings.database_echo, "hide_parameters": True}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+        database = make_url(url).database or ":memory:"
+        # One trip to the connection's thread per statement, not four (app/core/sqlite_driver.py).
+        engine = create_async_engine(url, async_creator=lambda: sqlite_driver.connect(
+            database, busy_timeout_seconds=30), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, pool_size=settings.database_pool_size, pool_pre_ping=True, **options
-    )
+    engine = create_async_engine(url, pool_size=settings.database_pool_size, **options)
+    event.listen(engine.sync_engine, "checkout", _ping)
+    return engine
+
+
+def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """What `pool_pre_ping` does (a connection the server dropped, e.g. across a restart, is
+    replaced before a request uses it), in one round trip: SQLAlchemy's own asyncpg ping wraps
+    it in BEGIN and ROLLBACK unless the connection is already in autocommit, which a pooled
+    one is not at checkout; three round trips on every request (bench/README.md, read load)."""
+    try:
+        dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
+    except Exception as exc:
+        # As after a failed pre-ping: every pooled connection made before now is discarded (a
+        # server restart broke them all), and this checkout opens a new one.
+        raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -136,10 +136,14 @@ def vm_columns(names: Sequence[str]) -> list[Any]:
 
 
 async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,
-                   columns: Sequence[str]) -> Sequence[Row[Any]]:
+                   columns: Sequence[str], live_hypervisor: bool = False) -> Sequence[Row[Any]]:
     """Rows of the named vm columns (tuples, also readable as attributes), plus one beyond the
-    page."""
+    page. ``live_hypervisor``: none unless the filter's hypervisor is not tombstoned (a
+    condition evaluated once per query, not per row)."""
     stmt = paginate(_filtered(query, vm_columns(columns)), VM_KEYSET, page)
+    if live_hypervisor and query.hypervisor_id is not None:
+        stmt = stmt.where(exists().where(Hypervisor.id == query.hypervisor_id,
+                                         Hypervisor.deleted_at.is_(None)))
     # A Core execute on the session's connection: a listing page needs no ORM identity map,
     # change tracking or entity loading, only tuples.
     connection = await session.connection()

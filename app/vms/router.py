@@ -11,7 +11,6 @@ from app.core.pagination import PageDep
 from app.core.response_cache import CacheableRoute, response_cached
 from app.core.timestamps import IsoDatetime
 from app.hypervisors.errors import HypervisorNotFound
-from app.hypervisors.service import require_hypervisor
 from app.vms import service
 from app.vms.repository import VmFilter, scoped_to
 from app.vms.schemas import AwsTagsAdd, AwsTagsRemove, AwsTagsResult, VmDetailRead, VmPage
@@ -99,12 +98,10 @@ async def list_vms(
     `is_protected` (prefix `-` to reverse). Tombstoned VMs only with `include_deleted`. Pages
     are kept in memory until the inventory changes (`X-Cache: hit` or `miss`). An unknown
     `hypervisor_id` is a 404."""
-    if hypervisor_id is not None:
-        await require_hypervisor(session=session, hypervisor_id=hypervisor_id,
-                                 include_deleted=vm_filter.include_deleted)
     query = vm_filter if hypervisor_id is None else scoped_to(vm_filter, hypervisor_id)
     # Already a VmPage's JSON (see service.list_vms): sent as is, not validated again.
-    return Response(await service.list_vms(session=session, page=page, query=query),
+    return Response(await service.list_vms(session=session, page=page, query=query,
+                                           check_hypervisor=True),
                     media_type="application/json")
 
 

@@ -17,6 +17,7 @@ from app.core.errors import DomainError, NotFound, problem_type
 from app.core.pagination import PageParams, page_of
 from app.coverage import service as coverage
 from app.hypervisors import repository as hypervisors
+from app.hypervisors.service import require_hypervisor
 from app.jobs.vm_jobs import vm_jobs
 from app.vms import repository
 from app.vms.repository import VmFilter
@@ -45,15 +46,24 @@ class VmNotFound(NotFound):
 _VM_READ_FIELDS = tuple(VmRead.model_fields)
 
 
-async def list_vms(*, session: AsyncSession, page: PageParams, query: VmFilter) -> bytes:
+async def list_vms(*, session: AsyncSession, page: PageParams, query: VmFilter,
+                   check_hypervisor: bool = False) -> bytes:
     """One page of cached VMs as the JSON of a `VmPage`, serialized once.
 
     The hot read path: rows are our own cache, already in `VmRead`'s shape (the columns are
     its fields, in its order), so they go straight to JSON without building or validating
     models; the routes still declare `VmPage`, which documents exactly these bytes.
+
+    ``check_hypervisor``: the filter's hypervisor must exist (and be live, unless
+    `include_deleted`), else HypervisorNotFound. A page with rows proves it (the foreign key,
+    and the query's own live-hypervisor condition), so only an empty page costs a lookup.
     """
-    rows = await repository.list_vms(session=session, query=query, page=page,
-                                     columns=_VM_READ_FIELDS)
+    rows = await repository.list_vms(
+        session=session, query=query, page=page, columns=_VM_READ_FIELDS,
+        live_hypervisor=check_hypervisor and not query.include_deleted)
+    if check_hypervisor and not rows and query.hypervisor_id is not None:
+        await require_hypervisor(session=session, hypervisor_id=query.hypervisor_id,
+                                 include_deleted=query.include_deleted)
     items, next_cursor = page_of(rows, repository.VM_KEYSET, page)
     fields = _VM_READ_FIELDS
     return to_json({"items": [dict(zip(fields, row, strict=True)) for row in items],

@@ -1,0 +1,44 @@
+"""Pooled PostgreSQL connections the server dropped are replaced before a request uses them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from tests.support.database import POSTGRES_ADMIN_DSN, backend
+from tests.support.tokens import auth
+
+pytestmark = pytest.mark.skipif(backend() != "postgres", reason="PostgreSQL's connection pool")
+
+
+async def _fill_the_pool(app: FastAPI, connections: int) -> None:
+    """Check out several connections at once, so that several sit idle in the pool after."""
+    async def hold() -> None:
+        async with app.state.sessionmaker() as session:
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+
+    await asyncio.gather(*(hold() for _ in range(connections)))
+
+
+async def test_requests_after_the_server_dropped_every_pooled_connection_succeed(
+        app: FastAPI, client: httpx.AsyncClient) -> None:
+    await _fill_the_pool(app, 4)
+    database = app.state.engine.url.database
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        # What a server restart does to the pool, without restarting the shared server.
+        dropped = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = $1 AND state = 'idle'", database)
+    finally:
+        await admin.close()
+    assert dropped >= 4
+    for _ in range(6):  # more than the pooled connections: each would have been a 500
+        for path in ("/hypervisors", "/vms"):
+            response = await client.get(path, headers=auth())
+            assert response.status_code == 200, response.text
