@@ -216,8 +216,8 @@ class Topology:
                    "--log-level", "warning", *self.emulator_args]
         assert self.workdir is not None
         with (self.workdir / "emulator.log").open("ab") as log:
-            self._emulator = subprocess.Popen(command, cwd=ROOT, stdout=log,
-                                              stderr=subprocess.STDOUT)
+            self._emulator = subprocess.Popen(  # noqa: S603 - our own argv
+                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(f"{self.emulator_url}/_emulator/health", self._emulator, "the emulator")
 
     def stop_emulator(self) -> None:
@@ -243,7 +243,7 @@ class Topology:
     def launch(self, replica: Replica) -> None:
         """Start the replica's process on its port without waiting for it to answer."""
         with replica.log_path.open("ab") as log:
-            replica.process = subprocess.Popen(
+            replica.process = subprocess.Popen(  # noqa: S603 - our own argv
                 [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(replica.port)],
                 env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

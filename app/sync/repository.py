@@ -135,3 +135,17 @@ async def fail_abandoned_runs(*, session: AsyncSession, runner: str, now: dateti
     await session.execute(
         update(SyncRun).where(SyncRun.runner == runner, SyncRun.status == "running")
         .values(status="failed", finished_at=now, error=reason))
+
+
+async def fail_runs_left_by_dead_holder(*, session: AsyncSession, kind: str,
+                                        hypervisor_id: str | None, now: datetime) -> int:
+    """Runs of a unit still 'running' when its lease is claimed again: their replica stopped
+    renewing the lease (killed, or cut off from the database) and will never end them."""
+    stmt = update(SyncRun).where(SyncRun.kind == kind, SyncRun.status == "running")
+    stmt = stmt.where(SyncRun.hypervisor_id == hypervisor_id) if hypervisor_id is not None \
+        else stmt.where(SyncRun.hypervisor_id.is_(None))
+    result = await session.execute(stmt.values(
+        status="failed", finished_at=now,
+        error="Abandoned: its replica stopped holding the lease (it died or lost the "
+              "database); another replica took the unit over."))
+    return _rowcount(result)

@@ -17,7 +17,7 @@ from tests.support.database import POSTGRES_ADMIN_DSN, backend
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="needs PostgreSQL")
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 1.5
 INTERVAL_SECONDS = 1.0
 # Short everything: a dead replica's leases expire in LEASE_SECONDS, each unit is due every
 # INTERVAL_SECONDS, other replicas see writes, events and dead idempotent attempts quickly.
@@ -33,13 +33,15 @@ FAST_SETTINGS = {
     "VMBACKUP_WEBHOOK_POLL_SECONDS": "0.2",
     "VMBACKUP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
     "VMBACKUP_WEBHOOK_BACKOFF_BASE_SECONDS": "0.5",
-    "VMBACKUP_IDEMPOTENCY_STALE_AFTER_SECONDS": "2",
+    "VMBACKUP_IDEMPOTENCY_STALE_AFTER_SECONDS": "1",
     "VMBACKUP_MEMBERSHIP_TAG_WRITES_PER_SECOND": "10000",
     "VMBACKUP_AWS_MAX_ATTEMPTS": "2",
     "VMBACKUP_AWS_CONNECT_TIMEOUT_SECONDS": "1",
     "VMBACKUP_AWS_READ_TIMEOUT_SECONDS": "5",
     "VMBACKUP_DATABASE_POOL_SIZE": "4",
     "VMBACKUP_DEFAULT_BACKUP_VAULT_NAME": "Default",
+    "VMBACKUP_DEFAULT_BACKUP_IAM_ROLE_ARN":
+        "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole",
 }
 
 

@@ -28,15 +28,23 @@ def wait_for(check: Callable[[], T | None], timeout_seconds: float, what: str,
         time.sleep(every_seconds)
 
 
-def get(world: Topology, path: str, *, replica: int = 0, scope: str = "admin",
+def get(world: Topology, path: str, *, replica: int | None = None, scope: str = "admin",
         **params: Any) -> Any:
-    response = httpx.get(f"{world.nodes[replica].url}{path}", params=params,
-                         headers=world.headers(scope), timeout=30)
-    assert response.status_code == 200, (path, response.status_code, response.text)
-    return response.json()
+    """GET from that replica, or (None) from the first one that answers: some may be down."""
+    candidates = world.nodes if replica is None else [world.nodes[replica]]
+    for node in candidates:
+        try:
+            response = httpx.get(f"{node.url}{path}", params=params,
+                                 headers=world.headers(scope), timeout=30)
+        except httpx.TransportError:
+            continue
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+    raise AssertionError(f"no replica answered GET {path}")
 
 
-def all_pages(world: Topology, path: str, *, replica: int = 0, **params: Any) -> list[Any]:
+def all_pages(world: Topology, path: str, *, replica: int | None = None,
+              **params: Any) -> list[Any]:
     items: list[Any] = []
     cursor = None
     while True:
@@ -48,8 +56,16 @@ def all_pages(world: Topology, path: str, *, replica: int = 0, **params: Any) ->
             return items
 
 
-def runs(world: Topology, *, replica: int = 0) -> list[dict[str, Any]]:
+def runs(world: Topology, *, replica: int | None = None) -> list[dict[str, Any]]:
     return all_pages(world, "/sync/runs", replica=replica)
+
+
+def recent_runs(world: Topology, unit: str) -> list[dict[str, Any]]:
+    """The unit's last 50 runs, newest first (one cheap query: tests poll it)."""
+    kind, _, hypervisor_id = unit.partition(":")
+    params = {"kind": kind, **({"hypervisor_id": hypervisor_id} if hypervisor_id else {})}
+    items: list[dict[str, Any]] = get(world, "/sync/runs", limit=50, **params)["items"]
+    return items
 
 
 def unit_of(run: dict[str, Any]) -> str:
@@ -64,7 +80,7 @@ def runner_pid(run: dict[str, Any]) -> int:
     return int(run["runner"].split(":")[1])
 
 
-def event_log(world: Topology, *, replica: int = 0) -> list[dict[str, Any]]:
+def event_log(world: Topology, *, replica: int | None = None) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     after = 0
     while True:

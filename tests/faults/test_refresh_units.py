@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import itertools
 import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ def test_each_refresh_unit_runs_once_per_interval_across_replicas(world: Topolog
     spacing = timedelta(seconds=INTERVAL_SECONDS * 0.95)
     for unit, unit_runs in by_unit.items():
         unit_runs.sort(key=lambda run: at(run["started_at"]))
-        for before, after in zip(unit_runs, unit_runs[1:], strict=False):
+        for before, after in itertools.pairwise(unit_runs):
             assert at(after["started_at"]) >= at(before["finished_at"]), (unit, before, after)
             assert at(after["started_at"]) - at(before["started_at"]) >= spacing, (unit, after)
     # The replicas share the work: the units were not all run by one of them.
@@ -48,7 +49,7 @@ def test_each_refresh_unit_runs_once_per_interval_across_replicas(world: Topolog
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
