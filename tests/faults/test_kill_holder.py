@@ -141,6 +141,8 @@ def test_kill_9_of_the_holder_mid_refresh_twenty_times(world: Topology) -> None:
         assert "Abandoned" in dead_run["error"]
         takeovers.append(elapsed)
     control.clear_faults()
+    for replica in world.nodes:
+        world.wait_ready(replica)
     print(f"takeovers started after the kill, seconds: {sorted(round(t, 1) for t in takeovers)}")
     assert max(takeovers) < TAKEOVER_START_SECONDS
 
