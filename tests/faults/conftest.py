@@ -17,7 +17,7 @@ from tests.support.database import POSTGRES_ADMIN_DSN, backend
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="needs PostgreSQL")
 
-LEASE_SECONDS = 1.5
+LEASE_SECONDS = 2.0
 INTERVAL_SECONDS = 1.0
 # Short everything: a dead replica's leases expire in LEASE_SECONDS, each unit is due every
 # INTERVAL_SECONDS, other replicas see writes, events and dead idempotent attempts quickly.
