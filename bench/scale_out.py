@@ -51,7 +51,8 @@ def fill(world: Topology) -> list[tuple[str, str]]:
     """One refresh; returns the (hypervisor id, folder) pairs that hold VMs."""
     with httpx.Client(base_url=world.urls[0], headers=world.headers(), timeout=900) as client:
         answer = client.post("/sync/inventory", params={"wait_seconds": 300})
-        assert answer.status_code == 202 and answer.json()["is_finished"], answer.text
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["is_finished"], answer.text
         hypervisors = client.get("/hypervisors").json()["items"]
         assert sum(h["vm_count"] for h in hypervisors) == VM_COUNT
         pairs = []
