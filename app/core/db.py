@@ -93,10 +93,10 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 
 
-# The database (not the statement) failed: refused or dropped connections, a server shutting
-# down or starting up, an exhausted pool. Retrying later succeeds; the client gets a 503.
-DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, ConnectionError,
-                               TimeoutError)
+# The database (not the statement) failed: refused or dropped connections (asyncpg raises the
+# socket's ConnectionRefusedError as it is), a server shutting down or starting up, an
+# exhausted pool. Retrying later succeeds; the client gets a 503.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
 _DRIVER_UNAVAILABLE = {"PostgresConnectionError", "OperatorInterventionError",
                        "CannotConnectNowError", "AdminShutdownError",
                        "ConnectionDoesNotExistError", "ConnectionFailureError"}
