@@ -39,7 +39,7 @@ def refresh(client: httpx.Client) -> tuple[float, list[dict[str, Any]]]:
     started = time.perf_counter()
     answer = client.post("/sync/inventory", params={"wait_seconds": 300})
     assert answer.status_code == 202, answer.text
-    run_ids = answer.json()["run_ids"]
+    run_ids = [run["id"] for run in answer.json()["runs"]]
     while True:
         runs = [client.get(f"/sync/runs/{run_id}").json() for run_id in run_ids]
         if all(run["finished_at"] for run in runs):
