@@ -29,7 +29,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy app emulator migrations
+	$(BIN)/mypy app emulator migrations deploy
 
 pytest: pytest-sqlite pytest-postgres
 

@@ -338,7 +338,9 @@ def wrk(
     connections: int,
     seconds: float,
     threads: int = 1,
+    script: Path | None = None,
 ) -> WrkResult:
+    """``script``: a wrk Lua script (e.g. one making each request's path)."""
     command = [
         require_wrk(),
         f"-t{threads}",
@@ -350,6 +352,8 @@ def wrk(
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]

@@ -6,17 +6,26 @@ already translated by :func:`app.aws.calls.call`. Timestamps come back timezone-
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.aws.calls import call, call_then
+from app.aws.errors import AwsUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
 
 T = TypeVar("T")
+# A listing page throttled beyond botocore's retries: asked for again this many times in all,
+# after PAGE_BACKOFF_SECONDS * 2**n (jittered, at most PAGE_BACKOFF_MAX_SECONDS).
+PAGE_ATTEMPTS = 5
+PAGE_BACKOFF_SECONDS = 0.2
+PAGE_BACKOFF_MAX_SECONDS = 5.0
+THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException"})
 
 
 def id_of(arn: str) -> str:
@@ -137,13 +146,26 @@ def _given(**params: Any) -> dict[str, Any]:
 
 async def _pages(client: BackupGatewayClient, operation: str, key: str,
                  convert: Callable[[list[Any]], T], **params: Any) -> AsyncIterator[T]:
-    """Each page's items, converted by ``convert`` in the worker thread that fetched them."""
+    """Each page's items, converted by ``convert`` in the worker thread that fetched them.
+    A page still throttled after botocore's retries is asked for again (same token) a few
+    times, backing off: under steady throttling one page in a hundred-page listing would
+    otherwise fail the whole listing, which only counts when complete."""
     token: str | None = None
     while True:
-        page, token = await call_then(
-            client, operation, lambda result: (convert(result.get(key, [])),
-                                               result.get("NextToken")),
-            **params, **({"NextToken": token} if token else {}))
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                page, next_token = await call_then(
+                    client, operation, lambda result: (convert(result.get(key, [])),
+                                                       result.get("NextToken")),
+                    **params, **({"NextToken": token} if token else {}))
+                break
+            except AwsUnavailable as error:
+                if attempt == PAGE_ATTEMPTS or error.extra.get("aws_error_code") not in THROTTLED:
+                    raise
+                jitter = random.uniform(0.5, 1)  # noqa: S311 - spreading retries, not secrets
+                await asyncio.sleep(min(PAGE_BACKOFF_MAX_SECONDS,
+                                        PAGE_BACKOFF_SECONDS * 2 ** attempt * jitter))
+        token = next_token
         yield page
         if not token:
             return

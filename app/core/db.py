@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,3 +110,28 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # For routes that only read (the hot listings): nothing to commit, the session is just closed.
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+
+
+# The database (not the statement) failed: refused or dropped connections (asyncpg raises the
+# socket's ConnectionRefusedError as it is), a server shutting down or starting up, an
+# exhausted pool. Retrying later succeeds; the client gets a 503.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
+_DRIVER_UNAVAILABLE = {"PostgresConnectionError", "OperatorInterventionError",
+                       "CannotConnectNowError", "AdminShutdownError",
+                       "ConnectionDoesNotExistError", "ConnectionFailureError"}
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is the database being away."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, DATABASE_UNAVAILABLE_ERRORS):
+            return True
+        if any(cls.__name__ in _DRIVER_UNAVAILABLE for cls in type(current).__mro__):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -6,16 +6,19 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, is_database_unavailable
 from app.core.errors import DomainError, InvalidParam, problem_kind, problem_response
 from app.core.request_context import request_id_of
 from app.core.route_table import flat_routes
 
 logger = logging.getLogger("vmbackup.errors")
+DATABASE_RETRY_AFTER_SECONDS = "2"
 
 
 
@@ -95,6 +98,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_database_unavailable(exc):
+        # Not a bug: the database restarts or is unreachable (also when a middleware met it).
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                       type(exc).__name__)
+        return problem_response(
+            status=503, slug="database-unavailable", title="The database is unavailable",
+            detail="The service could not reach its database; retry after Retry-After.",
+            request_id=request_id_of(request), instance=request.url.path,
+            headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
     # Logged with its traceback for operators; the client only gets the request id.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     response: JSONResponse = problem_response(
@@ -139,4 +151,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Also by class, so a route's (or its session's) lost database is answered by the exception
+    # middleware; raised outside it, uvicorn would drop the connection after the 503.
+    for error_class in (*DATABASE_UNAVAILABLE_ERRORS, DBAPIError):
+        app.add_exception_handler(error_class, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)

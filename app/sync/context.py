@@ -107,6 +107,25 @@ class SyncContext:
                                             ttl_seconds=self.settings.sync_lease_seconds):
             raise LeaseLost(f"lost the lease {lease}; another replica may be refreshing it")
 
+    def keep_lease(self, lease: str) -> asyncio.Task[None]:
+        """Renew ``lease`` every third of its lifetime until the returned task is cancelled
+        (or the lease turns out lost): a unit waiting for its turn, or fetching tags for
+        longer than a lease lasts, stays ours. Only a replica that stops (killed, or cut off
+        from the database) lets its leases expire."""
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(self.settings.sync_lease_seconds / 3)
+                try:
+                    async with self.transaction() as session:
+                        await self.renew(session, lease)
+                except LeaseLost:
+                    return
+                except Exception:  # noqa: S112 - the database may be back at the next turn
+                    continue
+
+        return asyncio.create_task(renew_forever(), name=f"lease {lease}")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed when the block ends without an error."""

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
@@ -108,13 +108,19 @@ async def get_runs(*, session: AsyncSession, run_ids: Collection[int]) -> Sequen
     return runs
 
 
+def _running_in_unit(kind: str, hypervisor_id: str | None,
+                     target: str | None) -> list[ColumnElement[bool]]:
+    """The running runs of one unit: a hypervisor's, or a target's unit without one."""
+    where = [SyncRun.kind == kind, SyncRun.status == "running"]
+    if hypervisor_id is not None:
+        return [*where, SyncRun.hypervisor_id == hypervisor_id]
+    where.append(SyncRun.hypervisor_id.is_(None))
+    return where if target is None else [*where, SyncRun.target == target]
+
+
 async def running_run(*, session: AsyncSession, kind: str, hypervisor_id: str | None,
                       target: str | None = None) -> SyncRun | None:
-    stmt = select(SyncRun).where(SyncRun.kind == kind, SyncRun.status == "running")
-    if hypervisor_id is None and target is not None:
-        stmt = stmt.where(SyncRun.target == target)
-    stmt = stmt.where(SyncRun.hypervisor_id == hypervisor_id) if hypervisor_id is not None \
-        else stmt.where(SyncRun.hypervisor_id.is_(None))
+    stmt = select(SyncRun).where(*_running_in_unit(kind, hypervisor_id, target))
     result = await session.execute(stmt.order_by(SyncRun.id.desc()).limit(1))
     return result.scalar_one_or_none()
 
@@ -139,3 +145,16 @@ async def fail_abandoned_runs(*, session: AsyncSession, runner: str, now: dateti
     await session.execute(
         update(SyncRun).where(SyncRun.runner == runner, SyncRun.status == "running")
         .values(status="failed", finished_at=now, error=reason))
+
+
+async def fail_runs_left_by_dead_holder(*, session: AsyncSession, kind: str,
+                                        hypervisor_id: str | None, target: str | None,
+                                        now: datetime) -> int:
+    """Runs of a unit still 'running' when its lease is claimed again: their replica stopped
+    renewing the lease (killed, or cut off from the database) and will never end them."""
+    stmt = update(SyncRun).where(*_running_in_unit(kind, hypervisor_id, target))
+    result = await session.execute(stmt.values(
+        status="failed", finished_at=now,
+        error="Abandoned: its replica stopped holding the lease (it died or lost the "
+              "database); another replica took the unit over."))
+    return _rowcount(result)

@@ -71,6 +71,8 @@ class Refresher:
         self._tasks: set[asyncio.Task[None]] = set()
         # The task doing each run started by this process, so a later trigger can wait on it.
         self._task_of_run: dict[int, asyncio.Task[None]] = {}
+        # Renews the lease of each run claimed here until the run ends.
+        self._lease_keepers: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -78,7 +80,8 @@ class Refresher:
             self._loop = asyncio.create_task(self._run_forever(), name="vmbackup-refresher")
 
     async def stop(self) -> None:
-        tasks = [task for task in [self._loop, *self._tasks] if task is not None]
+        tasks = [task for task in [self._loop, *self._tasks, *self._lease_keepers.values()]
+                 if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -270,11 +273,15 @@ class Refresher:
                 ttl_seconds=settings.sync_lease_seconds,
                 not_started_since=due_if_not_started_since)
             if claimed:
+                await repository.fail_runs_left_by_dead_holder(
+                    session=session, kind=kind, hypervisor_id=hypervisor_id, target=target,
+                    now=now)
                 run = await repository.start_run(
                     session=session, kind=kind, hypervisor_id=hypervisor_id, trigger=trigger,
                     requested_by=requested_by, runner=self.ctx.runner_id, now=now,
                     target=target)
                 batch.run_ids.append(run.id)
+                self._lease_keepers[run.id] = self.ctx.keep_lease(lease)
                 return run.id
             running = await repository.running_run(session=session, kind=kind,
                                                     hypervisor_id=hypervisor_id, target=target)
@@ -420,6 +427,9 @@ class Refresher:
         status = "succeeded" if failure is None else "failed"
         error = None if failure is None else describe(failure)
         lease = self._lease(kind, hypervisor_id, target)
+        keeper = self._lease_keepers.pop(run_id, None)
+        if keeper is not None:
+            keeper.cancel()
         now = utcnow()
         progress = self.ctx.progress.pop(run_id, None)
         counts = {} if progress is None else {"pages": progress.pages}

@@ -89,6 +89,8 @@ async def _write(ctx: SyncContext, hypervisor_id: str, fetched: TagsFetched) -> 
     if not fetched.aws:
         return
     async with ctx.transaction() as session:
+        # A run that lost its lease writes nothing: the unit's new holder writes these tags.
+        await ctx.renew(session, inventory_lease(hypervisor_id))
         cached_vmware, cached_aws = await inventory.cached_tags(session=session,
                                                                vm_ids=list(fetched.aws))
         # Only VMs whose tags differ are rewritten; all get their tags_synced_at moved on.
