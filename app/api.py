@@ -12,6 +12,7 @@ from app.jobs.router import vm_backups_router
 from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.plans.router import router as plans_router
+from app.reports.router import router as reports_router
 from app.sync.router import router as sync_router
 from app.vms.router import router as vms_router
 from app.webhooks.router import router as webhooks_router
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     mappings_router,
     plans_router,
     assignments_router,
+    reports_router,
     audit_router,
     events_router,
     webhooks_router,

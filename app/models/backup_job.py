@@ -66,4 +66,6 @@ class BackupJob(Base):
         Index("ix_backup_job_origin_created_at_id", "origin", "created_at", "id"),
         Index("ix_backup_job_change_detection_created_at_id", "change_detection", "created_at",
               "id"),
+        # Each VM's newest COMPLETED job (GET /reports/rpo) from the index alone.
+        Index("ix_backup_job_state_vm_id_completed_at", "state", "vm_id", "completed_at"),
     )

@@ -1,0 +1,102 @@
+"""SQL of GET /reports/rpo: each live VM's newest COMPLETED job against its target, evaluated and
+counted by the database.
+
+A VM's target comes from the plans covering it (the smallest of theirs) unless the request
+sets one for every VM. Targets are turned into cut-off times first (``as_of`` minus the
+target), so the database only compares timestamps, the same way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Subquery, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.models.backup_job import BackupJob
+from app.models.base import UtcDateTime
+from app.models.vm import Vm
+from app.models.vm_coverage import VmCoverage
+from app.reports.schemas import RpoStatus
+
+# Sorts never-backed-up VMs before the oldest backup.
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(value: datetime) -> Any:
+    return literal(value, UtcDateTime)
+
+
+def _last_completed() -> Subquery:
+    """Each VM's newest COMPLETED job (read from the (state, vm_id, completed_at) index)."""
+    return (select(BackupJob.vm_id, func.max(BackupJob.completed_at).label("last_completed_at"))
+            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id.is_not(None))
+            .group_by(BackupJob.vm_id).subquery("last_completed"))
+
+
+def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery:
+    """Per covered VM: the smallest target of its plans, and the latest cut-off."""
+    seconds = case({plan: int(target.total_seconds()) for plan, target in targets.items()},
+                   value=VmCoverage.plan_id)
+    cutoffs = case({plan: _instant(as_of - target) for plan, target in targets.items()},
+                   value=VmCoverage.plan_id)
+    return (select(VmCoverage.vm_id, func.min(seconds).label("target_seconds"),
+                   func.max(cutoffs).label("cutoff"))
+            .where(VmCoverage.plan_id.in_(list(targets)))
+            .group_by(VmCoverage.vm_id).subquery("targets"))
+
+
+def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
+             target: timedelta | None, hypervisor_id: str | None) -> Subquery:
+    """The live VMs that have a target, each with its status."""
+    last = _last_completed()
+    if target is not None:
+        seconds: Any = literal(int(target.total_seconds()))
+        cutoff: Any = _instant(as_of - target)
+        stmt = select(Vm).outerjoin(last, last.c.vm_id == Vm.id)
+    else:
+        targets = _plan_targets(as_of, plan_targets)
+        seconds, cutoff = targets.c.target_seconds, targets.c.cutoff
+        stmt = (select(Vm).join(targets, targets.c.vm_id == Vm.id)
+                .outerjoin(last, last.c.vm_id == Vm.id))
+    completed = last.c.last_completed_at
+    status = case((completed.is_(None), literal(RpoStatus.NEVER_BACKED_UP.value)),
+                  (completed < cutoff, literal(RpoStatus.BREACHED.value)),
+                  else_=literal(RpoStatus.OK.value))
+    stmt = stmt.with_only_columns(
+        Vm.id, Vm.name, Vm.hypervisor_id, Vm.path, completed.label("last_completed_at"),
+        seconds.label("target_seconds"), status.label("status"),
+        func.coalesce(completed, _instant(_NEVER)).label("oldest_first"),
+    ).where(Vm.deleted_at.is_(None))
+    if hypervisor_id is not None:
+        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+    return stmt.subquery("rpo")
+
+
+async def status_counts(*, session: AsyncSession, rows: Subquery) -> dict[str, int]:
+    result = await session.execute(select(rows.c.status, func.count()).group_by(rows.c.status))
+    return {status: int(count) for status, count in result.all()}
+
+
+async def live_vm_count(*, session: AsyncSession, hypervisor_id: str | None) -> int:
+    stmt = select(func.count()).select_from(Vm).where(Vm.deleted_at.is_(None))
+    if hypervisor_id is not None:
+        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+def keyset_of(rows: Subquery) -> Keyset:
+    return Keyset(fields={"last_completed_at": SortField(rows.c.oldest_first),
+                          "name": SortField(rows.c.name)},
+                  default="last_completed_at", id_column=rows.c.id)
+
+
+async def listed(*, session: AsyncSession, rows: Subquery, page: PageParams,
+                 statuses: Sequence[str]) -> Sequence[Any]:
+    stmt = select(rows).where(rows.c.status.in_(list(statuses)))
+    result: Sequence[Any] = (await session.execute(
+        paginate(stmt, keyset_of(rows), page))).all()
+    return result
