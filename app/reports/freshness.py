@@ -29,10 +29,9 @@ def aws_now(readings: Sequence[AwsClockReading], now: datetime) -> datetime:
 
 
 def _oldest(values: Sequence[datetime | None]) -> datetime | None:
-    """The oldest mark, or None when any part was never refreshed (or there is none)."""
-    if not values or any(value is None for value in values):
-        return None
-    return min(value for value in values if value is not None)
+    """The oldest mark among the parts refreshed at least once (a hypervisor never listed has
+    no VMs in the cache to report on)."""
+    return min((value for value in values if value is not None), default=None)
 
 
 async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str | None) -> None:

@@ -125,8 +125,8 @@ def _multi_plan_vms() -> Any:
 
 def duplicates(hypervisor_id: str | None) -> Subquery:
     """Live VMs covered by selections of two or more plans, in the listing's shape."""
-    listing: Select[Any] = select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-                                  null().label("reason"))
+    listing: Any = select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
+                          null().label("reason"))
     live = listing.where(Vm.deleted_at.is_(None), Vm.id.in_(_multi_plan_vms()))
     return _scoped(live, hypervisor_id).subquery("duplicates")
 

@@ -45,7 +45,8 @@ class ReportFreshness(BaseModel):
         "vmbackup read it; vmbackup's own clock when AWS reported none.")
     generated_at: datetime = Field(description="When vmbackup built the report (its clock).")
     inventory_synced_at: datetime | None = Field(
-        description="The oldest completed VM listing among the hypervisors reported on.")
+        description="The oldest completed VM listing among the hypervisors reported on "
+        "(hypervisors never listed yet have no VMs in the cache and are left out).")
     status_synced_at: datetime | None = Field(
         description="The oldest read of those hypervisors' state and their gateways.")
     plans_synced_at: datetime | None = Field(
