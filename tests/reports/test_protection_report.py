@@ -65,7 +65,8 @@ async def test_every_reason_is_reported_as_the_vm_explanation_says(
     for vm_id, reason in expected.items():
         assert (rows[vm_id]["reason"] if vm_id in rows else None) == reason, vm_id
     dev = [vm["vm_id"] for vm in control.vms(hypervisor_id=DEMO_PROD) if vm["path"] == DEV]
-    assert dev and all(rows[vm_id]["reason"] == "membership_tag_pending" for vm_id in dev)
+    assert dev
+    assert all(rows[vm_id]["reason"] == "membership_tag_pending" for vm_id in dev)
     assert {row["reason"] for row in found["items"] if row["hypervisor_id"] == DEMO_DR} == {
         "gateway_not_seen_recently"}
     # The reasons agree with each VM's own explanation.
@@ -117,7 +118,8 @@ async def test_a_page_continues_at_its_cursor_and_bad_parameters_are_422s(
     headers = auth(Scope.READ)
     first = (await client.get("/reports/protection", params={"limit": 5},
                               headers=headers)).json()
-    assert len(first["items"]) == 5 and first["next_cursor"]
+    assert len(first["items"]) == 5
+    assert first["next_cursor"]
     second = (await client.get("/reports/protection", headers=headers, params={
         "limit": 5, "cursor": first["next_cursor"]})).json()
     assert not {r["vm_id"] for r in first["items"]} & {r["vm_id"] for r in second["items"]}

@@ -57,7 +57,8 @@ async def test_an_rpo_breach_appears_without_backups_and_clears_after_one(
     lines = await csv_rows(client, "rpo")
     assert [(line["vm_id"], line["status"]) for line in lines] == [
         (never, "never_backed_up"), (backed_up, "breached")]
-    assert lines[0]["last_completed_at"] == "" and lines[1]["plan_ids"]
+    assert lines[0]["last_completed_at"] == ""
+    assert lines[1]["plan_ids"]
 
     control.set_gateway_online("bgw-12345", True)
     await refresh(with_vms=False)
