@@ -30,12 +30,6 @@ _CAUSES = {
 }
 
 
-def likely_cause(cbt_invalid: int, cbt_unavailable: int) -> str:
-    if cbt_invalid and cbt_unavailable:
-        return "mixed"
-    return "cbt_invalid" if cbt_invalid else "cbt_unavailable"
-
-
 async def change_detection_report(*, session: AsyncSession, page: PageParams,
                                   hypervisor_id: str | None,
                                   last_backups: int) -> ChangeDetectionReport:
@@ -43,14 +37,13 @@ async def change_detection_report(*, session: AsyncSession, page: PageParams,
     statuses = await shared.hypervisor_statuses(session=session, hypervisor_id=hypervisor_id)
     fresh = await freshness(session=session, statuses=statuses)
     rows = repository.fallback_rows(last_backups=last_backups, hypervisor_id=hypervisor_id)
-    count, invalid_only, unavailable_only = await repository.totals(session=session, rows=rows)
-    found, next_cursor = page_of(
-        await repository.listed(session=session, rows=rows, page=page),
-        repository.keyset_of(rows), page)
+    found_page = await repository.counts_and_page(session=session, rows=rows, page=page)
+    by_cause = {cause: count for (cause,), count in found_page.counts}
+    found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
     messages = await repository.last_messages(session=session, vm_ids=[r.id for r in found])
     items = []
     for row in found:
-        cause = likely_cause(int(row.cbt_invalid), int(row.cbt_unavailable))
+        cause = row.likely_cause
         items.append(ChangeDetectionRow(
             vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id, folder=row.path,
             host_name=row.host_name, backups_considered=int(row.backups_considered),
@@ -59,7 +52,8 @@ async def change_detection_report(*, session: AsyncSession, page: PageParams,
             likely_cause=cause, hint=f"{_CAUSES[cause]} {CBT_PREREQUISITES}"))
     return ChangeDetectionReport(
         freshness=fresh, last_backups=last_backups,
-        totals=ChangeDetectionTotals(vms=count, cbt_invalid_only=invalid_only,
-                                     cbt_unavailable_only=unavailable_only,
-                                     mixed=count - invalid_only - unavailable_only),
+        totals=ChangeDetectionTotals(vms=sum(by_cause.values()),
+                                     cbt_invalid_only=by_cause.get("cbt_invalid", 0),
+                                     cbt_unavailable_only=by_cause.get("cbt_unavailable", 0),
+                                     mixed=by_cause.get("mixed", 0)),
         items=items, next_cursor=next_cursor)

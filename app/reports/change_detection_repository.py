@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy import CTE, FromClause, Subquery, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.pagination import Keyset, PageParams, SortField
 from app.jobs.states import FALLBACKS, ChangeDetection
 from app.models.backup_job import BackupJob
 from app.models.vm import Vm
+from app.reports.counted_page import CountedPage, computed_once, counted_page
 
 
 def _ranked(vm_ids: Any) -> Subquery:
@@ -32,7 +33,7 @@ def _count_of(ranked: Subquery, kind: ChangeDetection) -> Any:
     return func.sum(case((ranked.c.change_detection == kind.value, 1), else_=0))
 
 
-def fallback_rows(*, last_backups: int, hypervisor_id: str | None) -> Subquery:
+def fallback_rows(*, last_backups: int, hypervisor_id: str | None) -> CTE:
     ever_fell_back = (select(BackupJob.vm_id)
                       .where(BackupJob.change_detection.in_([kind.value for kind in FALLBACKS])))
     ranked = _ranked(ever_fell_back)
@@ -45,34 +46,28 @@ def fallback_rows(*, last_backups: int, hypervisor_id: str | None) -> Subquery:
               .having(and_(func.count() == last_backups,
                            invalid + unavailable == last_backups))
               .subquery("fell_back"))
+    cause = case((and_(per_vm.c.cbt_invalid > 0, per_vm.c.cbt_unavailable > 0), "mixed"),
+                 (per_vm.c.cbt_invalid > 0, "cbt_invalid"), else_="cbt_unavailable")
     stmt = (select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path, Vm.host_name,
                    per_vm.c.backups_considered, per_vm.c.cbt_invalid, per_vm.c.cbt_unavailable,
-                   per_vm.c.last_fallback_at)
+                   per_vm.c.last_fallback_at, cause.label("likely_cause"))
             .join(per_vm, per_vm.c.vm_id == Vm.id).where(Vm.deleted_at.is_(None)))
     if hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
-    return stmt.subquery("change_detection")
+    return computed_once(stmt, "change_detection")
 
 
-async def totals(*, session: AsyncSession, rows: Subquery) -> tuple[int, int, int]:
-    """(VMs, of which every fallback was cbt_invalid, ... was cbt_unavailable)."""
-    count, invalid_only, unavailable_only = (await session.execute(select(
-        func.count(),
-        func.coalesce(func.sum(case((rows.c.cbt_unavailable == 0, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((rows.c.cbt_invalid == 0, 1), else_=0)), 0)))).one()
-    return int(count), int(invalid_only), int(unavailable_only)
-
-
-def keyset_of(rows: Subquery) -> Keyset:
+def keyset_of(rows: FromClause) -> Keyset:
     return Keyset(fields={"name": SortField(rows.c.name),
                           "last_fallback_at": SortField(rows.c.last_fallback_at)},
                   default="name", id_column=rows.c.id)
 
 
-async def listed(*, session: AsyncSession, rows: Subquery, page: PageParams) -> Sequence[Any]:
-    result: Sequence[Any] = (await session.execute(
-        paginate(select(rows), keyset_of(rows), page))).all()
-    return result
+async def counts_and_page(*, session: AsyncSession, rows: CTE,
+                          page: PageParams) -> CountedPage:
+    """The VMs per likely cause, and a page of them."""
+    return await counted_page(session=session, counted=rows, group_by=["likely_cause"],
+                              listed=rows, where=[], keyset_of=keyset_of, page=page)
 
 
 async def last_messages(*, session: AsyncSession, vm_ids: Sequence[str]) -> dict[str, str | None]:

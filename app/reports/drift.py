@@ -37,11 +37,10 @@ async def drift_report(*, session: AsyncSession, keys: MembershipKeys, page: Pag
     fresh = await freshness(session=session, statuses=statuses)
     external = external_tag_selections(await live_selections(session=session), keys)
     rows = repository.drift_rows(keys=keys, external=external, hypervisor_id=hypervisor_id)
-    by_kind = await repository.kind_counts(session=session, rows=rows)
-    found, next_cursor = page_of(
-        await repository.listed(session=session, rows=rows, page=page,
-                                kinds=[kind.value for kind in kinds]),
-        repository.keyset_of(rows), page)
+    found_page = await repository.counts_and_page(session=session, rows=rows, page=page,
+                                                  kinds=[kind.value for kind in kinds])
+    by_kind = {kind: count for (kind,), count in found_page.counts}
+    found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
     plans = await shared.plans_of(session=session, vm_ids=[row.id for row in found])
     return DriftReport(
         freshness=fresh,

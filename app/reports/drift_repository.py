@@ -5,23 +5,23 @@ Callers own the transactions."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Subquery, and_, case, exists, func, literal, or_, select
+from sqlalchemy import CTE, FromClause, and_, case, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.assignments.documents import MembershipKeys
 from app.assignments.membership import wanted_folder_tag
-from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.pagination import Keyset, PageParams, SortField
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
+from app.reports.counted_page import CountedPage, computed_once, counted_page
 from app.reports.schemas import DriftKind
 
 
 def drift_rows(*, keys: MembershipKeys, external: Sequence[str],
-               hypervisor_id: str | None) -> Subquery:
+               hypervisor_id: str | None) -> CTE:
     hypervisor_tag, folder_tag = aliased(VmAwsTag), aliased(VmAwsTag)
     through_external = exists().where(VmCoverage.vm_id == Vm.id,
                                       VmCoverage.selection_id.in_(list(external)))
@@ -40,22 +40,16 @@ def drift_rows(*, keys: MembershipKeys, external: Sequence[str],
                        folder_tag.value.is_distinct_from(wanted_folder_tag()))))
     if hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
-    return stmt.subquery("drift")
+    return computed_once(stmt, "drift")
 
 
-def keyset_of(rows: Subquery) -> Keyset:
+def keyset_of(rows: FromClause) -> Keyset:
     return Keyset(fields={"name": SortField(rows.c.name), "folder": SortField(rows.c.path)},
                   default="name", id_column=rows.c.id)
 
 
-async def kind_counts(*, session: AsyncSession, rows: Subquery) -> dict[str, int]:
-    result = await session.execute(select(rows.c.kind, func.count()).group_by(rows.c.kind))
-    return {kind: int(count) for kind, count in result.all()}
-
-
-async def listed(*, session: AsyncSession, rows: Subquery, page: PageParams,
-                 kinds: Sequence[str]) -> Sequence[Any]:
-    stmt = select(rows).where(rows.c.kind.in_(list(kinds)))
-    result: Sequence[Any] = (await session.execute(
-        paginate(stmt, keyset_of(rows), page))).all()
-    return result
+async def counts_and_page(*, session: AsyncSession, rows: CTE, page: PageParams,
+                          kinds: Sequence[str]) -> CountedPage:
+    return await counted_page(session=session, counted=rows, group_by=["kind"], listed=rows,
+                              where=[rows.c.kind.in_(list(kinds))], keyset_of=keyset_of,
+                              page=page)

@@ -84,24 +84,19 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         targets=await group_targets(session=session), keys=keys,
         dialect=session.get_bind().dialect.name)
     rows = repository.classified(classifier, query.hypervisor_id)
+    duplicates = repository.duplicates(query.hypervisor_id)
+    is_duplicates = query.listing is ProtectionListing.DUPLICATES
+    found = await repository.counts_and_page(
+        session=session, rows=rows, listed=duplicates if is_duplicates else rows,
+        reasons=None if is_duplicates else list(query.reasons or UnprotectedReason), page=page)
     total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
     per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    for hypervisor_id, path, reason, count in await repository.grouped_counts(
-            session=session, rows=rows):
+    for (hypervisor_id, path, reason), count in found.counts:
         for tally in (total, per_hypervisor[hypervisor_id]):
             tally.add(reason, count)
         if reason != UnprotectedReason.VM_DELETED:
             per_folder[(hypervisor_id, path)].add(reason, count)
-    duplicates = repository.duplicates(query.hypervisor_id)
-    if query.listing is ProtectionListing.DUPLICATES:
-        listed = await repository.listed(session=session, rows=duplicates, page=page,
-                                         reasons=None)
-        keyset = repository.keyset_of(duplicates)
-    else:
-        listed = await repository.listed(session=session, rows=rows, page=page,
-                                         reasons=list(query.reasons or UnprotectedReason))
-        keyset = repository.keyset_of(rows)
-    items, next_cursor = page_of(listed, keyset, page)
+    items, next_cursor = page_of(found.rows, repository.keyset_of(rows), page)
     plans = await shared.plans_of(session=session, vm_ids=[row.id for row in items])
     folders = sorted(per_folder.items(),
                      key=lambda item: (-(item[1].vms - item[1].protected), item[0]))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
+    FromClause,
     Select,
     Subquery,
     and_,
@@ -31,13 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.assignments.documents import MembershipKeys
 from app.assignments.membership import wanted_folder_tag
 from app.assignments.repository import GroupTarget, in_any_place
-from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.pagination import Keyset, PageParams, SortField
 from app.coverage.repository import KnownSelection, is_protected
 from app.coverage.rules import SelectionRule
 from app.coverage.sql import selection_clause
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
+from app.reports.counted_page import CountedPage, computed_once, counted_page
 from app.reports.schemas import UnprotectedReason as Reason
 
 
@@ -102,20 +105,20 @@ def _scoped(stmt: Select[Any], hypervisor_id: str | None) -> Select[Any]:
     return stmt if hypervisor_id is None else stmt.where(Vm.hypervisor_id == hypervisor_id)
 
 
-def classified(classifier: Classifier, hypervisor_id: str | None) -> Subquery:
-    return _scoped(select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-                          reason_column(classifier).label("reason")),
-                   hypervisor_id).subquery("classified")
+def classified(classifier: Classifier, hypervisor_id: str | None) -> CTE:
+    return computed_once(_scoped(select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
+                                        reason_column(classifier).label("reason")),
+                                 hypervisor_id), "classified")
 
 
-async def grouped_counts(*, session: AsyncSession,
-                         rows: Subquery) -> Sequence[tuple[str, str, str | None, int]]:
-    """(hypervisor, folder, reason, VMs) for every combination present."""
-    result = await session.execute(
-        select(rows.c.hypervisor_id, rows.c.path, rows.c.reason, func.count())
-        .group_by(rows.c.hypervisor_id, rows.c.path, rows.c.reason))
-    return [(hypervisor, path, reason, int(count))
-            for hypervisor, path, reason, count in result.all()]
+async def counts_and_page(*, session: AsyncSession, rows: CTE, listed: FromClause,
+                          reasons: Sequence[str] | None, page: PageParams) -> CountedPage:
+    """(hypervisor, folder, reason) counts of ``rows`` and a page of ``listed`` (of those
+    ``reasons``, when given)."""
+    where = [] if reasons is None else [listed.c.reason.in_(list(reasons))]
+    return await counted_page(session=session, counted=rows,
+                              group_by=["hypervisor_id", "path", "reason"], listed=listed,
+                              where=where, keyset_of=keyset_of, page=page)
 
 
 def _multi_plan_vms() -> Any:
@@ -135,16 +138,6 @@ async def count_rows(*, session: AsyncSession, rows: Subquery) -> int:
     return int((await session.execute(select(func.count()).select_from(rows))).scalar_one())
 
 
-def keyset_of(rows: Subquery) -> Keyset:
+def keyset_of(rows: FromClause) -> Keyset:
     return Keyset(fields={"name": SortField(rows.c.name), "folder": SortField(rows.c.path)},
                   default="name", id_column=rows.c.id)
-
-
-async def listed(*, session: AsyncSession, rows: Subquery, page: PageParams,
-                 reasons: Sequence[str] | None) -> Sequence[Any]:
-    stmt = select(rows.c.id, rows.c.name, rows.c.hypervisor_id, rows.c.path, rows.c.reason)
-    if reasons is not None:
-        stmt = stmt.where(rows.c.reason.in_(list(reasons)))
-    result: Sequence[Any] = (await session.execute(
-        paginate(stmt, keyset_of(rows), page))).all()
-    return result

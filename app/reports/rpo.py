@@ -54,10 +54,11 @@ async def rpo_report(*, session: AsyncSession, page: PageParams, query: RpoQuery
     if query.target is not None or targets:
         rows = repository.rpo_rows(as_of=fresh.as_of, plan_targets=targets,
                                    target=query.target, hypervisor_id=query.hypervisor_id)
-        counts = await repository.status_counts(session=session, rows=rows)
-        listed = await repository.listed(session=session, rows=rows, page=page,
-                                         statuses=[status.value for status in query.statuses])
-        found, next_cursor = page_of(listed, repository.keyset_of(rows), page)
+        found_page = await repository.counts_and_page(
+            session=session, rows=rows, page=page,
+            statuses=[status.value for status in query.statuses])
+        counts = {status: count for (status,), count in found_page.counts}
+        found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
         plans = await shared.plans_of(session=session, vm_ids=[row.id for row in found])
         items = [RpoRow(
             vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id, folder=row.path,

@@ -12,14 +12,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Subquery, case, func, literal, select
+from sqlalchemy import CTE, FromClause, Subquery, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Keyset, PageParams, SortField, paginate
+from app.core.pagination import Keyset, PageParams, SortField
 from app.models.backup_job import BackupJob
 from app.models.base import UtcDateTime
 from app.models.vm import Vm
 from app.models.vm_coverage import VmCoverage
+from app.reports.counted_page import CountedPage, computed_once, counted_page
 from app.reports.schemas import RpoStatus
 
 # Sorts never-backed-up VMs before the oldest backup.
@@ -30,11 +31,11 @@ def _instant(value: datetime) -> Any:
     return literal(value, UtcDateTime)
 
 
-def _last_completed() -> Subquery:
-    """Each VM's newest COMPLETED job (read from the (state, vm_id, completed_at) index)."""
-    return (select(BackupJob.vm_id, func.max(BackupJob.completed_at).label("last_completed_at"))
-            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id.is_not(None))
-            .group_by(BackupJob.vm_id).subquery("last_completed"))
+def _last_completed() -> Any:
+    """The VM's newest COMPLETED job: one probe of the (state, vm_id, completed_at) index."""
+    return (select(func.max(BackupJob.completed_at))
+            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id == Vm.id)
+            .scalar_subquery())
 
 
 def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery:
@@ -50,35 +51,39 @@ def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery
 
 
 def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
-             target: timedelta | None, hypervisor_id: str | None) -> Subquery:
-    """The live VMs that have a target, each with its status."""
-    last = _last_completed()
+             target: timedelta | None, hypervisor_id: str | None) -> CTE:
+    """The live VMs that have a target, each with its status. Two steps, each computed once:
+    the status reads the last completion three times."""
     if target is not None:
         seconds: Any = literal(int(target.total_seconds()))
         cutoff: Any = _instant(as_of - target)
-        stmt = select(Vm).outerjoin(last, last.c.vm_id == Vm.id)
+        stmt = select(Vm)
     else:
         targets = _plan_targets(as_of, plan_targets)
         seconds, cutoff = targets.c.target_seconds, targets.c.cutoff
-        stmt = (select(Vm).join(targets, targets.c.vm_id == Vm.id)
-                .outerjoin(last, last.c.vm_id == Vm.id))
-    completed = last.c.last_completed_at
-    status = case((completed.is_(None), literal(RpoStatus.NEVER_BACKED_UP.value)),
-                  (completed < cutoff, literal(RpoStatus.BREACHED.value)),
-                  else_=literal(RpoStatus.OK.value))
+        stmt = select(Vm).join(targets, targets.c.vm_id == Vm.id)
     stmt = stmt.with_only_columns(
-        Vm.id, Vm.name, Vm.hypervisor_id, Vm.path, completed.label("last_completed_at"),
-        seconds.label("target_seconds"), status.label("status"),
-        func.coalesce(completed, _instant(_NEVER)).label("oldest_first"),
-    ).where(Vm.deleted_at.is_(None))
+        Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
+        _last_completed().label("last_completed_at"), seconds.label("target_seconds"),
+        cutoff.label("cutoff")).where(Vm.deleted_at.is_(None))
     if hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
-    return stmt.subquery("rpo")
+    base = computed_once(stmt, "rpo_base")
+    completed = base.c.last_completed_at
+    status = case((completed.is_(None), literal(RpoStatus.NEVER_BACKED_UP.value)),
+                  (completed < base.c.cutoff, literal(RpoStatus.BREACHED.value)),
+                  else_=literal(RpoStatus.OK.value))
+    return computed_once(select(
+        base.c.id, base.c.name, base.c.hypervisor_id, base.c.path, completed,
+        base.c.target_seconds, status.label("status"),
+        func.coalesce(completed, _instant(_NEVER)).label("oldest_first")), "rpo")
 
 
-async def status_counts(*, session: AsyncSession, rows: Subquery) -> dict[str, int]:
-    result = await session.execute(select(rows.c.status, func.count()).group_by(rows.c.status))
-    return {status: int(count) for status, count in result.all()}
+async def counts_and_page(*, session: AsyncSession, rows: CTE, page: PageParams,
+                          statuses: Sequence[str]) -> CountedPage:
+    return await counted_page(session=session, counted=rows, group_by=["status"], listed=rows,
+                              where=[rows.c.status.in_(list(statuses))], keyset_of=keyset_of,
+                              page=page)
 
 
 async def live_vm_count(*, session: AsyncSession, hypervisor_id: str | None) -> int:
@@ -88,15 +93,7 @@ async def live_vm_count(*, session: AsyncSession, hypervisor_id: str | None) -> 
     return int((await session.execute(stmt)).scalar_one())
 
 
-def keyset_of(rows: Subquery) -> Keyset:
+def keyset_of(rows: FromClause) -> Keyset:
     return Keyset(fields={"last_completed_at": SortField(rows.c.oldest_first),
                           "name": SortField(rows.c.name)},
                   default="last_completed_at", id_column=rows.c.id)
-
-
-async def listed(*, session: AsyncSession, rows: Subquery, page: PageParams,
-                 statuses: Sequence[str]) -> Sequence[Any]:
-    stmt = select(rows).where(rows.c.status.in_(list(statuses)))
-    result: Sequence[Any] = (await session.execute(
-        paginate(stmt, keyset_of(rows), page))).all()
-    return result
