@@ -68,4 +68,6 @@ class BackupJob(Base):
               "id"),
         # Each VM's newest COMPLETED job (GET /reports/rpo) from the index alone.
         Index("ix_backup_job_state_vm_id_completed_at", "state", "vm_id", "completed_at"),
+        # The VMs that ever fell back from CBT (GET /reports/change-detection), from the index.
+        Index("ix_backup_job_change_detection_vm_id", "change_detection", "vm_id"),
     )

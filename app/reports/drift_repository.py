@@ -34,7 +34,10 @@ def drift_rows(*, keys: MembershipKeys, external: Sequence[str],
                                             hypervisor_tag.key == keys.hypervisor))
             .outerjoin(folder_tag, and_(folder_tag.vm_id == Vm.id,
                                         folder_tag.key == keys.folder))
-            .where(Vm.deleted_at.is_(None),
+            # Only VMs carrying a membership tag (from the tag index), not every VM.
+            .where(Vm.id.in_(select(VmAwsTag.vm_id)
+                             .where(VmAwsTag.key.in_([keys.hypervisor, keys.folder]))),
+                   Vm.deleted_at.is_(None),
                    or_(hypervisor_tag.value.is_not(None), folder_tag.value.is_not(None)),
                    or_(hypervisor_tag.value.is_distinct_from(Vm.hypervisor_id),
                        folder_tag.value.is_distinct_from(wanted_folder_tag()))))

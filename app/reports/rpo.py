@@ -59,9 +59,12 @@ async def rpo_report(*, session: AsyncSession, page: PageParams, query: RpoQuery
             statuses=[status.value for status in query.statuses])
         counts = {status: count for (status,), count in found_page.counts}
         found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
-        plans = await shared.plans_of(session=session, vm_ids=[row.id for row in found])
+        ids = [row.id for row in found]
+        plans = await shared.plans_of(session=session, vm_ids=ids)
+        vms = await repository.vm_details(session=session, vm_ids=ids)
         items = [RpoRow(
-            vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id, folder=row.path,
+            vm_id=row.id, vm_name=vms[row.id].name, hypervisor_id=vms[row.id].hypervisor_id,
+            folder=vms[row.id].path,
             status=row.status, last_completed_at=row.last_completed_at,
             age_seconds=None if row.last_completed_at is None
             else round((fresh.as_of - row.last_completed_at).total_seconds(), 3),

@@ -31,10 +31,10 @@ def _instant(value: datetime) -> Any:
     return literal(value, UtcDateTime)
 
 
-def _last_completed() -> Any:
+def _last_completed(vm_id: Any) -> Any:
     """The VM's newest COMPLETED job: one probe of the (state, vm_id, completed_at) index."""
     return (select(func.max(BackupJob.completed_at))
-            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id == Vm.id)
+            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id == vm_id)
             .scalar_subquery())
 
 
@@ -52,31 +52,41 @@ def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery
 
 def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
              target: timedelta | None, hypervisor_id: str | None) -> CTE:
-    """The live VMs that have a target, each with its status. Two steps, each computed once:
-    the status reads the last completion three times."""
+    """The live VMs that have a target, each with its status. Two steps: the first, with an
+    index probe per VM, computed once; the status then reads its result three times. With the
+    plans' targets the VMs come from ``vm_coverage`` alone (it holds live VMs only); ``vm`` is
+    read for a hypervisor filter, and for a page's names (:func:`vm_details`)."""
     if target is not None:
+        vm_id: Any = Vm.id
         seconds: Any = literal(int(target.total_seconds()))
         cutoff: Any = _instant(as_of - target)
-        stmt = select(Vm)
+        stmt = select(Vm.id).where(Vm.deleted_at.is_(None))
     else:
         targets = _plan_targets(as_of, plan_targets)
-        seconds, cutoff = targets.c.target_seconds, targets.c.cutoff
-        stmt = select(Vm).join(targets, targets.c.vm_id == Vm.id)
-    stmt = stmt.with_only_columns(
-        Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-        _last_completed().label("last_completed_at"), seconds.label("target_seconds"),
-        cutoff.label("cutoff")).where(Vm.deleted_at.is_(None))
+        vm_id, seconds, cutoff = targets.c.vm_id, targets.c.target_seconds, targets.c.cutoff
+        stmt = select(targets.c.vm_id)
+        if hypervisor_id is not None:
+            stmt = stmt.join(Vm, Vm.id == targets.c.vm_id)
     if hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
-    base = computed_once(stmt, "rpo_base")
+    base = computed_once(stmt.with_only_columns(
+        vm_id.label("id"), _last_completed(vm_id).label("last_completed_at"),
+        seconds.label("target_seconds"), cutoff.label("cutoff")), "rpo_base")
     completed = base.c.last_completed_at
     status = case((completed.is_(None), literal(RpoStatus.NEVER_BACKED_UP.value)),
                   (completed < base.c.cutoff, literal(RpoStatus.BREACHED.value)),
                   else_=literal(RpoStatus.OK.value))
-    return computed_once(select(
-        base.c.id, base.c.name, base.c.hypervisor_id, base.c.path, completed,
-        base.c.target_seconds, status.label("status"),
-        func.coalesce(completed, _instant(_NEVER)).label("oldest_first")), "rpo")
+    # Plain: its CASE reads stored columns, cheap to evaluate twice.
+    return select(
+        base.c.id, completed, base.c.target_seconds, status.label("status"),
+        func.coalesce(completed, _instant(_NEVER)).label("oldest_first")).cte("rpo")
+
+
+async def vm_details(*, session: AsyncSession, vm_ids: Sequence[str]) -> dict[str, Any]:
+    """Name, hypervisor and folder of a page of VMs."""
+    rows = await session.execute(select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path)
+                                 .where(Vm.id.in_(list(vm_ids))))
+    return {row.id: row for row in rows.all()}
 
 
 async def counts_and_page(*, session: AsyncSession, rows: CTE, page: PageParams,
@@ -94,6 +104,5 @@ async def live_vm_count(*, session: AsyncSession, hypervisor_id: str | None) -> 
 
 
 def keyset_of(rows: FromClause) -> Keyset:
-    return Keyset(fields={"last_completed_at": SortField(rows.c.oldest_first),
-                          "name": SortField(rows.c.name)},
+    return Keyset(fields={"last_completed_at": SortField(rows.c.oldest_first)},
                   default="last_completed_at", id_column=rows.c.id)
