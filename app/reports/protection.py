@@ -84,18 +84,19 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         targets=await group_targets(session=session), keys=keys,
         dialect=session.get_bind().dialect.name)
     rows = repository.classified(classifier, query.hypervisor_id)
-    duplicates = repository.duplicates(query.hypervisor_id)
     is_duplicates = query.listing is ProtectionListing.DUPLICATES
     found = await repository.counts_and_page(
-        session=session, rows=rows, listed=duplicates if is_duplicates else rows,
-        reasons=None if is_duplicates else list(query.reasons or UnprotectedReason), page=page)
+        session=session, rows=rows, duplicates=is_duplicates,
+        reasons=list(query.reasons or UnprotectedReason), page=page)
     total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
     per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    for (hypervisor_id, path, reason), count in found.counts:
+    duplicates = 0
+    for (hypervisor_id, path, reason, plan_count), count in found.counts:
         for tally in (total, per_hypervisor[hypervisor_id]):
             tally.add(reason, count)
         if reason != UnprotectedReason.VM_DELETED:
             per_folder[(hypervisor_id, path)].add(reason, count)
+        duplicates += count if plan_count > 1 else 0
     items, next_cursor = page_of(found.rows, repository.keyset_of(rows), page)
     plans = await shared.plans_of(session=session, vm_ids=[row.id for row in items])
     folders = sorted(per_folder.items(),
@@ -105,8 +106,7 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         freshness=fresh,
         totals=ProtectionTotals(
             **total.counts().model_dump(),
-            covered_by_more_than_one_plan=await repository.count_rows(session=session,
-                                                                      rows=duplicates)),
+            covered_by_more_than_one_plan=duplicates),
         hypervisors=[_hypervisor(hypervisor_id, names.get(hypervisor_id), tally)
                      for hypervisor_id, tally in sorted(per_hypervisor.items())],
         folders=[FolderProtection(hypervisor_id=hypervisor_id, folder=path, vms=tally.vms,
@@ -115,7 +115,7 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
                  for (hypervisor_id, path), tally in folders[:query.folder_limit]],
         folders_total=len(folders), listing=query.listing,
         items=[ProtectionRow(vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id,
-                             folder=row.path, reason=row.reason,
+                             folder=row.path, reason=None if is_duplicates else row.reason,
                              is_covered=bool(plans[row.id]), plan_ids=plans[row.id])
                for row in items],
         next_cursor=next_cursor)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
-    Subquery,
     and_,
     case,
     exists,
@@ -105,37 +104,27 @@ def _scoped(stmt: Select[Any], hypervisor_id: str | None) -> Select[Any]:
     return stmt if hypervisor_id is None else stmt.where(Vm.hypervisor_id == hypervisor_id)
 
 
+def _plan_count() -> ColumnElement[int]:
+    """How many plans cover the VM (one probe of its coverage rows)."""
+    return (select(func.count(func.distinct(VmCoverage.plan_id)))
+            .where(VmCoverage.vm_id == Vm.id).scalar_subquery())
+
+
 def classified(classifier: Classifier, hypervisor_id: str | None) -> CTE:
     return computed_once(_scoped(select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-                                        reason_column(classifier).label("reason")),
+                                        reason_column(classifier).label("reason"),
+                                        _plan_count().label("plan_count")),
                                  hypervisor_id), "classified")
 
 
-async def counts_and_page(*, session: AsyncSession, rows: CTE, listed: FromClause,
-                          reasons: Sequence[str] | None, page: PageParams) -> CountedPage:
-    """(hypervisor, folder, reason) counts of ``rows`` and a page of ``listed`` (of those
-    ``reasons``, when given)."""
-    where = [] if reasons is None else [listed.c.reason.in_(list(reasons))]
+async def counts_and_page(*, session: AsyncSession, rows: CTE, duplicates: bool,
+                          reasons: Sequence[str], page: PageParams) -> CountedPage:
+    """(hypervisor, folder, reason, plans) counts of ``rows``, and a page of the unprotected
+    VMs of those ``reasons`` or (``duplicates``) of the VMs more than one plan covers."""
+    where = [rows.c.plan_count > 1] if duplicates else [rows.c.reason.in_(list(reasons))]
     return await counted_page(session=session, counted=rows,
-                              group_by=["hypervisor_id", "path", "reason"], listed=listed,
-                              where=where, keyset_of=keyset_of, page=page)
-
-
-def _multi_plan_vms() -> Any:
-    return (select(VmCoverage.vm_id).group_by(VmCoverage.vm_id)
-            .having(func.count(func.distinct(VmCoverage.plan_id)) > 1))
-
-
-def duplicates(hypervisor_id: str | None) -> Subquery:
-    """Live VMs covered by selections of two or more plans, in the listing's shape."""
-    listing: Any = select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-                          null().label("reason"))
-    live = listing.where(Vm.deleted_at.is_(None), Vm.id.in_(_multi_plan_vms()))
-    return _scoped(live, hypervisor_id).subquery("duplicates")
-
-
-async def count_rows(*, session: AsyncSession, rows: Subquery) -> int:
-    return int((await session.execute(select(func.count()).select_from(rows))).scalar_one())
+                              group_by=["hypervisor_id", "path", "reason", "plan_count"],
+                              listed=rows, where=where, keyset_of=keyset_of, page=page)
 
 
 def keyset_of(rows: FromClause) -> Keyset:

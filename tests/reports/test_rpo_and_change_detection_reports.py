@@ -10,7 +10,7 @@ from tests.assignments.builders import ROLE, create
 from tests.jobs.builders import refresh_jobs, start_backup
 from tests.mappings.conftest import Refresh
 from tests.reports.builders import by_vm, csv_rows, report
-from tests.support.emulator import DEMO_PROD, EmulatorControl
+from tests.support.emulator import DEMO_DR, DEMO_PROD, EmulatorControl
 
 OPTIONS = {"vault_name": "Default", "iam_role_arn": ROLE}
 DAILY_SECONDS = 36 * 3600  # a daily rule's longest gap, times 1.5
@@ -53,6 +53,10 @@ async def test_an_rpo_breach_appears_without_backups_and_clears_after_one(
     assert [(row["vm_id"], row["status"]) for row in late["items"]] == [
         (never, "never_backed_up"), (backed_up, "breached")]
     assert late["items"][1]["age_seconds"] > DAILY_SECONDS
+    only_prod = await report(client, "rpo", hypervisor_id=DEMO_PROD)
+    assert [row["vm_id"] for row in only_prod["items"]] == [never, backed_up]
+    elsewhere = await report(client, "rpo", hypervisor_id=DEMO_DR)
+    assert (elsewhere["items"], elsewhere["totals"]["vms_with_target"]) == ([], 0)
     assert late["freshness"]["jobs_refreshed_at"] is not None
     lines = await csv_rows(client, "rpo")
     assert [(line["vm_id"], line["status"]) for line in lines] == [
