@@ -13,6 +13,8 @@ from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.plans.router import router as plans_router
 from app.reports.router import router as reports_router
+from app.restores.router import router as restores_router
+from app.restores.router import vm_recovery_points_router
 from app.sync.router import router as sync_router
 from app.vms.router import router as vms_router
 from app.webhooks.router import router as webhooks_router
@@ -24,6 +26,8 @@ ROUTERS: list[APIRouter] = [
     vms_router,
     vm_backups_router,
     jobs_router,
+    vm_recovery_points_router,
+    restores_router,
     sync_router,
     mappings_router,
     plans_router,

@@ -6,6 +6,7 @@ its lock so a concurrent AWS call never sees half a change.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -38,7 +39,7 @@ def handle(state: EmulatorState, method: str, path: str, query: str, body: bytes
         route, path_args = _match(method, path)
         with state.world.lock:
             state.world.clock.catch_up()
-            result = route(state, payload, params, path_args)
+            result = route(_scoped(state, route, params), payload, params, path_args)
         return 200, _JSON_HEADERS, json.dumps(result, default=_json_default).encode()
     except ControlError as error:
         return _error(error.status, error.message)
@@ -59,6 +60,19 @@ def _match(method: str, path: str) -> tuple[Route, list[str]]:
     if allowed:
         raise ControlError(405, f"{method} not allowed on {path}; use {', '.join(allowed)}")
     raise ControlError(404, f"no control route {path}")
+
+
+def _scoped(state: EmulatorState, route: Route, params: Query) -> EmulatorState:
+    """``?account=<id>[&region=<name>]``: a world route works on that account's world (the
+    clock, faults and counters are shared by all accounts)."""
+    account_id, region = params.pop("account", None), params.pop("region", None)
+    if account_id is None and region is None:
+        return state
+    if route in _EMULATOR_WIDE:
+        raise ControlError(400, "this route is emulator-wide: it takes no account or region")
+    view = copy.copy(state)
+    view.world = state.world_of(account_id or state.world.account_id, region)
+    return view
 
 
 def _error(status: int, message: str) -> Response:
@@ -139,6 +153,25 @@ def _clear_faults(state: EmulatorState, body: Body, query: Query, args: list[str
     return _faults(state, body, query, args)
 
 
+def _accounts(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    worlds = [state.world, *state.accounts.worlds.values()]
+    return {"accounts": [{"account_id": world.account_id, "region": world.region,
+                          "hypervisors": len(world.hypervisors), "vms": len(world.vms)}
+                         for world in worlds]}
+
+
+def _add_account(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    """Another account or region: {"account_id", "region"?, "scenario"? (default site:10)}."""
+    account_id = str(body["account_id"])
+    if re.fullmatch(r"\d{12}", account_id) is None:
+        raise ControlError(400, "account_id must be 12 digits")
+    region = str(body.get("region", state.world.region))
+    world = state.add_account(account_id, region, str(body.get("scenario", "site:10")))
+    return {"account_id": world.account_id, "region": world.region,
+            "hypervisors": sorted(h.hypervisor_id for h in world.hypervisors.values()),
+            "vms": len(world.vms)}
+
+
 def _counters(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
     return {"calls": state.counters.snapshot()}
 
@@ -163,6 +196,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("POST", "faults", _add_fault),
         ("DELETE", "faults", _clear_faults),
         ("GET", "counters", _counters),
+        ("GET", "accounts", _accounts),
+        ("POST", "accounts", _add_account),
         ("DELETE", "counters", _reset_counters),
         ("GET", "vms", inventory.list_vms),
         ("POST", "vms", inventory.add_vm),
@@ -184,3 +219,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("POST", "backup/job-history", control_backup.add_job_history),
     ]
 ]
+
+# Routes about the emulator as a whole, not one account's world.
+_EMULATOR_WIDE = frozenset({_reset, _load, _clock, _advance, _set_clock, _realtime, _faults,
+                            _add_fault, _clear_faults, _counters, _reset_counters, _accounts,
+                            _add_account})

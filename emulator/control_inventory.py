@@ -211,8 +211,11 @@ def list_roles(state: EmulatorState, body: Body, query: Query, args: list[str]) 
 
 
 def add_role(state: EmulatorState, body: Body, query: Query, args: list[str]) -> Any:
+    external_id = body.get("external_id")
     role = state.world.add_role(
-        str(body["name"]), set(body.get("trusted_services", [])), list(body.get("policies", []))
+        str(body["name"]), set(body.get("trusted_services", [])), list(body.get("policies", [])),
+        trusted_accounts={str(account) for account in body.get("trusted_accounts", [])},
+        external_id=None if external_id is None else str(external_id),
     )
     return {"arn": role.arn, "trust_policy": role.trust_policy()}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+from emulator.accounts import Accounts, Signer
 from emulator.clock import DEFAULT_START
 from emulator.faults import CallCounters, Faults
 from emulator.scenarios import build_scenario
@@ -37,6 +38,8 @@ class EmulatorState:
         self.counters = CallCounters()
         self._request_numbers = itertools.count(1)
         self.scenario = scenario
+        # Accounts and regions beyond the scenario's world, and the credentials STS issued.
+        self.accounts = Accounts()
         self.world = self._build(scenario)
 
     def load(self, scenario: str) -> World:
@@ -44,6 +47,7 @@ class EmulatorState:
         world = self._build(scenario)
         self.scenario = scenario
         self.world = world
+        self.accounts.clear()
         self.faults.clear(seed=self.fault_seed)
         self.counters.reset()
         return world
@@ -54,6 +58,31 @@ class EmulatorState:
     def next_request_id(self) -> str:
         number = next(self._request_numbers)
         return f"{number:08x}-e0e0-4000-8000-{number:012x}"
+
+    def add_account(self, account_id: str, region: str, scenario: str) -> World:
+        """Another account (or region) with its own world, on the default world's clock."""
+        if (account_id, region) == (self.world.account_id, self.world.region):
+            raise ValueError(f"{account_id}/{region} is the default world")
+        world = build_scenario(scenario, strict=self.strict, with_backup=self.with_backup,
+                               account_id=account_id, region=region,
+                               clock=self.world.clock, lock=self.world.lock)
+        self.accounts.worlds[(account_id, region)] = world
+        return world
+
+    def world_of(self, account_id: str | None, region: str | None) -> World:
+        """The world the control API works on: the default one unless an account is named."""
+        if account_id is None or (account_id == self.world.account_id
+                                  and region in (None, self.world.region)):
+            return self.world
+        worlds = self.accounts.worlds_of(account_id, self.world)
+        if region is not None:
+            worlds = [world for world in worlds if world.region == region]
+        if not worlds:
+            raise KeyError(f"no world for account {account_id} region {region or 'any'}")
+        return worlds[0]
+
+    def world_for(self, signer: Signer) -> World:
+        return self.accounts.world_for(signer, self.world)
 
     def _build(self, scenario: str) -> World:
         start_at = datetime.now(UTC).replace(microsecond=0) if self.starts_now else DEFAULT_START

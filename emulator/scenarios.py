@@ -8,8 +8,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from emulator.backup.seed import seed_demo
+from emulator.backup.vaults import create_vault
 from emulator.clock import DEFAULT_START
 from emulator.world import World
 from emulator.world.gateways import MaintenanceWindow
@@ -40,16 +42,17 @@ APPLICATION_TAGS = {
 
 
 def build_scenario(name: str, *, strict: bool = False, with_backup: bool = True,
-                   start_at: datetime = DEFAULT_START) -> World:
-    """The named world, its clock at ``start_at`` (the demo's dates are relative to it)."""
+                   start_at: datetime = DEFAULT_START, **world_args: Any) -> World:
+    """The named world, its clock at ``start_at`` (the demo's dates are relative to it).
+    ``world_args``: another account's world (account_id, region, the shared clock and lock)."""
     builder = _builder(name)
-    world = World(strict=strict, with_backup=with_backup, start_at=start_at)
+    world = World(strict=strict, with_backup=with_backup, start_at=start_at, **world_args)
     builder(world)
     return world
 
 
 def scenario_names() -> list[str]:
-    return ["empty", "demo", "scale:<N>"]
+    return ["empty", "demo", "scale:<N>", "site:<N>"]
 
 
 def _builder(name: str) -> Callable[[World], None]:
@@ -63,6 +66,11 @@ def _builder(name: str) -> Callable[[World], None]:
             raise ValueError(f"scenario {name!r}: expected scale:<number of VMs>")
         count = int(count_text)
         return lambda world: build_scale(world, count)
+    if name.startswith("site:"):
+        count_text = name.removeprefix("site:")
+        if not count_text.isdigit():
+            raise ValueError(f"scenario {name!r}: expected site:<number of VMs>")
+        return lambda world: build_site(world, int(count_text))
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join(scenario_names())}")
 
 
@@ -160,6 +168,23 @@ def build_scale(world: World, vm_count: int) -> None:
             vmware_tags=[OS_TAGS[number % 2], ENVIRONMENT_TAGS[number % 3]],
             hardware_version=4 if number % 50 == 0 else 19,
         )
+
+
+def build_site(world: World, vm_count: int) -> None:
+    """One vCenter behind one gateway with ``vm_count`` VMs, a Default vault and the demo's
+    roles: the world of another account or region (its ids differ from the demo's)."""
+    _build_roles(world)
+    host = f"vcenter-{world.region}.{world.account_id}.example.local"
+    world.add_vcenter(host, DEMO_USER, "Site-Passw0rd!")
+    hypervisor = world.add_hypervisor(f"vcenter-{world.region}", host, username=DEMO_USER,
+                                      password="Site-Passw0rd!")  # noqa: S106 - demo vCenter
+    world.add_gateway(f"gateway-{world.region}", hypervisor_arn=hypervisor.arn)
+    for number in range(vm_count):
+        world.add_vm(hypervisor.arn, f"site-{number + 1:03d}", "/Site/vm/Apps",
+                     [Disk("Hard disk 1", 40 * GIB, 4 * GIB)], vmware_tags=[OS_TAGS[1]],
+                     hardware_version=19)
+    if world.backup is not None:
+        create_vault(world.backup, "Default")
 
 
 def _add_vms(

@@ -12,11 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from emulator import control
+from emulator import control, sts
+from emulator.accounts import Signer, signer_of
 from emulator.backup import protocol as backup_protocol
 from emulator.emulator_state import EmulatorState
 from emulator.errors import AwsError
 from emulator.gateway import protocol as gateway_protocol
+from emulator.world import World
 
 log = logging.getLogger("emulator.server")
 
@@ -65,31 +67,47 @@ class EmulatorApp:
         if path.startswith(control.PREFIX):
             return control.handle(self.state, method, path, query, body)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        signer = signer_of(headers.get("authorization"))
         target = headers.get("x-amz-target")
+        if target is None and sts.is_sts_request(method, path, signer,
+                                                 headers.get("content-type", "")):
+            return await self._call_sts(signer, body)
+        # The signing credentials name the account; their scope, the region.
+        world = self.state.world_for(signer)
         if target is not None:
             operation = gateway_protocol.operation_from_target(target) or target
-            return await self._call_gateway("json", operation, body)
+            return await self._call_gateway(world, "json", operation, body)
         if method == "POST" and path.startswith(gateway_protocol.CBOR_PATH_PREFIX):
             operation = path.removeprefix(gateway_protocol.CBOR_PATH_PREFIX)
-            return await self._call_gateway("cbor", operation, body)
+            return await self._call_gateway(world, "cbor", operation, body)
         raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
-        return await self._call_backup(method, raw_path, query, headers, body)
+        return await self._call_backup(world, method, raw_path, query, headers, body)
+
+    async def _call_sts(self, signer: Signer, body: bytes) -> Response:
+        request_id = self.state.next_request_id()
+        try:
+            await self._before_call(sts.SERVICE, _form_action(body))
+        except AwsError as error:
+            return sts.render_error(error, request_id)
+        with self.state.world.lock:
+            return sts.handle(self.state.accounts, self.state.world, signer, body, request_id)
 
     async def _call_gateway(
-        self, protocol: gateway_protocol.Protocol, operation: str, body: bytes
+        self, world: World, protocol: gateway_protocol.Protocol, operation: str, body: bytes
     ) -> Response:
         request_id = self.state.next_request_id()
         try:
             await self._before_call(GATEWAY, operation)
         except AwsError as error:
             return gateway_protocol.render_error(protocol, error, request_id)
-        return gateway_protocol.handle(self.state.world, protocol, operation, body, request_id)
+        return gateway_protocol.handle(world, protocol, operation, body, request_id)
 
     async def _call_backup(
-        self, method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes
+        self, world: World, method: str, raw_path: str, query: str, headers: dict[str, str],
+        body: bytes
     ) -> Response:
         request_id = self.state.next_request_id()
-        if self.state.world.backup is None:
+        if world.backup is None:
             error = AwsError("UnknownOperationException", f"No route for {method} {raw_path}", 404)
             return backup_protocol.render_error(error, request_id)
         operation = backup_protocol.operation_for(method, raw_path) or "UnknownOperation"
@@ -97,7 +115,6 @@ class EmulatorApp:
             await self._before_call(BACKUP, operation)
         except AwsError as error:
             return backup_protocol.render_error(error, request_id)
-        world = self.state.world
         return backup_protocol.handle(world, method, raw_path, query, headers, body, request_id)
 
     async def _before_call(self, service: str, operation: str) -> None:
@@ -108,6 +125,15 @@ class EmulatorApp:
             latency_seconds = self.state.faults.before_call(service, operation)
         if latency_seconds > 0:
             await asyncio.sleep(latency_seconds)
+
+
+def _form_action(body: bytes) -> str:
+    """The Action of a query-protocol request, for the call counters and fault rules."""
+    for pair in body.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == b"Action":
+            return value.decode("latin-1")
+    return "UnknownOperation"
 
 
 async def _read_body(receive: Receive) -> bytes:

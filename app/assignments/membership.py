@@ -139,9 +139,12 @@ async def tag_members(ctx: SyncContext, *, run_id: int) -> None:
             await pace.turn()
             try:
                 if item.tags:
-                    await gw.tag_resource(ctx.gateway, arn=item.arn, tags=item.tags)
+                    # Each VM through its own target's client (from its ARN).
+                    gateway = ctx.aws.for_arn(item.arn).gateway
+                    await gw.tag_resource(gateway, arn=item.arn, tags=item.tags)
                 else:
-                    await gw.untag_resource(ctx.gateway, arn=item.arn, keys=item.untag)
+                    await gw.untag_resource(ctx.aws.for_arn(item.arn).gateway, arn=item.arn,
+                                            keys=item.untag)
             except DomainError:
                 return False  # counted; the next run tries again
         return True

@@ -29,6 +29,38 @@ class ApiKeyConfig(BaseModel):
     scopes: list[Scope] = Field(min_length=1)
 
 
+DEFAULT_TARGET = "default"
+# AWS partitions' region names: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ...
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"
+_ROLE_ARN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+
+
+class AwsTarget(BaseModel):
+    """One AWS account and region vmbackup works in (an entry of VMBACKUP_AWS_TARGETS)."""
+
+    model_config = {"extra": "forbid"}
+
+    alias: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+                       description="lower-case slug naming the target in the API (?target=)")
+    # Optional only for the implicit default target (built from VMBACKUP_AWS_REGION).
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    region: str = Field(pattern=_REGION)
+    role_arn: str | None = Field(default=None, pattern=_ROLE_ARN, max_length=2048)
+    external_id: str | None = Field(default=None, min_length=2, max_length=1224,
+                                    pattern=r"^[A-Za-z0-9_+=,.@:/-]+$")
+    endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _role_in_its_account(self) -> AwsTarget:
+        if self.external_id is not None and self.role_arn is None:
+            raise ValueError(f"target {self.alias!r}: external_id needs a role_arn to assume")
+        if self.role_arn is not None and self.account_id is not None \
+                and f"::{self.account_id}:" not in self.role_arn:
+            raise ValueError(f"target {self.alias!r}: role_arn {self.role_arn} is not a role "
+                             f"of account {self.account_id}")
+        return self
+
+
 class InsecureConfiguration(ValueError):
     """The configuration would expose the service; the message says what to set."""
 
@@ -50,6 +82,9 @@ class Settings(BaseSettings):
 
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
+    # The accounts/regions to work in (JSON list of AwsTarget); unset: one target, "default",
+    # in aws_region. A target without endpoint_url uses aws_endpoint_url.
+    aws_targets: list[AwsTarget] = Field(default_factory=list)
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
     aws_retry_mode: str = Field(default="standard", pattern="^(standard|adaptive|legacy)$")
     aws_connect_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -108,6 +143,8 @@ class Settings(BaseSettings):
     backup_min_completion_margin_minutes: int = Field(default=60, ge=0)
     # How long the vault names read from ListBackupVaults are trusted for on-demand checks.
     backup_vault_cache_seconds: float = Field(default=300.0, ge=0)
+    # A VM's cached recovery points are listed from AWS again when read this long after.
+    recovery_points_max_age_seconds: float = Field(default=60.0, ge=0)
     # AWS may under-report a VMware backup's size at first: the size counts as final once the
     # job was read again this long after it completed.
     job_size_settle_seconds: float = Field(default=300.0, ge=0)
@@ -168,6 +205,30 @@ class Settings(BaseSettings):
                 "VMBACKUP_JWT_JWKS_FILE"
             )
         return self
+
+    @model_validator(mode="after")
+    def _targets_are_distinct(self) -> Settings:
+        aliases = [target.alias for target in self.aws_targets]
+        duplicates = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+        if duplicates:
+            raise ValueError(f"VMBACKUP_AWS_TARGETS: aliases must be unique; repeated: "
+                             f"{', '.join(duplicates)}")
+        places = [(target.account_id, target.region) for target in self.aws_targets]
+        if len(set(places)) != len(places):
+            raise ValueError("VMBACKUP_AWS_TARGETS: two targets name the same account and "
+                             "region (each would refresh the same resources)")
+        missing = [target.alias for target in self.aws_targets if target.account_id is None]
+        if missing:
+            raise ValueError(f"VMBACKUP_AWS_TARGETS: account_id is required (targets "
+                             f"{', '.join(missing)})")
+        return self
+
+    @cached_property
+    def targets(self) -> list[AwsTarget]:
+        """The configured targets, the first being the default for new resources."""
+        if self.aws_targets:
+            return list(self.aws_targets)
+        return [AwsTarget(alias=DEFAULT_TARGET, region=self.aws_region)]
 
     @cached_property
     def is_jwt_enabled(self) -> bool:

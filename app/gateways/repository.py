@@ -40,8 +40,10 @@ async def gateway_of_hypervisor(*, session: AsyncSession, hypervisor_id: str) ->
 
 
 async def list_gateways(*, session: AsyncSession, page: PageParams, hypervisor_id: str | None,
-                        include_deleted: bool) -> Sequence[Gateway]:
+                        include_deleted: bool, target: str | None = None) -> Sequence[Gateway]:
     stmt = select(Gateway)
+    if target is not None:
+        stmt = stmt.where(Gateway.target == target)
     if hypervisor_id is not None:
         stmt = stmt.where(Gateway.hypervisor_id == hypervisor_id)
     if not include_deleted:
@@ -51,14 +53,18 @@ async def list_gateways(*, session: AsyncSession, page: PageParams, hypervisor_i
     return found
 
 
-async def save_gateway(*, session: AsyncSession, info: GatewayInfo, now: datetime) -> None:
-    """Write what AWS said about a gateway into the cache (insert or update)."""
+async def save_gateway(*, session: AsyncSession, info: GatewayInfo, now: datetime,
+                       target: str | None = None) -> None:
+    """Write what AWS said about a gateway into the cache (insert or update); ``target``: the
+    AWS target it was read from (None: keep the cached one)."""
     existing = await session.get(Gateway, info.id)
     values: dict[str, Any] = {
         "id": info.id, "arn": info.arn, "name": info.name, "gateway_type": info.gateway_type,
         "hypervisor_id": info.hypervisor_id, "last_seen_at": info.last_seen_at,
         "synced_at": now, "deleted_at": None,
     }
+    if target is not None:
+        values["target"] = target
     if info.is_detailed:
         values |= {
             "software_version": info.software_version,
@@ -75,9 +81,11 @@ async def save_gateway(*, session: AsyncSession, info: GatewayInfo, now: datetim
         await session.refresh(existing)
 
 
-async def live_gateway_ids(*, session: AsyncSession) -> set[str]:
-    result = await session.execute(select(Gateway.id).where(Gateway.deleted_at.is_(None)))
-    return set(result.scalars().all())
+async def live_gateway_ids(*, session: AsyncSession, target: str | None = None) -> set[str]:
+    stmt = select(Gateway.id).where(Gateway.deleted_at.is_(None))
+    if target is not None:
+        stmt = stmt.where(Gateway.target == target)
+    return set((await session.execute(stmt)).scalars().all())
 
 
 async def mark_deleted(*, session: AsyncSession, gateway_ids: Collection[str],

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from app.aws.clients import TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, ReaderDep
@@ -31,13 +32,14 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
             responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_gateways(
     session: SessionDep, settings: SettingsDep, _principal: ReaderDep, page: PageDep,
+    target: TargetFilterDep,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
     include_deleted: bool = False,
 ) -> GatewayPage:
     """Cached gateways: software version and updates, deprecation, liveness, maintenance."""
     return await service.list_gateways(session=session, settings=settings, page=page,
                                        hypervisor_id=hypervisor_id,
-                                       include_deleted=include_deleted)
+                                       include_deleted=include_deleted, target=target)
 
 
 @router.get("/{gateway_id}", response_model=GatewayRead,

@@ -15,6 +15,7 @@ class MaintenanceWindowRead(BaseModel):
 class GatewayRead(BaseModel):
     id: str
     arn: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in.")
     name: str
     gateway_type: str
     hypervisor_id: str | None

@@ -53,7 +53,8 @@ def to_read(gateway: Gateway, settings: Settings) -> GatewayRead:
             hour_of_day=gateway.maintenance_hour_of_day,
             minute_of_hour=gateway.maintenance_minute_of_hour or 0)
     return GatewayRead(
-        id=gateway.id, arn=gateway.arn, name=gateway.name, gateway_type=gateway.gateway_type,
+        id=gateway.id, arn=gateway.arn, target=gateway.target, name=gateway.name,
+        gateway_type=gateway.gateway_type,
         hypervisor_id=gateway.hypervisor_id, software_version=gateway.software_version,
         is_update_available=gateway.next_update_available_at is not None,
         next_update_available_at=gateway.next_update_available_at,
@@ -64,7 +65,8 @@ def to_read(gateway: Gateway, settings: Settings) -> GatewayRead:
 
 
 async def list_gateways(*, session: AsyncSession, settings: Settings, page: PageParams,
-                        hypervisor_id: str | None, include_deleted: bool) -> GatewayPage:
+                        hypervisor_id: str | None, include_deleted: bool,
+                        target: str | None = None) -> GatewayPage:
     # A filter that can never match is a 404, not an empty page. (Not require_hypervisor:
     # the hypervisors service imports this module.)
     if hypervisor_id is not None and await hypervisors.get_hypervisor(
@@ -72,7 +74,7 @@ async def list_gateways(*, session: AsyncSession, settings: Settings, page: Page
         raise HypervisorNotFound(f"No hypervisor {hypervisor_id} in the inventory.",
                                  hypervisor_id=hypervisor_id)
     rows = await repository.list_gateways(session=session, page=page, hypervisor_id=hypervisor_id,
-                                          include_deleted=include_deleted)
+                                          include_deleted=include_deleted, target=target)
     items, next_cursor = page_of(rows, repository.GATEWAY_KEYSET, page)
     return GatewayPage(items=[to_read(row, settings) for row in items], next_cursor=next_cursor)
 

@@ -101,9 +101,11 @@ async def get_hypervisor_row(
 
 
 async def list_hypervisor_rows(
-    *, session: AsyncSession, page: PageParams, include_deleted: bool
+    *, session: AsyncSession, page: PageParams, include_deleted: bool, target: str | None = None
 ) -> list[HypervisorRow]:
     stmt = _with_counts()
+    if target is not None:
+        stmt = stmt.where(Hypervisor.target == target)
     if not include_deleted:
         stmt = stmt.where(Hypervisor.deleted_at.is_(None))
     result = await session.execute(paginate(stmt, HYPERVISOR_KEYSET, page))
@@ -111,15 +113,18 @@ async def list_hypervisor_rows(
 
 
 async def save_hypervisor(
-    *, session: AsyncSession, info: HypervisorInfo, now: datetime
+    *, session: AsyncSession, info: HypervisorInfo, now: datetime, target: str | None = None
 ) -> None:
-    """Write what AWS said about a hypervisor into the cache (insert or update)."""
+    """Write what AWS said about a hypervisor into the cache (insert or update); ``target``:
+    the AWS target it was read from (None: keep the cached one)."""
     existing = await session.get(Hypervisor, info.id)
     values: dict[str, Any] = {
         "id": info.id, "arn": info.arn, "name": info.name, "host": info.host,
         "state": info.state, "kms_key_arn": info.kms_key_arn, "synced_at": now,
         "deleted_at": None,
     }
+    if target is not None:
+        values["target"] = target
     if info.is_detailed:
         values |= {
             "log_group_arn": info.log_group_arn,
@@ -154,9 +159,18 @@ async def mark_deleted(*, session: AsyncSession, hypervisor_ids: Collection[str]
         .values(deleted_at=now, inventory_version=Hypervisor.inventory_version + 1))
 
 
-async def live_hypervisor_ids(*, session: AsyncSession) -> set[str]:
-    result = await session.execute(select(Hypervisor.id).where(Hypervisor.deleted_at.is_(None)))
-    return set(result.scalars().all())
+async def live_hypervisor_ids(*, session: AsyncSession, target: str | None = None) -> set[str]:
+    """Hypervisors not tombstoned (of one AWS target, or all)."""
+    stmt = select(Hypervisor.id).where(Hypervisor.deleted_at.is_(None))
+    if target is not None:
+        stmt = stmt.where(Hypervisor.target == target)
+    return set((await session.execute(stmt)).scalars().all())
+
+
+async def target_of(*, session: AsyncSession, hypervisor_id: str) -> str | None:
+    """The AWS target a cached hypervisor lives in."""
+    result = await session.execute(select(Hypervisor.target).where(Hypervisor.id == hypervisor_id))
+    return result.scalar_one_or_none()
 
 
 async def record_inventory_outcome(

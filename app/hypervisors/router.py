@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from app.aws.clients import TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.aws.gateway import GatewayClientDep
 from app.core.auth import AdminDep, OperatorDep, ReaderDep
@@ -35,10 +36,11 @@ _ONE = (*COMMON_ERRORS, HypervisorNotFound)
 
 @router.get("", response_model=HypervisorPage, responses=error_responses(*COMMON_ERRORS))
 async def list_hypervisors(session: SessionDep, _principal: ReaderDep, page: PageDep,
-                           include_deleted: bool = False) -> HypervisorPage:
+                           target: TargetFilterDep, include_deleted: bool = False
+                           ) -> HypervisorPage:
     """Cached hypervisors with VM count, state, gateway, metadata-sync status and freshness."""
     return await service.list_hypervisors(session=session, page=page,
-                                          include_deleted=include_deleted)
+                                          include_deleted=include_deleted, target=target)
 
 
 @router.post("", status_code=201, response_model=HypervisorRead,

@@ -127,6 +127,7 @@ class HypervisorMetadataSyncRead(BaseModel):
 class HypervisorRead(BaseModel):
     id: str
     arn: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in.")
     name: str
     host: str
     state: str = Field(description="PENDING | ONLINE | OFFLINE | ERROR")

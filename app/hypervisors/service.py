@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 def to_read(row: HypervisorRow) -> HypervisorRead:
     hypervisor = row.hypervisor
     return HypervisorRead(
-        id=hypervisor.id, arn=hypervisor.arn, name=hypervisor.name, host=hypervisor.host,
+        id=hypervisor.id, arn=hypervisor.arn, target=hypervisor.target, name=hypervisor.name,
+        host=hypervisor.host,
         state=hypervisor.state, kms_key_arn=hypervisor.kms_key_arn,
         log_group_arn=hypervisor.log_group_arn, gateway_id=row.gateway_id,
         vm_count=row.vm_count,
@@ -63,9 +64,9 @@ async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str,
 
 
 async def list_hypervisors(*, session: AsyncSession, page: PageParams,
-                           include_deleted: bool) -> HypervisorPage:
+                           include_deleted: bool, target: str | None = None) -> HypervisorPage:
     rows = await repository.list_hypervisor_rows(session=session, page=page,
-                                                 include_deleted=include_deleted)
+                                                 include_deleted=include_deleted, target=target)
     items, next_cursor = page_of(rows, repository.HYPERVISOR_KEYSET, page,
                                  record=lambda row: row.hypervisor)
     return HypervisorPage(items=[to_read(row) for row in items], next_cursor=next_cursor)

@@ -45,6 +45,7 @@ class JobFilter:
     created_before: datetime | None = None
     completed_after: datetime | None = None
     completed_before: datetime | None = None
+    target: str | None = None
 
 
 def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -133,7 +134,7 @@ async def list_jobs(*, session: AsyncSession, query: JobFilter,
     stmt = select(BackupJob)
     if query.states:
         stmt = stmt.where(BackupJob.state.in_(list(query.states)))
-    for column, value in ((BackupJob.vm_id, query.vm_id),
+    for column, value in ((BackupJob.target, query.target), (BackupJob.vm_id, query.vm_id),
                           (BackupJob.hypervisor_id, query.hypervisor_id),
                           (BackupJob.plan_id, query.plan_id), (BackupJob.origin, query.origin),
                           (BackupJob.change_detection, query.change_detection)):
@@ -154,10 +155,14 @@ async def list_jobs(*, session: AsyncSession, query: JobFilter,
     return jobs
 
 
-async def active_jobs(*, session: AsyncSession) -> dict[str, tuple[str, datetime]]:
-    """id -> (state, created) of every cached job AWS has not finished."""
-    result = await session.execute(select(BackupJob.id, BackupJob.state, BackupJob.created_at)
-                                   .where(BackupJob.state.in_(sorted(ACTIVE_STATES))))
+async def active_jobs(*, session: AsyncSession,
+                      target: str | None = None) -> dict[str, tuple[str, datetime]]:
+    """id -> (state, created) of every cached job AWS has not finished (of one target)."""
+    stmt = select(BackupJob.id, BackupJob.state, BackupJob.created_at) \
+        .where(BackupJob.state.in_(sorted(ACTIVE_STATES)))
+    if target is not None:
+        stmt = stmt.where(BackupJob.target == target)
+    result = await session.execute(stmt)
     return {job_id: (state, created_at) for job_id, state, created_at in result}
 
 

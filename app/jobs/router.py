@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import OperatorDep, Principal, ReaderDep
 from app.core.config import Settings
@@ -67,7 +68,7 @@ def _vault_names(request: Request) -> VaultNames:
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
     return service.StartContext(settings=_settings(request), client=_backup_client(request),
                                 vaults=_vault_names(request), principal=principal.name,
-                                idempotency_key=key)
+                                idempotency_key=key, targets=request.app.state.aws)
 
 
 @vm_backups_router.post("/{vm_id}/backups", status_code=202, response_model=JobRead,
@@ -107,6 +108,7 @@ async def start_backups(
 
 
 async def _job_filter(
+    target: TargetFilterDep,
     state: Annotated[list[JobState] | None, Query(max_length=9)] = None,
     vm_id: Annotated[str | None, Query(max_length=64)] = None,
     hypervisor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -129,7 +131,7 @@ async def _job_filter(
         states=tuple(state or ()), vm_id=vm_id, hypervisor_id=hypervisor_id, plan_id=plan_id,
         origin=origin, change_detection=change_detection, created_after=created_after,
         created_before=created_before, completed_after=completed_after,
-        completed_before=completed_before)
+        completed_before=completed_before, target=target)
 
 
 @router.get("", response_model=JobPage, responses=error_responses(*COMMON_ERRORS))
@@ -170,8 +172,8 @@ async def get_job(job_id: JobIdPath, session: SessionDep, client: BackupClientDe
 
 @router.post("/{job_id}/stop", status_code=202, response_model=JobRead,
              responses=error_responses(*COMMON_ERRORS, *AWS_ERRORS, JobNotFound, JobNotStoppable))
-async def stop_job(job_id: JobIdPath, session: SessionDep, client: BackupClientDep,
+async def stop_job(job_id: JobIdPath, session: SessionDep, targets: AwsTargetsDep,
                    settings: SettingsDep, _principal: OperatorDep) -> JobRead:
     """Ask AWS to stop a job that has not finished; it is ABORTING, then ABORTED."""
-    return await service.stop_job(session=session, client=client, settings=settings,
+    return await service.stop_job(session=session, targets=targets, settings=settings,
                                   job_id=job_id)

@@ -84,6 +84,7 @@ class JobRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in.")
     vm_id: str | None
     vm_arn: str
     vm_name: str | None

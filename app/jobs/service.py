@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws import backup_jobs as aws
+from app.aws.clients import AwsTargets
 from app.core.config import Settings
 from app.core.errors import DomainError, problem_type
 from app.jobs import repository
@@ -51,6 +52,11 @@ class StartContext:
     vaults: VaultNames
     principal: str
     idempotency_key: str
+    # Every target's clients: a VM's backup starts in its own target (from its ARN).
+    targets: AwsTargets | None = None
+
+    def client_for(self, arn: str) -> BackupClient:
+        return self.client if self.targets is None else self.targets.for_arn(arn).backup
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,13 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
         vm = vms.get(vm_id)
         if vm is None or vm.deleted_at is not None:
             return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
+        client = ctx.client_for(vm.arn)
+        if client is not ctx.client and not await ctx.vaults.exists(client,
+                                                                    resolved.vault_name):
+            return BackupVaultNotFound(
+                f"There is no backup vault {resolved.vault_name!r} in the account/region of "
+                f"VM {vm_id}.", invalid_params=[{"name": "body.vault_name",
+                                                  "reason": "not found"}])
         running = active.get(vm_id)
         if running is not None:
             if running.idempotency_token == tokens[vm_id]:
@@ -135,7 +148,7 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
         async with semaphore:
             try:
                 started = await aws.start_backup_job(
-                    ctx.client, vault_name=resolved.vault_name, resource_arn=arns[vm_id],
+                    client, vault_name=resolved.vault_name, resource_arn=arns[vm_id],
                     iam_role_arn=resolved.iam_role_arn, idempotency_token=tokens[vm_id],
                     start_window_minutes=options.start_window_minutes,
                     complete_window_minutes=options.complete_window_minutes,
@@ -148,7 +161,13 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
     created = [outcome for outcome in outcomes if isinstance(outcome, aws.BackupJobInfo)]
     started = {job.id: Started(ctx.principal, tokens[vm_id_of(job.resource_arn) or ""])
                for job in created}
-    await save_jobs(session=session, jobs=created, now=utcnow(), started=started, only_new=True)
+    by_target: dict[str | None, list[aws.BackupJobInfo]] = {}
+    for job in created:
+        target = None if ctx.targets is None else ctx.targets.for_arn(job.resource_arn).target
+        by_target.setdefault(target, []).append(job)
+    for target, jobs in by_target.items():
+        await save_jobs(session=session, jobs=jobs, now=utcnow(), started=started, only_new=True,
+                        target=target)
     rows = await repository.jobs_by_id(
         session=session, job_ids=[outcome if isinstance(outcome, str) else outcome.id
                                   for outcome in outcomes
@@ -179,11 +198,12 @@ def _as_created(started: aws.StartedJob, arn: str, resolved: Resolved) -> aws.Ba
         plan_name=None, plan_version=None, rule_id=None, rule_name=None)
 
 
-async def stop_job(*, session: AsyncSession, client: BackupClient, settings: Settings,
+async def stop_job(*, session: AsyncSession, targets: AwsTargets, settings: Settings,
                    job_id: str) -> JobRead:
     job = await repository.get_job(session=session, job_id=job_id)
     if job is None:
         raise JobNotFound(f"No backup job {job_id}.")
+    client = targets.get(job.target).backup  # the job's own account/region
     if job.state not in ACTIVE_STATES or job.state == "ABORTING":
         raise JobNotStoppable(f"Backup job {job_id} is {job.state}; only CREATED, PENDING and "
                               "RUNNING jobs can be stopped.")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws.backup_jobs import BackupJobInfo
+from app.core.config import DEFAULT_TARGET
 from app.jobs import repository
 from app.jobs.changes import JobChange, job_changes, publish_job_changes
 from app.jobs.detection import derive_change_detection, is_backed_up, vm_id_of
@@ -37,7 +38,7 @@ class SaveResult:
 async def save_jobs(
     *, session: AsyncSession, jobs: Sequence[BackupJobInfo], now: datetime,
     history_since: datetime | None = None, started: Mapping[str, Started] | None = None,
-    only_new: bool = False,
+    only_new: bool = False, target: str | None = None,
 ) -> SaveResult:
     """Write what AWS reported of ``jobs``; publish what changed. ``started`` names the jobs an
     on-demand request of this transaction started (with who asked); with ``only_new`` a job
@@ -49,6 +50,7 @@ async def save_jobs(
         by_id = {job_id: job for job_id, job in by_id.items() if job_id not in existing}
     vm_ids = {vm_id for job in by_id.values() if (vm_id := vm_id_of(job.resource_arn))}
     vms = await repository.vms_by_id(session=session, vm_ids=vm_ids)
+    # The AWS target the jobs were read from (None: the cached one, else the default).
     if history_since is None:
         history_since = await repository.history_since(session=session)
     first_backup = await repository.first_backups(
@@ -63,6 +65,7 @@ async def save_jobs(
     for job in by_id.values():
         before = existing.get(job.id)
         row = _row(job, before, (started or {}).get(job.id), vms, first_backup, history_since)
+        row["target"] = target or (before or {}).get("target") or DEFAULT_TARGET
         if before is not None and all(before.get(name) == value for name, value in row.items()
                                       if name not in _BOOKKEEPING):
             unchanged.append(job.id)

@@ -22,15 +22,19 @@ _UNKNOWN_NAME_RECHECK_SECONDS = 60.0
 class VaultNames:
     def __init__(self, max_age_seconds: float) -> None:
         self.max_age_seconds = max_age_seconds
-        self._names: set[str] = set()
-        self._read_at: float | None = None
+        # Per client (one per AWS target): vault names are per account and region.
+        self._names: dict[int, set[str]] = {}
+        self._read_at: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
     async def exists(self, client: BackupClient, name: str) -> bool:
+        key = id(client)
         async with self._lock:
-            age = None if self._read_at is None else time.monotonic() - self._read_at
+            read_at = self._read_at.get(key)
+            age = None if read_at is None else time.monotonic() - read_at
+            names = self._names.get(key, set())
             if age is None or age > self.max_age_seconds or (
-                    name not in self._names and age > _UNKNOWN_NAME_RECHECK_SECONDS):
-                self._names = await list_backup_vault_names(client)
-                self._read_at = time.monotonic()
-            return name in self._names
+                    name not in names and age > _UNKNOWN_NAME_RECHECK_SECONDS):
+                names = self._names[key] = await list_backup_vault_names(client)
+                self._read_at[key] = time.monotonic()
+            return name in names

@@ -16,6 +16,9 @@ from app.models.hypervisor import Hypervisor
 from app.models.idempotency_key import IdempotencyKey
 from app.models.job_refresh_state import JobRefreshState
 from app.models.lease import Lease
+from app.models.recovery_point import RecoveryPoint
+from app.models.recovery_point_listing import RecoveryPointListing
+from app.models.restore_job import RestoreJob
 from app.models.sync_run import SyncRun
 from app.models.tag_mapping import TagMapping
 from app.models.tag_mapping_set import TagMappingSet
@@ -44,6 +47,9 @@ __all__ = [
     "IdempotencyKey",
     "JobRefreshState",
     "Lease",
+    "RecoveryPoint",
+    "RecoveryPointListing",
+    "RestoreJob",
     "SyncRun",
     "TagMapping",
     "TagMappingSet",

@@ -17,6 +17,8 @@ class BackupJob(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # AWS BackupJobId
     account_id: Mapped[str | None] = mapped_column(String(12))
+    # The AWS account/region (VMBACKUP_AWS_TARGETS alias) whose refresh lists it.
+    target: Mapped[str] = mapped_column(String(40), default="default", server_default="default")
     vm_arn: Mapped[str] = mapped_column(String(500))
     vm_id: Mapped[str | None] = mapped_column(String(64))  # from the ARN
     vm_name: Mapped[str | None] = mapped_column(String(200))
@@ -58,6 +60,7 @@ class BackupJob(Base):
     __table_args__ = (
         # Each filter of GET /jobs pages newest first from its own index.
         Index("ix_backup_job_created_at_id", "created_at", "id"),
+        Index("ix_backup_job_target_created_at_id", "target", "created_at", "id"),
         Index("ix_backup_job_completed_at_id", "completed_at", "id"),
         Index("ix_backup_job_state_created_at_id", "state", "created_at", "id"),
         Index("ix_backup_job_vm_id_created_at_id", "vm_id", "created_at", "id"),

@@ -13,6 +13,9 @@ class BackupPlan(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # AWS BackupPlanId
     arn: Mapped[str] = mapped_column(String(500))
+    # The AWS account/region (VMBACKUP_AWS_TARGETS alias) it lives in.
+    target: Mapped[str] = mapped_column(String(40), default="default", server_default="default",
+                                        index=True)
     name: Mapped[str] = mapped_column(String(50))
     version_id: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -11,6 +11,9 @@ class BackupVault(Base):
 
     __tablename__ = "backup_vault"
 
+    # Vault names are unique per account and region only ("Default" is in every one).
+    target: Mapped[str] = mapped_column(String(40), primary_key=True, default="default",
+                                        server_default="default")
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     arn: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -13,6 +13,9 @@ class Gateway(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # bgw-XXXXXXXX
     arn: Mapped[str] = mapped_column(String(500), unique=True)
+    # The AWS account/region (VMBACKUP_AWS_TARGETS alias) it lives in.
+    target: Mapped[str] = mapped_column(String(40), default="default", server_default="default",
+                                        index=True)
     name: Mapped[str] = mapped_column(String(100))
     gateway_type: Mapped[str] = mapped_column(String(40))
     hypervisor_id: Mapped[str | None] = mapped_column(String(64), index=True)

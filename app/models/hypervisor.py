@@ -13,6 +13,9 @@ class Hypervisor(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hype-XXXXXXXX
     arn: Mapped[str] = mapped_column(String(500), unique=True)
+    # The AWS account/region (VMBACKUP_AWS_TARGETS alias) it lives in.
+    target: Mapped[str] = mapped_column(String(40), default="default", server_default="default",
+                                        index=True)
     name: Mapped[str] = mapped_column(String(100))
     host: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(20))  # PENDING | ONLINE | OFFLINE | ERROR

@@ -14,6 +14,8 @@ class SyncRun(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # inventory | status | jobs
     hypervisor_id: Mapped[str | None] = mapped_column(String(64))
+    # The AWS target (alias) of a per-target unit (status, plans, jobs, membership).
+    target: Mapped[str | None] = mapped_column(String(40))
     trigger: Mapped[str] = mapped_column(String(20))  # interval | manual
     requested_by: Mapped[str | None] = mapped_column(String(200))
     # Which replica ran it (host:pid:random), so a stuck run can be traced to its process.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,7 +12,8 @@ from app.ops.schemas import Readiness, ReadinessCheck
 
 
 async def check_readiness(state: State) -> Readiness:
-    checks = [await _database(state), await _aws_endpoint(state)]
+    checks = [await _database(state), await _aws_endpoint(state),
+              *await _assumed_roles(state)]
     status = "ready" if all(check.is_ok for check in checks) else "not_ready"
     return Readiness(status=status, checks=checks)
 
@@ -27,6 +30,20 @@ async def _database(state: State) -> ReadinessCheck:
         detail = f"schema at {current}, expected {head}: run `vmbackup migrate`"
         return ReadinessCheck(name="database", is_ok=False, detail=detail)
     return ReadinessCheck(name="database", is_ok=True, detail=f"migrated to {head}")
+
+
+async def _assumed_roles(state: State) -> list[ReadinessCheck]:
+    """Targets reached through STS: their AssumeRole works (botocore reuses the credentials
+    until shortly before they expire, so this is not an STS call per probe)."""
+    checks = []
+    for clients in state.aws:
+        if clients.assumed_role is None:
+            continue
+        error = await asyncio.to_thread(clients.assumed_role.check)
+        checks.append(ReadinessCheck(
+            name=f"aws-target:{clients.target}", is_ok=error is None,
+            detail=error or f"assumed {clients.assumed_role.role_arn}"))
+    return checks
 
 
 async def _aws_endpoint(state: State) -> ReadinessCheck:

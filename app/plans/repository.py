@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.aws.backup_plans import PlanInfo, SelectionInfo, VaultInfo
+from app.core.config import DEFAULT_TARGET
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.core.upsert import upsert
 from app.models.assignment import Assignment
@@ -28,39 +29,46 @@ VAULT_KEYSET = Keyset(fields={"name": SortField(BackupVault.name)}, default="nam
 
 # --- vaults ---------------------------------------------------------------------------------
 async def store_vaults(*, session: AsyncSession, vaults: Sequence[VaultInfo],
-                       now: datetime) -> None:
-    """The complete listing: upserted, and the vaults it lacks marked deleted."""
-    await upsert(session=session, model=BackupVault, conflict_columns=["name"],
+                       now: datetime, target: str = DEFAULT_TARGET) -> None:
+    """One target's complete listing: upserted, and its vaults it lacks marked deleted."""
+    await upsert(session=session, model=BackupVault, conflict_columns=["target", "name"],
                  update_columns=["arn", "created_at", "recovery_point_count", "synced_at",
                                  "deleted_at"],
-                 rows=[{**asdict(vault), "synced_at": now, "deleted_at": None}
-                       for vault in vaults])
+                 rows=[{**asdict(vault), "target": target, "synced_at": now,
+                        "deleted_at": None} for vault in vaults])
     await session.execute(
         update(BackupVault)
-        .where(BackupVault.name.not_in([vault.name for vault in vaults]),
+        .where(BackupVault.target == target,
+               BackupVault.name.not_in([vault.name for vault in vaults]),
                BackupVault.deleted_at.is_(None))
         .values(deleted_at=now))
 
 
-async def list_vaults(*, session: AsyncSession, page: PageParams) -> Sequence[BackupVault]:
-    stmt = paginate(select(BackupVault).where(BackupVault.deleted_at.is_(None)), VAULT_KEYSET,
-                    page)
+async def list_vaults(*, session: AsyncSession, page: PageParams,
+                      target: str | None = None) -> Sequence[BackupVault]:
+    stmt = select(BackupVault).where(BackupVault.deleted_at.is_(None))
+    if target is not None:
+        stmt = stmt.where(BackupVault.target == target)
+    stmt = paginate(stmt, VAULT_KEYSET, page)
     vaults: Sequence[BackupVault] = (await session.execute(stmt)).scalars().all()
     return vaults
 
 
-async def live_vault_names(*, session: AsyncSession) -> set[str]:
+async def live_vault_names(*, session: AsyncSession,
+                           target: str = DEFAULT_TARGET) -> set[str]:
     rows = await session.execute(
-        select(BackupVault.name).where(BackupVault.deleted_at.is_(None)))
+        select(BackupVault.name).where(BackupVault.deleted_at.is_(None),
+                                       BackupVault.target == target))
     return set(rows.scalars().all())
 
 
 # --- plans ----------------------------------------------------------------------------------
-async def plan_versions(*, session: AsyncSession) -> dict[str, tuple[str, datetime | None]]:
-    """The version and last execution of every live cached plan, by id."""
+async def plan_versions(*, session: AsyncSession,
+                        target: str = DEFAULT_TARGET) -> dict[str, tuple[str, datetime | None]]:
+    """The version and last execution of every live cached plan of a target, by id."""
     rows = await session.execute(
         select(BackupPlan.id, BackupPlan.version_id, BackupPlan.last_execution_at)
-        .where(BackupPlan.deleted_at.is_(None)))
+        .where(BackupPlan.deleted_at.is_(None), BackupPlan.target == target))
     return {plan_id: (version, executed) for plan_id, version, executed in rows.all()}
 
 
@@ -77,14 +85,14 @@ async def plan_names(*, session: AsyncSession, plan_ids: Collection[str]) -> dic
 
 
 async def store_plan(*, session: AsyncSession, info: PlanInfo, now: datetime,
-                     created_by: str | None = None) -> None:
+                     created_by: str | None = None, target: str = DEFAULT_TARGET) -> None:
     """Upsert the plan and replace its rules. ``created_by`` marks a plan vmbackup created."""
     summary = info.summary
     row: dict[str, Any] = {
         "id": summary.plan_id, "arn": summary.arn, "name": summary.name,
         "version_id": summary.version_id, "created_at": summary.created_at,
         "last_execution_at": summary.last_execution_at, "synced_at": now, "deleted_at": None,
-        "is_managed": created_by is not None, "created_by": created_by}
+        "is_managed": created_by is not None, "created_by": created_by, "target": target}
     await upsert(session=session, model=BackupPlan, rows=[row], conflict_columns=["id"],
                  update_columns=["arn", "name", "version_id", "created_at",
                                  "last_execution_at", "synced_at", "deleted_at"])
@@ -126,9 +134,12 @@ async def get_plan(*, session: AsyncSession, plan_id: str) -> BackupPlan | None:
     return plan if plan is not None and plan.deleted_at is None else None
 
 
-async def list_plans(*, session: AsyncSession, page: PageParams) -> Sequence[BackupPlan]:
-    stmt = paginate(select(BackupPlan).where(BackupPlan.deleted_at.is_(None)), PLAN_KEYSET,
-                    page)
+async def list_plans(*, session: AsyncSession, page: PageParams,
+                     target: str | None = None) -> Sequence[BackupPlan]:
+    stmt = select(BackupPlan).where(BackupPlan.deleted_at.is_(None))
+    if target is not None:
+        stmt = stmt.where(BackupPlan.target == target)
+    stmt = paginate(stmt, PLAN_KEYSET, page)
     plans: Sequence[BackupPlan] = (await session.execute(stmt)).scalars().all()
     return plans
 
@@ -158,8 +169,12 @@ async def counts_of(*, session: AsyncSession,
 
 
 # --- selections -----------------------------------------------------------------------------
-async def selection_ids_by_plan(*, session: AsyncSession) -> dict[str, set[str]]:
-    rows = await session.execute(select(BackupSelection.plan_id, BackupSelection.id))
+async def selection_ids_by_plan(*, session: AsyncSession,
+                                target: str = DEFAULT_TARGET) -> dict[str, set[str]]:
+    rows = await session.execute(
+        select(BackupSelection.plan_id, BackupSelection.id)
+        .join(BackupPlan, BackupPlan.id == BackupSelection.plan_id)
+        .where(BackupPlan.target == target))
     found: dict[str, set[str]] = {}
     for plan_id, selection_id in rows.all():
         found.setdefault(plan_id, set()).add(selection_id)

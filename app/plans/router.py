@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.aws.clients import BackupClientDep
+from app.aws.clients import BackupClientDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, ReaderDep
 from app.core.db import SessionDep
@@ -24,10 +24,11 @@ PlanIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 
 
 @router.get("/plans", response_model=PlanPage, responses=error_responses(*COMMON_ERRORS))
-async def list_plans(session: SessionDep, _principal: ReaderDep, page: PageDep) -> PlanPage:
+async def list_plans(session: SessionDep, _principal: ReaderDep, page: PageDep,
+                     target: TargetFilterDep) -> PlanPage:
     """Backup plans from the cache (vmbackup's and those made elsewhere): rules with vault,
     schedule, windows and lifecycle; assignment and selection counts; `synced_at`."""
-    return await service.list_plans(session=session, page=page)
+    return await service.list_plans(session=session, page=page, target=target)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetailRead,
@@ -69,6 +70,7 @@ async def delete_plan(
 
 
 @router.get("/vaults", response_model=VaultPage, responses=error_responses(*COMMON_ERRORS))
-async def list_vaults(session: SessionDep, _principal: ReaderDep, page: PageDep) -> VaultPage:
+async def list_vaults(session: SessionDep, _principal: ReaderDep, page: PageDep,
+                      target: TargetFilterDep) -> VaultPage:
     """Backup vaults from the cache: what a plan rule's `vault_name` can be."""
-    return await service.list_vaults(session=session, page=page)
+    return await service.list_vaults(session=session, page=page, target=target)

@@ -127,6 +127,7 @@ class PlanSelectionRead(BaseModel):
 class PlanRead(BaseModel):
     id: str
     arn: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in.")
     name: str
     version_id: str
     rules: list[PlanRuleRead]
@@ -152,6 +153,7 @@ class VaultRead(BaseModel):
 
     name: str
     arn: str
+    target: str = Field(description="The AWS target (account/region alias) it lives in.")
     created_at: datetime | None
     recovery_point_count: int | None
     synced_at: datetime

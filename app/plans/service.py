@@ -50,15 +50,17 @@ async def _reads(session: AsyncSession, plans: list[BackupPlan]) -> list[PlanRea
     rules = await repository.rules_of(session=session, plan_ids=ids)
     counts = await repository.counts_of(session=session, plan_ids=ids)
     return [PlanRead(
-        id=plan.id, arn=plan.arn, name=plan.name, version_id=plan.version_id,
+        id=plan.id, arn=plan.arn, target=plan.target, name=plan.name,
+        version_id=plan.version_id,
         rules=[PlanRuleRead.model_validate(rule) for rule in rules[plan.id]],
         is_managed=plan.is_managed, assignment_count=counts[plan.id][0],
         selection_count=counts[plan.id][1], created_at=plan.created_at,
         last_execution_at=plan.last_execution_at, synced_at=plan.synced_at) for plan in plans]
 
 
-async def list_plans(*, session: AsyncSession, page: PageParams) -> PlanPage:
-    rows = await repository.list_plans(session=session, page=page)
+async def list_plans(*, session: AsyncSession, page: PageParams,
+                     target: str | None = None) -> PlanPage:
+    rows = await repository.list_plans(session=session, page=page, target=target)
     items, next_cursor = page_of(rows, repository.PLAN_KEYSET, page)
     return PlanPage(items=await _reads(session, items), next_cursor=next_cursor)
 
@@ -143,7 +145,8 @@ async def delete_plan(*, session: AsyncSession, client: BackupClient, plan_id: s
     await repository.mark_plans_deleted(session=session, plan_ids=[plan_id], now=utcnow())
 
 
-async def list_vaults(*, session: AsyncSession, page: PageParams) -> VaultPage:
-    rows = await repository.list_vaults(session=session, page=page)
+async def list_vaults(*, session: AsyncSession, page: PageParams,
+                      target: str | None = None) -> VaultPage:
+    rows = await repository.list_vaults(session=session, page=page, target=target)
     items, next_cursor = page_of(rows, repository.VAULT_KEYSET, page)
     return VaultPage(items=[VaultRead.model_validate(v) for v in items], next_cursor=next_cursor)

@@ -8,12 +8,12 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.aws.clients import AwsClients
+from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import Settings
 from app.models.base import utcnow
 from app.sync import repository
@@ -37,9 +37,11 @@ def inventory_lease(hypervisor_id: str) -> str:
     return f"{INVENTORY}:{hypervisor_id}"
 
 
-def lease_of(kind: str, hypervisor_id: str | None) -> str:
-    """The lease guarding a refresh unit: the kind alone, or per hypervisor."""
-    return kind if hypervisor_id is None else f"{kind}:{hypervisor_id}"
+def lease_of(kind: str, hypervisor_id: str | None, target: str | None = None) -> str:
+    """The lease guarding a refresh unit: per hypervisor, else per target (``plans:<alias>``)."""
+    if hypervisor_id is not None:
+        return f"{kind}:{hypervisor_id}"
+    return kind if target is None else f"{kind}:{target}"
 
 
 @dataclass
@@ -57,15 +59,30 @@ class RunProgress:
 class SyncContext:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
-    aws: AwsClients
+    aws: AwsTargets
+    # The target this context's AWS calls go to (None: the default target); see ``on``.
+    target_clients: AwsClients | None = None
     runner_id: str = field(default_factory=new_runner_id)
     progress: dict[int, RunProgress] = field(default_factory=dict)
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     _listing_writes: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
+    def clients(self) -> AwsClients:
+        return self.target_clients or self.aws.default
+
+    @property
+    def target(self) -> str:
+        return self.clients.target
+
+    @property
     def gateway(self) -> BackupGatewayClient:
-        return self.aws.gateway
+        return self.clients.gateway
+
+    def on(self, target: str) -> SyncContext:
+        """This context with its AWS calls going to ``target`` (progress, snapshots and
+        locks stay shared)."""
+        return replace(self, target_clients=self.aws.get(target))
 
     @property
     def has_one_writer(self) -> bool:

@@ -37,8 +37,9 @@ _WAITING_LOOKBACK = timedelta(days=1)
 logger = logging.getLogger("vmbackup.sync")
 
 
-def jobs_unit(region: str) -> str:
-    return f"{JOBS}:{region}"
+def jobs_unit(target: str) -> str:
+    """The job refresh unit (its lease and high-water marks) of one AWS target."""
+    return f"{JOBS}:{target}"
 
 
 async def run_job_refresh(ctx: SyncContext, run_id: int) -> None:
@@ -55,11 +56,11 @@ async def run_job_refresh(ctx: SyncContext, run_id: int) -> None:
 
 async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
     """One cycle; returns (AWS calls, jobs seen, jobs written)."""
-    client, unit = ctx.aws.backup, jobs_unit(ctx.aws.region)
+    client, unit = ctx.clients.backup, jobs_unit(ctx.target)
     overlap = timedelta(seconds=ctx.settings.job_refresh_overlap_seconds)
     async with ctx.sessionmaker() as session:
         state = await jobs.refresh_state(session=session, unit=unit)
-        active = await jobs.active_jobs(session=session)
+        active = await jobs.active_jobs(session=session, target=ctx.target)
     created_mark = state.created_high_water_at if state else None
     completed_mark = state.completed_high_water_at if state else None
     created_after = None if created_mark is None else created_mark - overlap
@@ -96,7 +97,7 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
             # a VM discovered later is new, and its first backup is known to be its first.
             history_since = now
         result = await save_jobs(session=session, jobs=list(found.values()), now=now,
-                                 history_since=history_since)
+                                 history_since=history_since, target=ctx.target)
         await jobs.save_refresh_state(
             session=session, unit=unit, history_since=history_since, refreshed_at=now,
             created_high_water_at=_latest(created_mark, created_dates),
@@ -148,7 +149,7 @@ async def _describe_each(ctx: SyncContext, job_ids: list[str]) -> list[aws.Backu
     async def one(job_id: str) -> aws.BackupJobInfo | None:
         async with semaphore:
             try:
-                return await aws.describe_backup_job(ctx.aws.backup, job_id=job_id)
+                return await aws.describe_backup_job(ctx.clients.backup, job_id=job_id)
             except AwsResourceNotFound:
                 return None
 

@@ -30,12 +30,13 @@ class PlansOutcome:
 
 
 async def refresh_plans(ctx: SyncContext) -> PlansOutcome:
-    client, outcome = ctx.aws.backup, PlansOutcome()
+    client, outcome = ctx.clients.backup, PlansOutcome()
     vaults = await aws_plans.list_vaults(client)
     listed = await aws_plans.list_plans(client)
     async with ctx.sessionmaker() as session:
-        versions = await plans.plan_versions(session=session)
-        known_selections = await plans.selection_ids_by_plan(session=session)
+        # Each target's refresh sees, keeps and tombstones only its own plans and vaults.
+        versions = await plans.plan_versions(session=session, target=ctx.target)
+        known_selections = await plans.selection_ids_by_plan(session=session, target=ctx.target)
     semaphore = asyncio.Semaphore(_CONCURRENCY)
 
     async def plan_info(plan_id: str) -> aws_plans.PlanInfo:
@@ -67,9 +68,9 @@ async def refresh_plans(ctx: SyncContext) -> PlansOutcome:
     gone_plans = set(versions) - listed_ids
     now = utcnow()
     async with ctx.transaction() as session:
-        await plans.store_vaults(session=session, vaults=vaults, now=now)
+        await plans.store_vaults(session=session, vaults=vaults, now=now, target=ctx.target)
         for info in infos:
-            await plans.store_plan(session=session, info=info, now=now)
+            await plans.store_plan(session=session, info=info, now=now, target=ctx.target)
         unchanged = [p for p in listed if p not in changed]
         await plans.touch_plans(
             session=session, now=now, plan_ids=[p.plan_id for p in unchanged],

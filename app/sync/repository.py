@@ -74,9 +74,11 @@ def _rowcount(result: Any) -> int:
 
 # --- runs ----------------------------------------------------------------------------------
 async def start_run(*, session: AsyncSession, kind: str, hypervisor_id: str | None, trigger: str,
-                    requested_by: str | None, runner: str, now: datetime) -> SyncRun:
+                    requested_by: str | None, runner: str, now: datetime,
+                    target: str | None = None) -> SyncRun:
     run = SyncRun(
-        kind=kind, hypervisor_id=hypervisor_id, trigger=trigger, requested_by=requested_by,
+        kind=kind, hypervisor_id=hypervisor_id, target=target, trigger=trigger,
+        requested_by=requested_by,
         runner=runner, status="running", started_at=now, pages=0, vms_seen=0, vms_new=0,
         vms_changed=0, vms_tombstoned=0, tags_fetched=0, tag_errors=0, jobs_seen=0, jobs_changed=0,
         is_listing_complete=False,
@@ -106,9 +108,11 @@ async def get_runs(*, session: AsyncSession, run_ids: Collection[int]) -> Sequen
     return runs
 
 
-async def running_run(*, session: AsyncSession, kind: str,
-                      hypervisor_id: str | None) -> SyncRun | None:
+async def running_run(*, session: AsyncSession, kind: str, hypervisor_id: str | None,
+                      target: str | None = None) -> SyncRun | None:
     stmt = select(SyncRun).where(SyncRun.kind == kind, SyncRun.status == "running")
+    if hypervisor_id is None and target is not None:
+        stmt = stmt.where(SyncRun.target == target)
     stmt = stmt.where(SyncRun.hypervisor_id == hypervisor_id) if hypervisor_id is not None \
         else stmt.where(SyncRun.hypervisor_id.is_(None))
     result = await session.execute(stmt.order_by(SyncRun.id.desc()).limit(1))

@@ -117,3 +117,17 @@ async def refresh_jobs(
     return await service.refresh_unit(session=session, refresher=_refresher(request),
                                       unit="jobs", requested_by=principal.name,
                                       wait_seconds=wait_seconds)
+
+
+@router.post("/restores", status_code=202, response_model=InventoryRefreshRead,
+             responses=error_responses(*COMMON_ERRORS))
+async def refresh_restores(
+    request: Request, session: SessionDep, principal: AdminDep,
+    wait_seconds: WaitSecondsQuery = 0,
+    _key: IdempotencyKeyDep = None,
+) -> InventoryRefreshRead:
+    """Refresh the VM restore jobs now (new restores and the progress of active ones; it also
+    runs with every job refresh). Progress under /sync/runs (kind `restores`)."""
+    return await service.refresh_unit(session=session, refresher=_refresher(request),
+                                      unit="restores", requested_by=principal.name,
+                                      wait_seconds=wait_seconds)

@@ -39,6 +39,7 @@ from app.sync.inventory import (
 )
 from app.sync.jobs import JOBS, jobs_unit, run_job_refresh
 from app.sync.plans import refresh_plans
+from app.sync.restores import RESTORES, restores_unit, run_restore_refresh
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
 from app.vms.inventory_repository import TAG_TABLES, VM_TABLES
@@ -92,6 +93,7 @@ class Refresher:
         while True:
             try:
                 await self.trigger_jobs(requested_by=None, trigger="interval")
+                await self.trigger_restores(requested_by=None, trigger="interval")
                 batch = await self.trigger(hypervisor_ids=None, requested_by=None,
                                            trigger="interval")
                 if batch.task is not None:
@@ -108,6 +110,7 @@ class Refresher:
                 INVENTORY: settings.inventory_refresh_interval_seconds,
                 PLANS: settings.plans_refresh_interval_seconds,
                 JOBS: settings.job_refresh_interval_seconds,
+                RESTORES: settings.job_refresh_interval_seconds,
                 MEMBERSHIP: settings.inventory_refresh_interval_seconds}
 
     async def trigger(self, *, hypervisor_ids: Sequence[str] | None, requested_by: str | None,
@@ -116,10 +119,16 @@ class Refresher:
         Everything (``hypervisor_ids`` None) also refreshes the plans, and tags group
         assignments' VMs once the inventories are in."""
         batch = Batch()
-        status_run = await self._claim(batch, STATUS, None, trigger, requested_by)
-        plans_run = None
-        if hypervisor_ids is None:
-            plans_run = await self._claim(batch, PLANS, None, trigger, requested_by)
+        status_runs: list[tuple[str, int]] = []
+        plans_runs: list[tuple[str, int]] = []
+        for alias in self.ctx.aws.aliases:  # each target is its own unit
+            status_run = await self._claim(batch, STATUS, None, trigger, requested_by, alias)
+            if status_run is not None:
+                status_runs.append((alias, status_run))
+            if hypervisor_ids is None:
+                plans_run = await self._claim(batch, PLANS, None, trigger, requested_by, alias)
+                if plans_run is not None:
+                    plans_runs.append((alias, plans_run))
         if hypervisor_ids is None:
             async with self.ctx.sessionmaker() as session:
                 targets = sorted(await hypervisors.live_hypervisor_ids(session=session))
@@ -131,9 +140,9 @@ class Refresher:
             run_id = await self._claim(batch, INVENTORY, hypervisor_id, trigger, requested_by)
             if run_id is not None:
                 inventory_runs.append((hypervisor_id, run_id))
-        batch.task = self._spawn(self._execute(batch, status_run, inventory_runs,
+        batch.task = self._spawn(self._execute(batch, status_runs, inventory_runs,
                                                set(targets) if hypervisor_ids is None else None,
-                                               trigger, requested_by, plans_run))
+                                               trigger, requested_by, plans_runs))
         for run_id in batch.run_ids:
             self._task_of_run.setdefault(run_id, batch.task)
         return batch
@@ -146,40 +155,66 @@ class Refresher:
         """Refresh the backup jobs now (new, running and finished since the last refresh)."""
         return await self._trigger_unit(JOBS, self._refresh_jobs, trigger, requested_by)
 
+    async def trigger_restores(self, *, requested_by: str | None, trigger: str) -> Batch:
+        """Refresh the VM restore jobs now (new ones, and the progress of active ones)."""
+        return await self._trigger_unit(RESTORES, self._refresh_restores, trigger, requested_by)
+
     async def trigger_membership(self, *, requested_by: str | None, trigger: str) -> Batch:
         """Tag the VMs of group assignments now (after an assignment was written)."""
-        return await self._trigger_unit(MEMBERSHIP, self._tag_members, trigger, requested_by)
-
-    async def _trigger_unit(self, kind: str, run: Callable[[int], Awaitable[None]],
-                            trigger: str, requested_by: str | None) -> Batch:
-        """Claim a unit that has no hypervisor and run it in the background (or report the
-        run already in progress)."""
         batch = Batch()
-        run_id = await self._claim(batch, kind, None, trigger, requested_by)
+        run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
 
         async def work() -> None:
             if run_id is not None:
-                await run(run_id)
+                await self._tag_members(run_id)
 
         batch.task = self._spawn(work())
         for claimed in batch.run_ids:
             self._task_of_run.setdefault(claimed, batch.task)
         return batch
 
-    async def _refresh_jobs(self, run_id: int) -> None:
-        failure = await self._attempt(run_id, run_job_refresh(self.ctx, run_id))
-        await self._end(JOBS, run_id, None, failure)
+    async def _trigger_unit(self, kind: str, run: Callable[[str, int], Awaitable[None]],
+                            trigger: str, requested_by: str | None) -> Batch:
+        """Claim the unit of every target (it has no hypervisor) and run them in the
+        background (or report the runs already in progress)."""
+        batch = Batch()
+        claimed: list[tuple[str, int]] = []
+        for alias in self.ctx.aws.aliases:
+            run_id = await self._claim(batch, kind, None, trigger, requested_by, alias)
+            if run_id is not None:
+                claimed.append((alias, run_id))
 
-    def _lease(self, kind: str, hypervisor_id: str | None) -> str:
-        # The job refresh is one unit per account/region: its lease is named by the region.
-        return jobs_unit(self.ctx.aws.region) if kind == JOBS else lease_of(kind, hypervisor_id)
+        async def work() -> None:
+            await asyncio.gather(*(run(alias, run_id) for alias, run_id in claimed))
 
-    async def _plans(self, run_id: int) -> None:
-        failure = await self._attempt(run_id, refresh_plans(self.ctx))
-        await self._end(PLANS, run_id, None, failure)
+        batch.task = self._spawn(work())
+        for run_id in batch.run_ids:
+            self._task_of_run.setdefault(run_id, batch.task)
+        return batch
+
+    async def _refresh_jobs(self, target: str, run_id: int) -> None:
+        failure = await self._attempt(run_id, run_job_refresh(self.ctx.on(target), run_id))
+        await self._end(JOBS, run_id, None, failure, target)
+
+    async def _refresh_restores(self, target: str, run_id: int) -> None:
+        failure = await self._attempt(run_id, run_restore_refresh(self.ctx.on(target), run_id))
+        await self._end(RESTORES, run_id, None, failure, target)
+
+    def _lease(self, kind: str, hypervisor_id: str | None, target: str | None) -> str:
+        # Units without a hypervisor are one per target: ``plans:<alias>``, ``jobs:<alias>``.
+        if kind == JOBS and target is not None:
+            return jobs_unit(target)
+        if kind == RESTORES and target is not None:
+            return restores_unit(target)
+        return lease_of(kind, hypervisor_id, target)
+
+    async def _plans(self, target: str, run_id: int) -> None:
+        failure = await self._attempt(run_id, refresh_plans(self.ctx.on(target)))
+        await self._end(PLANS, run_id, None, failure, target)
 
     async def _membership(self, batch: Batch, trigger: str, requested_by: str | None) -> None:
         known = len(batch.run_ids)
+        # One unit for all targets: each VM is tagged through its own target's client.
         run_id = await self._claim(batch, MEMBERSHIP, None, trigger, requested_by)
         if run_id is None:
             # A run already going here (an assignment's) is joined: the batch ends with it, so
@@ -196,6 +231,7 @@ class Refresher:
     async def _tag_members(self, run_id: int) -> None:
         failure = await self._attempt(run_id, tag_members(self.ctx, run_id=run_id))
         await self._end(MEMBERSHIP, run_id, None, failure)
+
 
     async def wait(self, batch: Batch, timeout_seconds: float) -> None:
         """Wait until the batch's runs that this process executes have ended, or the timeout."""
@@ -219,7 +255,7 @@ class Refresher:
 
 
     async def _claim(self, batch: Batch, kind: str, hypervisor_id: str | None, trigger: str,
-                     requested_by: str | None) -> int | None:
+                     requested_by: str | None, target: str | None = None) -> int | None:
         """Start a run if its lease is free (and, on the interval, if it is due); otherwise
         report the run already in progress, if any. Returns the id of a run started here."""
         settings, now = self.ctx.settings, utcnow()
@@ -227,7 +263,7 @@ class Refresher:
         due_if_not_started_since: datetime | None = None
         if trigger == "interval":
             due_if_not_started_since = now - timedelta(seconds=interval * (1 - _INTERVAL_SLACK))
-        lease = self._lease(kind, hypervisor_id)
+        lease = self._lease(kind, hypervisor_id, target)
         async with self.ctx.transaction() as session:
             claimed = await repository.claim_lease(
                 session=session, name=lease, holder=self.ctx.runner_id, now=now,
@@ -236,30 +272,34 @@ class Refresher:
             if claimed:
                 run = await repository.start_run(
                     session=session, kind=kind, hypervisor_id=hypervisor_id, trigger=trigger,
-                    requested_by=requested_by, runner=self.ctx.runner_id, now=now)
+                    requested_by=requested_by, runner=self.ctx.runner_id, now=now,
+                    target=target)
                 batch.run_ids.append(run.id)
                 return run.id
             running = await repository.running_run(session=session, kind=kind,
-                                                    hypervisor_id=hypervisor_id)
+                                                    hypervisor_id=hypervisor_id, target=target)
             if running is not None and trigger != "interval":
                 batch.run_ids.append(running.id)
             return None
 
-    async def _execute(self, batch: Batch, status_run: int | None,
+    async def _execute(self, batch: Batch, status_runs: list[tuple[str, int]],
                        inventory_runs: list[tuple[str, int]], known: set[str] | None,
                        trigger: str, requested_by: str | None,
-                       plans_run: int | None = None) -> None:
+                       plans_runs: list[tuple[str, int]]) -> None:
         discovered: list[tuple[str, int]] = []
+
+        async def status_of(target: str, status_run: int, listing: set[str]) -> None:
+            status_started = utcnow()
+            failure = await self._attempt(status_run, refresh_status(self.ctx.on(target),
+                                                                     listing=listing))
+            await self._end(STATUS, status_run, None, failure, target)
+            if failure is None:
+                discovered.extend(await self._reread_synced(batch, status_started, listing))
 
         async def status_then_discover() -> None:
             listing = {hypervisor_id for hypervisor_id, _ in inventory_runs}
-            if status_run is not None:
-                status_started = utcnow()
-                failure = await self._attempt(status_run, refresh_status(self.ctx,
-                                                                         listing=listing))
-                await self._end(STATUS, status_run, None, failure)
-                if failure is None:
-                    discovered.extend(await self._reread_synced(batch, status_started, listing))
+            await asyncio.gather(*(status_of(target, run_id, listing)
+                                   for target, run_id in status_runs))
             if known is None:
                 return
             # Hypervisors the status refresh just discovered get their inventory too.
@@ -274,8 +314,7 @@ class Refresher:
         # Known hypervisors are listed while the status refresh runs (each listing reads its
         # hypervisor's state itself); the ones it discovers, after it.
         async def plans() -> None:
-            if plans_run is not None:
-                await self._plans(plans_run)
+            await asyncio.gather(*(self._plans(target, run_id) for target, run_id in plans_runs))
 
         for failure in await asyncio.gather(status_then_discover(),
                                             self._inventories(inventory_runs), plans(),
@@ -323,8 +362,7 @@ class Refresher:
         async def tag_one(hypervisor_id: str, run_id: int) -> None:
             nonlocal tagged_vms
             async with semaphore:
-                error = await self._attempt(run_id, refresh_tags(
-                    self.ctx, run_id=run_id, hypervisor_id=hypervisor_id))
+                error = await self._attempt(run_id, self._tags(run_id, hypervisor_id))
             tagged_vms += self.ctx.progress.get(run_id, RunProgress()).tags_fetched
             await self._end(INVENTORY, run_id, hypervisor_id, error)
 
@@ -334,17 +372,31 @@ class Refresher:
                                for hypervisor_id, run_id in listed))
         await self._refresh_statistics(tagged_vms, TAG_TABLES)
 
+    async def _tags(self, run_id: int, hypervisor_id: str) -> None:
+        await refresh_tags(await self._on_target_of(hypervisor_id), run_id=run_id,
+                           hypervisor_id=hypervisor_id)
+
     async def _refresh_statistics(self, rows: int, tables: tuple[str, ...]) -> None:
         try:
             await refresh_statistics_after(self.ctx, rows, tables)
         except Exception:  # the planner keeps older statistics; the runs must still end
             logger.exception("ANALYZE after a bulk load failed")
 
+    async def _on_target_of(self, hypervisor_id: str) -> SyncContext:
+        """The context whose AWS calls go to the hypervisor's target."""
+        async with self.ctx.sessionmaker() as session:
+            target = await hypervisors.target_of(session=session, hypervisor_id=hypervisor_id)
+        if target is None:
+            return self.ctx
+        if not self.ctx.aws.has(target):
+            raise HypervisorNotReadable(f"Its AWS target {target!r} is no longer configured.")
+        return self.ctx.on(target)
+
     async def _listing(self, run_id: int, hypervisor_id: str) -> None:
         progress = self.ctx.progress.setdefault(run_id, RunProgress())
         try:
-            await refresh_listing(self.ctx, run_id=run_id, hypervisor_id=hypervisor_id,
-                                  progress=progress)
+            await refresh_listing(await self._on_target_of(hypervisor_id), run_id=run_id,
+                                  hypervisor_id=hypervisor_id, progress=progress)
         except Exception as error:
             async with self.ctx.transaction() as session:
                 await hypervisors.record_inventory_outcome(
@@ -363,11 +415,11 @@ class Refresher:
         return None
 
     async def _end(self, kind: str, run_id: int, hypervisor_id: str | None,
-                   failure: Exception | None) -> None:
+                   failure: Exception | None, target: str | None = None) -> None:
         """Record how the run ended and give its lease back."""
         status = "succeeded" if failure is None else "failed"
         error = None if failure is None else describe(failure)
-        lease = self._lease(kind, hypervisor_id)
+        lease = self._lease(kind, hypervisor_id, target)
         now = utcnow()
         progress = self.ctx.progress.pop(run_id, None)
         counts = {} if progress is None else {"pages": progress.pages}
@@ -382,5 +434,6 @@ class Refresher:
         if failure is None:
             SYNC_LAST_SUCCESS.labels(kind=kind).set(time.time())
         logger.info("refresh run ended", extra={"fields": {
-            "run_id": run_id, "kind": kind, "hypervisor_id": hypervisor_id, "status": status,
+            "run_id": run_id, "kind": kind, "hypervisor_id": hypervisor_id, "target": target,
+            "status": status,
             "error": error}})

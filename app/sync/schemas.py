@@ -13,6 +13,7 @@ class SyncKind(StrEnum):
     PLANS = "plans"
     MEMBERSHIP = "membership"
     JOBS = "jobs"
+    RESTORES = "restores"
 
 
 class SyncStatus(StrEnum):
@@ -37,6 +38,8 @@ class SyncRunRead(BaseModel):
     id: int
     kind: SyncKind
     hypervisor_id: str | None = Field(description="The hypervisor of an inventory run.")
+    target: str | None = Field(default=None, description=(
+        "The AWS target (alias) of a status, plans, jobs or membership run."))
     trigger: SyncTrigger
     requested_by: str | None = Field(description="Who triggered a manual run.")
     runner: str = Field(description="The replica (host:pid:suffix) that ran it.")
@@ -50,8 +53,10 @@ class SyncRunRead(BaseModel):
     vms_tombstoned: int = Field(description="VMs a complete listing no longer contained.")
     tags_fetched: int = Field(description="VMs whose VMware and AWS tags were fetched.")
     tag_errors: int
-    jobs_seen: int = Field(default=0, description="Job refresh: backup jobs AWS listed.")
-    jobs_changed: int = Field(default=0, description="Job refresh: jobs that changed the cache.")
+    jobs_seen: int = Field(
+        default=0, description="Job (restore) refresh: backup (restore) jobs AWS listed.")
+    jobs_changed: int = Field(
+        default=0, description="Job (restore) refresh: those that changed the cache.")
     is_listing_complete: bool = Field(
         description="Whether the VM listing completed; only a complete one changes the cache.")
     error: str | None

@@ -66,10 +66,10 @@ async def refresh_inventory(
 
 async def refresh_unit(*, session: AsyncSession, refresher: Refresher, unit: str,
                        requested_by: str, wait_seconds: float) -> InventoryRefreshRead:
-    """Run the plans refresh, the membership tagging or the job refresh now (or join the run
-    in progress)."""
+    """Run the plans refresh, the membership tagging, the job or the restore refresh now (or
+    join the run in progress)."""
     start = {"plans": refresher.trigger_plans, "membership": refresher.trigger_membership,
-             "jobs": refresher.trigger_jobs}[unit]
+             "jobs": refresher.trigger_jobs, "restores": refresher.trigger_restores}[unit]
     batch = await start(requested_by=requested_by, trigger="manual")
     return await _answer(refresher, batch, wait_seconds)
 

@@ -54,15 +54,19 @@ async def refresh_status(ctx: SyncContext, *, listing: Collection[str] = ()) -> 
     gateway_infos = await _detailed(listed_gateways, lambda arn: gw.get_gateway(client, arn=arn))
     now = utcnow()
     async with ctx.transaction() as session:
-        known_hypervisors = await hypervisors.live_hypervisor_ids(session=session)
+        # Each target lists only its own: what it lacks is tombstoned among its own.
+        known_hypervisors = await hypervisors.live_hypervisor_ids(session=session,
+                                                                  target=ctx.target)
         for hypervisor in hypervisor_infos:
-            await hypervisors.save_hypervisor(session=session, info=hypervisor, now=now)
+            await hypervisors.save_hypervisor(session=session, info=hypervisor, now=now,
+                                              target=ctx.target)
         await hypervisors.mark_deleted(
             session=session, now=now,
             hypervisor_ids=known_hypervisors - {info.id for info in listed_hypervisors})
-        known_gateways = await gateways.live_gateway_ids(session=session)
+        known_gateways = await gateways.live_gateway_ids(session=session, target=ctx.target)
         for gateway in gateway_infos:
-            await gateways.save_gateway(session=session, info=gateway, now=now)
+            await gateways.save_gateway(session=session, info=gateway, now=now,
+                                        target=ctx.target)
         await gateways.mark_deleted(
             session=session, now=now,
             gateway_ids=known_gateways - {info.id for info in listed_gateways})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from emulator.backup import transfer
 from emulator.backup.entities import COMPLETED, FAILED, RUNNING, RestoreJob
 from emulator.world.hypervisors import ONLINE
-from emulator.world.vcenter import Disk
+from emulator.world.vcenter import Disk, normalize_folder_path
 
 if TYPE_CHECKING:
     from emulator.backup.state import BackupState
@@ -51,6 +51,10 @@ def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
         return
     at = job.finishes_at
     source = job.recovery_point
+    taken = _name_taken(state, job)
+    if taken is not None:
+        _finish(job, FAILED, taken, at)
+        return
     try:
         vm = world.add_vm(
             job.hypervisor_arn,
@@ -64,6 +68,23 @@ def settle(state: BackupState, job: RestoreJob, moment: datetime) -> None:
         return
     job.created_resource_arn = vm.arn
     _finish(job, COMPLETED, None, at)
+
+
+def _name_taken(state: BackupState, job: RestoreJob) -> str | None:
+    """vCenter keeps VM names unique within a folder: creating a second one fails."""
+    world = state.world
+    hypervisor = world.hypervisors.get(job.hypervisor_arn)
+    name = job.metadata["VMName"]
+    try:
+        path = normalize_folder_path(job.metadata["VMPath"])
+    except ValueError:
+        return None  # add_vm reports it
+    if hypervisor is not None and any(
+        vm.hypervisor_id == hypervisor.hypervisor_id and vm.path == path and vm.name == name
+        for vm in world.vms.values()
+    ):
+        return f"Failed to create the virtual machine: the name '{name}' already exists in {path}."
+    return None
 
 
 def _finish(job: RestoreJob, final_state: str, message: str | None, at: datetime) -> None:

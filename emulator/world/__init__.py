@@ -38,6 +38,7 @@ class World:
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
         clock: VirtualClock | None = None,
+        lock: threading.RLock | None = None,
         start_at: datetime = DEFAULT_START,
         strict: bool = False,
         with_backup: bool = True,
@@ -46,7 +47,8 @@ class World:
         self.region = region
         # Request handling, the control API and the clock all take this one lock, so tests,
         # timers and the server thread never see a half-applied change (and cannot deadlock).
-        self.lock = threading.RLock()
+        # Other accounts' worlds share the first world's lock and clock (one emulated time).
+        self.lock = lock or threading.RLock()
         self.clock = clock or VirtualClock(start_at, lock=self.lock)
         self.strict = strict
         self.hypervisors: dict[str, Hypervisor] = {}
@@ -69,7 +71,11 @@ class World:
     # identifiers -----------------------------------------------------------------------
     def new_id(self, prefix: str, hex_digits: int = 8) -> str:
         """Deterministic ids: the same world built the same way gets the same ids."""
-        digest = hashlib.sha256(f"{prefix}:{next(self._ids)}".encode()).hexdigest()
+        seed = f"{prefix}:{next(self._ids)}"
+        if (self.account_id, self.region) != (DEFAULT_ACCOUNT_ID, DEFAULT_REGION):
+            # Another account's ids differ from the default world's, as AWS's would.
+            seed = f"{self.account_id}:{self.region}:{seed}"
+        digest = hashlib.sha256(seed.encode()).hexdigest()
         suffix = digest[:hex_digits]
         return f"{prefix}-{suffix.upper() if prefix != 'vm' else suffix}"
 
@@ -204,9 +210,16 @@ class World:
         return gateway
 
     def add_role(
-        self, name: str, trusted_services: set[str], policies: list[str] | None = None
+        self,
+        name: str,
+        trusted_services: set[str],
+        policies: list[str] | None = None,
+        *,
+        trusted_accounts: set[str] | None = None,
+        external_id: str | None = None,
     ) -> IamRole:
-        role = IamRole(role_arn(self.account_id, name), set(trusted_services), list(policies or []))
+        role = IamRole(role_arn(self.account_id, name), set(trusted_services), list(policies or []),
+                       set(trusted_accounts or ()), external_id)
         self.roles[role.arn] = role
         return role
 

@@ -1,7 +1,7 @@
 """backup_job: indexes for the reports (each VM's newest completed job; VMs that fell back)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-06 05:30:00
 
 GET /reports/rpo reads each VM's newest COMPLETED job: with (state, vm_id, completed_at) one
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -206,7 +206,8 @@ def test_restore_fails_when_its_hypervisor_goes_away(
 
 def test_list_restore_jobs(backup: Any, recovery_point: str, world: World) -> None:
     first = backup.start_restore_job(
-        RecoveryPointArn=recovery_point, Metadata=restore_metadata(backup, recovery_point)
+        RecoveryPointArn=recovery_point,
+        Metadata=restore_metadata(backup, recovery_point, VMName="copy-1"),
     )["RestoreJobId"]
     world.clock.advance(HOUR)
     second = backup.start_restore_job(
@@ -222,3 +223,20 @@ def test_list_restore_jobs(backup: Any, recovery_point: str, world: World) -> No
     assert ids(ByStatus="PENDING") == [second]
     assert ids(ByCompleteBefore=world.clock.now()) == [first]
     assert ids(ByResourceType="VirtualMachine", MaxResults=1) == [second]
+
+
+def test_a_name_already_in_the_folder_fails_the_restore(
+    backup: Any, recovery_point: str, world: World
+) -> None:
+    # The original placement: db-1 still lives in /Datacenter/vm/Prod/DB.
+    job_id = backup.start_restore_job(
+        RecoveryPointArn=recovery_point, Metadata=restore_metadata(backup, recovery_point),
+        IamRoleArn=ROLE_ARN,
+    )["RestoreJobId"]
+    before = len(world.vms)
+    world.clock.advance(2 * HOUR)
+    done = backup.describe_restore_job(RestoreJobId=job_id)
+    assert done["Status"] == "FAILED"
+    assert "already exists" in done["StatusMessage"]
+    assert "CreatedResourceArn" not in done
+    assert len(world.vms) == before
