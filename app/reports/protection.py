@@ -83,21 +83,20 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         selections=await live_selections(session=session),
         targets=await group_targets(session=session), keys=keys,
         dialect=session.get_bind().dialect.name)
-    rows = repository.classified(classifier, query.hypervisor_id)
-    is_duplicates = query.listing is ProtectionListing.DUPLICATES
-    found = await repository.counts_and_page(
-        session=session, rows=rows, duplicates=is_duplicates,
-        reasons=list(query.reasons or UnprotectedReason), page=page)
     total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
     per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    duplicates = 0
-    for (hypervisor_id, path, reason, plan_count), count in found.counts:
+    for hypervisor_id, path, reason, count in await repository.grouped_counts(
+            session=session, classifier=classifier, hypervisor_id=query.hypervisor_id):
         for tally in (total, per_hypervisor[hypervisor_id]):
             tally.add(reason, count)
         if reason != UnprotectedReason.VM_DELETED:
             per_folder[(hypervisor_id, path)].add(reason, count)
-        duplicates += count if plan_count > 1 else 0
-    items, next_cursor = page_of(found.rows, repository.keyset_of(rows), page)
+    is_duplicates = query.listing is ProtectionListing.DUPLICATES
+    rows = repository.listing(classifier, query.hypervisor_id, duplicates=is_duplicates)
+    items, next_cursor = page_of(await repository.page_of_rows(
+        session=session, rows=rows, page=page,
+        reasons=None if is_duplicates else list(query.reasons or UnprotectedReason)),
+        repository.keyset_of(rows), page)
     plans = await shared.plans_of(session=session, vm_ids=[row.id for row in items])
     folders = sorted(per_folder.items(),
                      key=lambda item: (-(item[1].vms - item[1].protected), item[0]))
@@ -106,7 +105,8 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         freshness=fresh,
         totals=ProtectionTotals(
             **total.counts().model_dump(),
-            covered_by_more_than_one_plan=duplicates),
+            covered_by_more_than_one_plan=await repository.covered_by_several_plans(
+                session=session, hypervisor_id=query.hypervisor_id)),
         hypervisors=[_hypervisor(hypervisor_id, names.get(hypervisor_id), tally)
                      for hypervisor_id, tally in sorted(per_hypervisor.items())],
         folders=[FolderProtection(hypervisor_id=hypervisor_id, folder=path, vms=tally.vms,

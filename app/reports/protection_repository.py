@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     FromClause,
     Select,
+    Subquery,
     and_,
     case,
     exists,
@@ -32,14 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.assignments.documents import MembershipKeys
 from app.assignments.membership import wanted_folder_tag
 from app.assignments.repository import GroupTarget, in_any_place
-from app.core.pagination import Keyset, PageParams, SortField
+from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.coverage.repository import KnownSelection, is_protected
 from app.coverage.rules import SelectionRule
 from app.coverage.sql import selection_clause
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
-from app.reports.counted_page import CountedPage, computed_once, counted_page
+from app.reports.counted_page import computed_once
 from app.reports.schemas import UnprotectedReason as Reason
 
 
@@ -104,27 +104,57 @@ def _scoped(stmt: Select[Any], hypervisor_id: str | None) -> Select[Any]:
     return stmt if hypervisor_id is None else stmt.where(Vm.hypervisor_id == hypervisor_id)
 
 
-def _plan_count() -> ColumnElement[int]:
-    """How many plans cover the VM (one probe of its coverage rows)."""
-    return (select(func.count(func.distinct(VmCoverage.plan_id)))
-            .where(VmCoverage.vm_id == Vm.id).scalar_subquery())
+def _covered_by_several_plans() -> Select[Any]:
+    """The VMs selections of two or more plans cover (``vm_coverage`` holds live VMs only)."""
+    return (select(VmCoverage.vm_id).group_by(VmCoverage.vm_id)
+            .having(func.count(func.distinct(VmCoverage.plan_id)) > 1))
 
 
-def classified(classifier: Classifier, hypervisor_id: str | None) -> CTE:
-    return computed_once(_scoped(select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
-                                        reason_column(classifier).label("reason"),
-                                        _plan_count().label("plan_count")),
+async def grouped_counts(*, session: AsyncSession, classifier: Classifier,
+                         hypervisor_id: str | None) -> list[tuple[str, str, str | None, int]]:
+    """(hypervisor, folder, reason, VMs) for every combination present. The rows are a
+    MATERIALIZED CTE: flattened, SQLite evaluated the CASE twice per VM (once for the GROUP
+    BY, once for the output)."""
+    rows = computed_once(_scoped(select(Vm.hypervisor_id, Vm.path,
+                                        reason_column(classifier).label("reason")),
                                  hypervisor_id), "classified")
+    result = await session.execute(
+        select(rows.c.hypervisor_id, rows.c.path, rows.c.reason, func.count())
+        .group_by(rows.c.hypervisor_id, rows.c.path, rows.c.reason))
+    return [(hypervisor, path, reason, int(count))
+            for hypervisor, path, reason, count in result.all()]
 
 
-async def counts_and_page(*, session: AsyncSession, rows: CTE, duplicates: bool,
-                          reasons: Sequence[str], page: PageParams) -> CountedPage:
-    """(hypervisor, folder, reason, plans) counts of ``rows``, and a page of the unprotected
-    VMs of those ``reasons`` or (``duplicates``) of the VMs more than one plan covers."""
-    where = [rows.c.plan_count > 1] if duplicates else [rows.c.reason.in_(list(reasons))]
-    return await counted_page(session=session, counted=rows,
-                              group_by=["hypervisor_id", "path", "reason", "plan_count"],
-                              listed=rows, where=where, keyset_of=keyset_of, page=page)
+async def covered_by_several_plans(*, session: AsyncSession, hypervisor_id: str | None) -> int:
+    several = _covered_by_several_plans()
+    if hypervisor_id is not None:
+        several = several.join(Vm, Vm.id == VmCoverage.vm_id).where(
+            Vm.hypervisor_id == hypervisor_id)
+    return int((await session.execute(
+        select(func.count()).select_from(several.subquery()))).scalar_one())
+
+
+def listing(classifier: Classifier, hypervisor_id: str | None, *,
+            duplicates: bool) -> Subquery:
+    """The unprotected VMs with their reason, or (``duplicates``) the VMs covered by several
+    plans, as a plain subquery: a page of it walks the name (or path) index and stops once it
+    has its rows, classifying only the VMs it passes."""
+    stmt = select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path,
+                  reason_column(classifier).label("reason"))
+    if duplicates:
+        stmt = stmt.where(Vm.id.in_(_covered_by_several_plans()))
+    return _scoped(stmt, hypervisor_id).subquery("listed")
+
+
+async def page_of_rows(*, session: AsyncSession, rows: Subquery,
+                       reasons: Sequence[str] | None, page: PageParams) -> Sequence[Any]:
+    """A page of ``rows`` (those with one of ``reasons``, if given)."""
+    stmt = select(rows)
+    if reasons is not None:
+        stmt = stmt.where(rows.c.reason.in_(list(reasons)))
+    result: Sequence[Any] = (await session.execute(
+        paginate(stmt, keyset_of(rows), page))).all()
+    return result
 
 
 def keyset_of(rows: FromClause) -> Keyset:
