@@ -16,6 +16,7 @@ from app.jobs.states import CBT_PREREQUISITES
 from app.reports import change_detection_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
+from app.reports.repository import without_jit
 from app.reports.schemas import (
     ChangeDetectionReport,
     ChangeDetectionRow,
@@ -33,27 +34,28 @@ _CAUSES = {
 async def change_detection_report(*, session: AsyncSession, page: PageParams,
                                   hypervisor_id: str | None,
                                   last_backups: int) -> ChangeDetectionReport:
-    await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
-    statuses = await shared.hypervisor_statuses(session=session, hypervisor_id=hypervisor_id)
-    fresh = await freshness(session=session, statuses=statuses)
-    rows = repository.fallback_rows(last_backups=last_backups, hypervisor_id=hypervisor_id)
-    found_page = await repository.counts_and_page(session=session, rows=rows, page=page)
-    by_cause = {cause: count for (cause,), count in found_page.counts}
-    found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
-    messages = await repository.last_messages(session=session, vm_ids=[r.id for r in found])
-    items = []
-    for row in found:
-        cause = row.likely_cause
-        items.append(ChangeDetectionRow(
-            vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id, folder=row.path,
-            host_name=row.host_name, backups_considered=int(row.backups_considered),
-            cbt_invalid=int(row.cbt_invalid), cbt_unavailable=int(row.cbt_unavailable),
-            last_fallback_at=row.last_fallback_at, last_status_message=messages.get(row.id),
-            likely_cause=cause, hint=f"{_CAUSES[cause]} {CBT_PREREQUISITES}"))
-    return ChangeDetectionReport(
-        freshness=fresh, last_backups=last_backups,
-        totals=ChangeDetectionTotals(vms=sum(by_cause.values()),
-                                     cbt_invalid_only=by_cause.get("cbt_invalid", 0),
-                                     cbt_unavailable_only=by_cause.get("cbt_unavailable", 0),
-                                     mixed=by_cause.get("mixed", 0)),
-        items=items, next_cursor=next_cursor)
+    async with without_jit(session):
+        await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session, hypervisor_id=hypervisor_id)
+        fresh = await freshness(session=session, statuses=statuses)
+        rows = repository.fallback_rows(last_backups=last_backups, hypervisor_id=hypervisor_id)
+        found_page = await repository.counts_and_page(session=session, rows=rows, page=page)
+        by_cause = {cause: count for (cause,), count in found_page.counts}
+        found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)
+        messages = await repository.last_messages(session=session, vm_ids=[r.id for r in found])
+        items = []
+        for row in found:
+            cause = row.likely_cause
+            items.append(ChangeDetectionRow(
+                vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id, folder=row.path,
+                host_name=row.host_name, backups_considered=int(row.backups_considered),
+                cbt_invalid=int(row.cbt_invalid), cbt_unavailable=int(row.cbt_unavailable),
+                last_fallback_at=row.last_fallback_at, last_status_message=messages.get(row.id),
+                likely_cause=cause, hint=f"{_CAUSES[cause]} {CBT_PREREQUISITES}"))
+        return ChangeDetectionReport(
+            freshness=fresh, last_backups=last_backups,
+            totals=ChangeDetectionTotals(vms=sum(by_cause.values()),
+                                         cbt_invalid_only=by_cause.get("cbt_invalid", 0),
+                                         cbt_unavailable_only=by_cause.get("cbt_unavailable", 0),
+                                         mixed=by_cause.get("mixed", 0)),
+            items=items, next_cursor=next_cursor)

@@ -24,7 +24,7 @@ from app.reports import protection_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
 from app.reports.protection_repository import Classifier
-from app.reports.repository import HypervisorStatus
+from app.reports.repository import HypervisorStatus, without_jit
 from app.reports.schemas import (
     FolderProtection,
     HypervisorProtection,
@@ -72,53 +72,54 @@ def is_gateway_unseen(status: HypervisorStatus, as_of: datetime, after: timedelt
 
 async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
                             page: PageParams, query: ProtectionQuery) -> ProtectionReport:
-    await require_hypervisor(session=session, hypervisor_id=query.hypervisor_id)
-    statuses = await shared.hypervisor_statuses(session=session,
-                                                hypervisor_id=query.hypervisor_id)
-    fresh = await freshness(session=session, statuses=statuses)
-    classifier = Classifier(
-        unseen_hypervisors=[s.hypervisor_id for s in statuses
-                            if is_gateway_unseen(s, fresh.as_of, query.gateway_unseen_after)],
-        offline_hypervisors=[s.hypervisor_id for s in statuses if s.state != "ONLINE"],
-        selections=await live_selections(session=session),
-        targets=await group_targets(session=session), keys=keys,
-        dialect=session.get_bind().dialect.name)
-    total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
-    per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    for hypervisor_id, path, reason, count in await repository.grouped_counts(
-            session=session, classifier=classifier, hypervisor_id=query.hypervisor_id):
-        for tally in (total, per_hypervisor[hypervisor_id]):
-            tally.add(reason, count)
-        if reason != UnprotectedReason.VM_DELETED:
-            per_folder[(hypervisor_id, path)].add(reason, count)
-    is_duplicates = query.listing is ProtectionListing.DUPLICATES
-    rows = repository.listing(classifier, query.hypervisor_id, duplicates=is_duplicates)
-    items, next_cursor = page_of(await repository.page_of_rows(
-        session=session, rows=rows, page=page,
-        reasons=None if is_duplicates else list(query.reasons or UnprotectedReason)),
-        repository.keyset_of(rows), page)
-    plans = await shared.plans_of(session=session, vm_ids=[row.id for row in items])
-    folders = sorted(per_folder.items(),
-                     key=lambda item: (-(item[1].vms - item[1].protected), item[0]))
-    names = {s.hypervisor_id: s for s in statuses}
-    return ProtectionReport(
-        freshness=fresh,
-        totals=ProtectionTotals(
-            **total.counts().model_dump(),
-            covered_by_more_than_one_plan=await repository.covered_by_several_plans(
-                session=session, hypervisor_id=query.hypervisor_id)),
-        hypervisors=[_hypervisor(hypervisor_id, names.get(hypervisor_id), tally)
-                     for hypervisor_id, tally in sorted(per_hypervisor.items())],
-        folders=[FolderProtection(hypervisor_id=hypervisor_id, folder=path, vms=tally.vms,
-                                  protected=tally.protected,
-                                  unprotected=tally.vms - tally.protected)
-                 for (hypervisor_id, path), tally in folders[:query.folder_limit]],
-        folders_total=len(folders), listing=query.listing,
-        items=[ProtectionRow(vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id,
-                             folder=row.path, reason=None if is_duplicates else row.reason,
-                             is_covered=bool(plans[row.id]), plan_ids=plans[row.id])
-               for row in items],
-        next_cursor=next_cursor)
+    async with without_jit(session):
+        await require_hypervisor(session=session, hypervisor_id=query.hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session,
+                                                    hypervisor_id=query.hypervisor_id)
+        fresh = await freshness(session=session, statuses=statuses)
+        classifier = Classifier(
+            unseen_hypervisors=[s.hypervisor_id for s in statuses
+                                if is_gateway_unseen(s, fresh.as_of, query.gateway_unseen_after)],
+            offline_hypervisors=[s.hypervisor_id for s in statuses if s.state != "ONLINE"],
+            selections=await live_selections(session=session),
+            targets=await group_targets(session=session), keys=keys,
+            dialect=session.get_bind().dialect.name)
+        total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
+        per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+        for hypervisor_id, path, reason, count in await repository.grouped_counts(
+                session=session, classifier=classifier, hypervisor_id=query.hypervisor_id):
+            for tally in (total, per_hypervisor[hypervisor_id]):
+                tally.add(reason, count)
+            if reason != UnprotectedReason.VM_DELETED:
+                per_folder[(hypervisor_id, path)].add(reason, count)
+        is_duplicates = query.listing is ProtectionListing.DUPLICATES
+        rows = repository.listing(classifier, query.hypervisor_id, duplicates=is_duplicates)
+        items, next_cursor = page_of(await repository.page_of_rows(
+            session=session, rows=rows, page=page,
+            reasons=None if is_duplicates else list(query.reasons or UnprotectedReason)),
+            repository.keyset_of(rows), page)
+        plans = await shared.plans_of(session=session, vm_ids=[row.id for row in items])
+        folders = sorted(per_folder.items(),
+                         key=lambda item: (-(item[1].vms - item[1].protected), item[0]))
+        names = {s.hypervisor_id: s for s in statuses}
+        return ProtectionReport(
+            freshness=fresh,
+            totals=ProtectionTotals(
+                **total.counts().model_dump(),
+                covered_by_more_than_one_plan=await repository.covered_by_several_plans(
+                    session=session, hypervisor_id=query.hypervisor_id)),
+            hypervisors=[_hypervisor(hypervisor_id, names.get(hypervisor_id), tally)
+                         for hypervisor_id, tally in sorted(per_hypervisor.items())],
+            folders=[FolderProtection(hypervisor_id=hypervisor_id, folder=path, vms=tally.vms,
+                                      protected=tally.protected,
+                                      unprotected=tally.vms - tally.protected)
+                     for (hypervisor_id, path), tally in folders[:query.folder_limit]],
+            folders_total=len(folders), listing=query.listing,
+            items=[ProtectionRow(vm_id=row.id, vm_name=row.name, hypervisor_id=row.hypervisor_id,
+                                 folder=row.path, reason=None if is_duplicates else row.reason,
+                                 is_covered=bool(plans[row.id]), plan_ids=plans[row.id])
+                   for row in items],
+            next_cursor=next_cursor)
 
 
 def _hypervisor(hypervisor_id: str, status: HypervisorStatus | None,
