@@ -55,7 +55,8 @@ async def rpo_report(*, session: AsyncSession, page: PageParams, query: RpoQuery
         next_cursor = None
         if query.target is not None or targets:
             rows = repository.rpo_rows(as_of=fresh.as_of, plan_targets=targets,
-                                       target=query.target, hypervisor_id=query.hypervisor_id)
+                                       target=query.target, hypervisor_id=query.hypervisor_id,
+                                       dialect=session.get_bind().dialect.name)
             found_page = await repository.counts_and_page(
                 session=session, rows=rows, page=page,
                 statuses=[status.value for status in query.statuses])

@@ -38,6 +38,15 @@ def _last_completed(vm_id: Any) -> Any:
             .scalar_subquery())
 
 
+def _last_completed_per_vm() -> Subquery:
+    """Every VM's newest COMPLETED job, grouped in one pass (PostgreSQL's form: it runs a
+    correlated subquery as one executor call per VM, 0.6 s for 66,000 VMs, but hash-joins this
+    grouped read of the same index in a fraction of that)."""
+    return (select(BackupJob.vm_id, func.max(BackupJob.completed_at).label("completed_at"))
+            .where(BackupJob.state == "COMPLETED", BackupJob.vm_id.is_not(None))
+            .group_by(BackupJob.vm_id).subquery("last_completed"))
+
+
 def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery:
     """Per covered VM: the smallest target of its plans, and the latest cut-off."""
     seconds = case({plan: int(target.total_seconds()) for plan, target in targets.items()},
@@ -51,7 +60,7 @@ def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery
 
 
 def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
-             target: timedelta | None, hypervisor_id: str | None) -> CTE:
+             target: timedelta | None, hypervisor_id: str | None, dialect: str) -> CTE:
     """The live VMs that have a target, each with its status. Two steps: the first, with an
     index probe per VM, computed once; the status then reads its result three times. With the
     plans' targets the VMs come from ``vm_coverage`` alone (it holds live VMs only); ``vm`` is
@@ -69,8 +78,14 @@ def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
             stmt = stmt.join(Vm, Vm.id == targets.c.vm_id)
     if hypervisor_id is not None:
         stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+    if dialect == "postgresql":
+        grouped = _last_completed_per_vm()
+        stmt = stmt.outerjoin(grouped, grouped.c.vm_id == vm_id)
+        last: Any = grouped.c.completed_at
+    else:  # SQLite: one probe of the index per VM beats grouping and joining
+        last = _last_completed(vm_id)
     base = computed_once(stmt.with_only_columns(
-        vm_id.label("id"), _last_completed(vm_id).label("last_completed_at"),
+        vm_id.label("id"), last.label("last_completed_at"),
         seconds.label("target_seconds"), cutoff.label("cutoff")), "rpo_base")
     completed = base.c.last_completed_at
     status = case((completed.is_(None), literal(RpoStatus.NEVER_BACKED_UP.value)),
