@@ -12,6 +12,7 @@ from app.jobs.router import vm_backups_router
 from app.mappings.router import router as mappings_router
 from app.ops.router import router as ops_router
 from app.plans.router import router as plans_router
+from app.reports.router import router as reports_router
 from app.restores.router import router as restores_router
 from app.restores.router import vm_recovery_points_router
 from app.sync.router import router as sync_router
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     mappings_router,
     plans_router,
     assignments_router,
+    reports_router,
     audit_router,
     events_router,
     webhooks_router,

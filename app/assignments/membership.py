@@ -59,12 +59,16 @@ async def group_targets(*, session: AsyncSession) -> list[GroupTarget]:
             if (target := group_target(row)) is not None]
 
 
+def wanted_folder_tag() -> ColumnElement[str]:
+    """The folder membership tag value a VM's current path calls for (in SQL)."""
+    return func.substr(func.rtrim(Vm.path, "/", type_=String).op("||")("/"), 1, MAX_TAG_VALUE)
+
+
 def _tagged(keys: MembershipKeys) -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
     """The live VMs with their membership tag values, and clauses for "not tagged as its place
     says" and "carries a membership tag"."""
     hypervisor_tag, folder_tag = aliased(VmAwsTag), aliased(VmAwsTag)
-    wanted_folder = func.substr(
-        func.rtrim(Vm.path, "/", type_=String).op("||")("/"), 1, MAX_TAG_VALUE)
+    wanted_folder = wanted_folder_tag()
     stmt = (select(Vm.id, Vm.arn, Vm.hypervisor_id, Vm.path)
             .outerjoin(hypervisor_tag, and_(hypervisor_tag.vm_id == Vm.id,
                                             hypervisor_tag.key == keys.hypervisor))

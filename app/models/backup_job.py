@@ -69,4 +69,8 @@ class BackupJob(Base):
         Index("ix_backup_job_origin_created_at_id", "origin", "created_at", "id"),
         Index("ix_backup_job_change_detection_created_at_id", "change_detection", "created_at",
               "id"),
+        # Each VM's newest COMPLETED job (GET /reports/rpo) from the index alone.
+        Index("ix_backup_job_state_vm_id_completed_at", "state", "vm_id", "completed_at"),
+        # The VMs that ever fell back from CBT (GET /reports/change-detection), from the index.
+        Index("ix_backup_job_change_detection_vm_id", "change_detection", "vm_id"),
     )

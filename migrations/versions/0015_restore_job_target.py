@@ -1,7 +1,7 @@
 """AWS targets: restores carry the account/region alias they run in
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 09:00:00
 
 A restore runs in the target of its recovery point (and of the hypervisor it restores to);
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0015'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
