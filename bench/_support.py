@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from _databases import drop_postgres_database
+
+from deploy.topology import wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,20 +53,6 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(
-    url: str, process: subprocess.Popen[bytes], what: str, timeout_seconds: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before answering")
-        try:
-            httpx.get(url, timeout=2).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{what} did not answer {url} within {timeout_seconds} s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

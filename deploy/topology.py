@@ -104,6 +104,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str,
             return
         except httpx.HTTPError:
             time.sleep(0.05)
+    process.kill()  # started but never answering: of no use to anyone, and it holds a port
     raise RuntimeError(f"{what} did not answer {url} within {timeout_seconds} s")
 
 

@@ -5,7 +5,7 @@ clock: the tour's `sleep N` moves it by N times the sandbox's clock speed, and t
 refresh the sandbox would run meanwhile is run then. Every request must succeed, and GUIDE
 checks, in order, that each step of the seed guide shows what the README says it shows.
 Append to the README's tour and to GUIDE as features land (assign, back up on demand, follow
-the job, restore).
+the job, restore, report).
 """
 
 from __future__ import annotations
@@ -189,6 +189,29 @@ def _vm_backed_up(step: Step, walk: Walk) -> None:
     assert [job["id"] for job in step.body["recent_jobs"]] == [walk.player.env["JOB"]]
 
 
+def _recovery_points(step: Step, walk: Walk) -> None:
+    newest = step.body["items"][0]
+    assert newest["arn"] == walk.player.env["POINT"]
+    assert newest["backup_job_id"] == walk.player.env["JOB"]
+
+
+def _restore_started(step: Step, walk: Walk) -> None:
+    assert step.status == 202
+    assert step.body["id"] == walk.player.env["RESTORE"]
+
+
+def _restored_vm_found(step: Step, walk: Walk) -> None:
+    assert step.body["is_finished"] is True
+
+
+def _restored(step: Step, walk: Walk) -> None:
+    assert step.body["state"] == "COMPLETED"
+    created = step.body["created_vm"]
+    assert created is not None
+    restored = [vm for vm in walk.emulator.vms(hypervisor_id=DR) if vm["name"] == "tour-restored"]
+    assert [vm["vm_id"] for vm in restored] == [created["id"]]
+
+
 def _jobs_refreshed(step: Step, walk: Walk) -> None:
     assert step.body["is_finished"] is True
 
@@ -198,6 +221,18 @@ def _scheduled_jobs(step: Step, walk: Walk) -> None:
     assert jobs
     assert {(job["origin"], job["plan_name"]) for job in jobs} == {("scheduled", "prod-hourly")}
     assert {job["vm_id"] for job in jobs} <= _prod_tree_ids(walk)
+
+
+def _protection_report(step: Step, walk: Walk) -> None:
+    totals = step.body["totals"]
+    assert totals["protected"] >= len(_prod_tree_ids(walk))
+    assert totals["unprotected"] > 0
+    assert all(vm["reason"] for vm in step.body["items"])
+
+
+def _rpo_as_csv(step: Step, walk: Walk) -> None:
+    assert step.headers["Content-Type"].startswith("text/csv")
+    assert str(step.body).splitlines()[0].startswith("vm_id,")
 
 
 def _audited(step: Step, walk: Walk) -> None:
@@ -234,8 +269,14 @@ GUIDE: list[tuple[str, str, Check]] = [
     ("GET", "/jobs/", _job_waiting),
     ("GET", "/jobs/", _job_completed),
     ("GET", "/vms/vm-", _vm_backed_up),
+    ("GET", "/vms/vm-", _recovery_points),
+    ("POST", "/restores", _restore_started),
+    ("POST", "/sync/inventory", _restored_vm_found),
+    ("GET", "/restores/", _restored),
     ("POST", "/sync/jobs", _jobs_refreshed),
     ("GET", "/jobs?origin=scheduled", _scheduled_jobs),
+    ("GET", "/reports/protection", _protection_report),
+    ("GET", "/reports/rpo", _rpo_as_csv),
     ("GET", "/audit", _audited),
 ]
 

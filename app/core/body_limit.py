@@ -15,6 +15,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.asgi_send import WatchedSend
 from app.core.errors import problem_kind, problem_response
 
 
@@ -50,7 +51,6 @@ class BodyLimitMiddleware:
             await _refuse(scope, send, NulCharacter())
             return
         received = 0
-        started = False
 
         async def counted_receive() -> Message:
             nonlocal received
@@ -61,17 +61,12 @@ class BodyLimitMiddleware:
                     raise PayloadTooLarge(self.max_bytes)
             return message
 
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched_send = WatchedSend(send)
         try:
             await self.app(scope, counted_receive, watched_send)
         except RefusedBody as error:
             # Raised where no exception handler sees it (a middleware reading the body).
-            if started:
+            if watched_send.has_started:
                 raise
             await _refuse(scope, send, error)
 

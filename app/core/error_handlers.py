@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.asgi_send import WatchedSend
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, is_database_unavailable
 from app.core.errors import DomainError, InvalidParam, problem_kind, problem_response
 from app.core.request_context import request_id_of
@@ -129,18 +130,11 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched_send = WatchedSend(send)
         try:
             await self.app(scope, receive, watched_send)
         except Exception as exc:
-            if started:
+            if watched_send.has_started:
                 raise
             request = Request(scope, receive)
             response = await _unexpected_error(request, exc)
