@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.assignments import repository
@@ -24,7 +24,6 @@ from app.core.errors import ValidationFailed
 from app.coverage.rules import SelectionRule
 from app.coverage.sql import selection_clause
 from app.hypervisors import repository as hypervisors
-from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.plans import repository as plans
 from app.plans import service as plans_service
@@ -104,13 +103,12 @@ async def resolve(*, session: AsyncSession, settings: Settings, targets: AwsTarg
     else:
         dialect = session.get_bind().dialect.name
         rules = [SelectionRule.from_document(d) for d in docs]
-        # A selection sees the resources of its plan's account and region only.
-        in_target = Vm.hypervisor_id.in_(
-            select(Hypervisor.id).where(Hypervisor.target == clients.target))
-        matches = or_(*(selection_clause(rule, dialect) for rule in rules)) \
-            & Vm.deleted_at.is_(None) & in_target
-        every_vm = or_(*(selection_clause(rule, dialect, every_vm=True) for rule in rules)) \
-            & Vm.deleted_at.is_(None) & in_target
+        # A selection sees the resources of its plan's account and region only: the clauses
+        # keep to the target's VMs, as vm_coverage does.
+        matches = or_(*(selection_clause(rule, dialect, target=clients.target)
+                        for rule in rules)) & Vm.deleted_at.is_(None)
+        every_vm = or_(*(selection_clause(rule, dialect, target=clients.target, every_vm=True)
+                         for rule in rules)) & Vm.deleted_at.is_(None)
     return Resolved(body=body, plan_id=body.plan_id, clients=clients, role=role,
                     names=selection_names(body.name, generation, len(docs)), documents=docs,
                     matches=matches, matches_every_vm=every_vm)

@@ -138,7 +138,7 @@ async def create(*, session: AsyncSession, targets: AwsTargets, settings: Settin
     _apply(row, resolved, plan_id, caller.principal)
     session.add(row)
     await session.flush()
-    await _store_selections(session, assignment_id, made)
+    await _store_selections(session, assignment_id, made, resolved.clients.target)
     created = await get(session=session, settings=settings, assignment_id=assignment_id)
     await record_event(session=session, type=EventType.ASSIGNMENT_CREATED,
                        subject=f"assignment/{assignment_id}",
@@ -184,7 +184,7 @@ async def replace(*, session: AsyncSession, targets: AwsTargets, settings: Setti
     await plans.delete_selections(session=session, selection_ids=[s.id for s in old])
     row.generation += 1
     _apply(row, resolved, plan_id, caller.principal)
-    await _store_selections(session, assignment_id, made)
+    await _store_selections(session, assignment_id, made, resolved.clients.target)
     replaced = await get(session=session, settings=settings, assignment_id=assignment_id)
     await record_event(session=session, type=EventType.ASSIGNMENT_REPLACED,
                        subject=f"assignment/{assignment_id}",
@@ -240,7 +240,7 @@ def _apply(row: Assignment, resolved: Resolved, plan_id: str, principal: str) ->
 
 
 async def _store_selections(session: AsyncSession, assignment_id: str,
-                            made: list[SelectionInfo]) -> None:
+                            made: list[SelectionInfo], plan_target: str) -> None:
     now = utcnow()
     for info in made:
         await plans.store_selection(session=session, info=info, assignment_id=assignment_id,
@@ -249,5 +249,5 @@ async def _store_selections(session: AsyncSession, assignment_id: str,
                                         plan_ids={info.summary.plan_id for info in made})
     await coverage.cover(session=session, selections=[KnownSelection(
         info.summary.selection_id, info.summary.name, info.summary.plan_id,
-        plan_names.get(info.summary.plan_id, ""), assignment_id,
+        plan_names.get(info.summary.plan_id, ""), plan_target, assignment_id,
         SelectionRule.from_document(info.document)) for info in made])

@@ -25,6 +25,7 @@ class KnownSelection:
     name: str
     plan_id: str
     plan_name: str
+    plan_target: str  # it covers VMs of this target only
     assignment_id: str | None
     rule: SelectionRule
 
@@ -33,13 +34,15 @@ async def live_selections(*, session: AsyncSession) -> list[KnownSelection]:
     """Every cached selection of a plan that is not deleted, oldest first."""
     rows = await session.execute(
         select(BackupSelection.id, BackupSelection.name, BackupSelection.plan_id,
-               BackupPlan.name, BackupSelection.assignment_id, BackupSelection.document)
+               BackupPlan.name, BackupPlan.target, BackupSelection.assignment_id,
+               BackupSelection.document)
         .join(BackupPlan, BackupPlan.id == BackupSelection.plan_id)
         .where(BackupPlan.deleted_at.is_(None))
         .order_by(BackupSelection.created_at, BackupSelection.id))
-    return [KnownSelection(selection_id, name, plan_id, plan_name, assignment_id,
+    return [KnownSelection(selection_id, name, plan_id, plan_name, plan_target, assignment_id,
                            SelectionRule.from_document(document))
-            for selection_id, name, plan_id, plan_name, assignment_id, document in rows.all()]
+            for selection_id, name, plan_id, plan_name, plan_target, assignment_id, document
+            in rows.all()]
 
 
 async def recompute(*, session: AsyncSession, selections: Sequence[KnownSelection],
@@ -106,7 +109,8 @@ def _cover_statement(selection: KnownSelection, dialect: str,
     """INSERT the rows of the live VMs (of ``vm_ids``, if given) the selection covers."""
     chosen = select(Vm.id, literal(selection.selection_id), literal(selection.plan_id)) \
         .where(Vm.deleted_at.is_(None),
-               selection_clause(selection.rule, dialect, every_vm=vm_ids is None))
+               selection_clause(selection.rule, dialect, target=selection.plan_target,
+                                every_vm=vm_ids is None))
     if vm_ids is not None:
         chosen = chosen.where(Vm.id.in_(vm_ids))
     return insert(VmCoverage).from_select(["vm_id", "selection_id", "plan_id"], chosen)

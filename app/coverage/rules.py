@@ -8,6 +8,15 @@ plan, and why (AWS_FACTS section 4; the emulator's matching agrees, tests/covera
 - ``Conditions``: AND of StringEquals / StringNotEquals / StringLike / StringNotLike on
   ``aws:ResourceTag/<key>``; the negated operators hold for a VM without the tag (as in IAM).
 - ``NotResources`` removes VMs last.
+
+A selection belongs to a plan in one AWS account and region and only ever assigns resources of
+that account and region, whatever its ``Resources`` or tags say: a wildcard or a tag selection
+never reaches another account's VMs, and another account's explicit ARN is never backed up by
+it. vmbackup's rule: a selection covers only the VMs whose hypervisor is in its plan's target.
+It is the same thing: a target's hypervisors, and their VMs, are listed from that target's
+account and region (their ARNs carry it), and the emulator's schedules consider only the VMs of
+the plan's own world. It needs no account id (a default target may not know its own, and a
+dry run's new plan has no ARN yet), and a VM's target is the one every other read shows.
 """
 
 from __future__ import annotations
@@ -82,10 +91,24 @@ class SelectionRule:
 class Verdict:
     is_match: bool
     reason: str
+    # Refused only because the plan is in another target: its ARN or tags match.
+    is_match_elsewhere: bool = False
 
 
-def evaluate(rule: SelectionRule, arn: str, tags: Mapping[str, str]) -> Verdict:
-    """Whether the selection assigns the VM, with the reason in words."""
+def evaluate(rule: SelectionRule, arn: str, tags: Mapping[str, str], *, plan_target: str,
+             vm_target: str) -> Verdict:
+    """Whether the selection (of a plan in ``plan_target``) assigns the VM (of a hypervisor
+    in ``vm_target``), with the reason in words."""
+    verdict = _evaluate(rule, arn, tags)
+    if plan_target == vm_target:
+        return verdict
+    would = "; its ARN or tags alone would match" if verdict.is_match else ""
+    return Verdict(False, f"its plan is in AWS target {plan_target!r}, the VM in "
+                          f"{vm_target!r}: a selection covers only resources of its plan's "
+                          f"account and region{would}", is_match_elsewhere=verdict.is_match)
+
+
+def _evaluate(rule: SelectionRule, arn: str, tags: Mapping[str, str]) -> Verdict:
     reasons: list[str] = []
     if rule.resources or rule.any_of_tags:
         pattern = next((p for p in rule.resources if arn_matches(p, arn)), None)

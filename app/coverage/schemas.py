@@ -8,6 +8,9 @@ class SelectionVerdict(BaseModel):
     selection_name: str
     plan_id: str
     plan_name: str
+    plan_target: str = Field(
+        description="The AWS target (account and region) of the plan: the selection covers "
+        "only VMs of that target.")
     assignment_id: str | None = Field(
         description="The vmbackup assignment owning the selection; null for a selection "
         "created outside vmbackup.")

@@ -38,26 +38,30 @@ async def recompute_vms(*, session: AsyncSession, vm_ids: Sequence[str]) -> None
                                vm_ids=None if len(ids) > WHOLE_PASS_AFTER else ids)
 
 
-def verdicts(selections: Sequence[KnownSelection], arn: str,
-             tags: Mapping[str, str]) -> list[SelectionVerdict]:
-    """Each selection's verdict on one VM, with the reason in words."""
+def verdicts(selections: Sequence[KnownSelection], arn: str, tags: Mapping[str, str],
+             vm_target: str) -> list[tuple[SelectionVerdict, bool]]:
+    """Each selection's verdict on one VM (of ``vm_target``), with the reason in words, and
+    whether it was refused only because its plan is in another target."""
     results = []
     for selection in selections:
-        verdict = evaluate(selection.rule, arn, tags)
-        results.append(SelectionVerdict(
+        verdict = evaluate(selection.rule, arn, tags, plan_target=selection.plan_target,
+                           vm_target=vm_target)
+        results.append((SelectionVerdict(
             selection_id=selection.selection_id, selection_name=selection.name,
             plan_id=selection.plan_id, plan_name=selection.plan_name,
-            assignment_id=selection.assignment_id, is_covering=verdict.is_match,
-            reason=verdict.reason))
+            plan_target=selection.plan_target, assignment_id=selection.assignment_id,
+            is_covering=verdict.is_match, reason=verdict.reason),
+            verdict.is_match_elsewhere))
     return results
 
 
 async def explain(*, session: AsyncSession, vm_id: str, arn: str, tags: Mapping[str, str],
-                  is_deleted: bool) -> CoverageRead:
+                  vm_target: str, is_deleted: bool) -> CoverageRead:
     """Why the VM is protected (the selections covering it) or why not (each one's reason)."""
     selections = await repository.live_selections(session=session)
-    judged = verdicts(selections, arn, tags)
-    covering = [v for v in judged if v.is_covering and not is_deleted]
+    judged = verdicts(selections, arn, tags, vm_target)
+    covering = [v for v, _ in judged if v.is_covering and not is_deleted]
+    elsewhere = sorted({v.plan_target for v, would_match in judged if would_match})
     if is_deleted:
         summary = "The VM was deleted: no backup job can run for it."
     elif covering:
@@ -65,9 +69,14 @@ async def explain(*, session: AsyncSession, vm_id: str, arn: str, tags: Mapping[
         summary = f"Protected by plan{'s' if len(plans) > 1 else ''} {', '.join(plans)}."
     elif not selections:
         summary = "Not protected: no backup selection exists yet."
+    elif elsewhere:
+        summary = (f"Not protected: the selections its ARN or tags match belong to plans of "
+                   f"AWS target{'s' if len(elsewhere) > 1 else ''} {', '.join(elsewhere)}, "
+                   f"and a selection covers only its own plan's account and region; the VM "
+                   f"is in target {vm_target!r} (see each one's reason).")
     else:
         summary = "Not protected: no backup selection matches it (see each one's reason)."
     return CoverageRead(
         is_protected=bool(covering), summary=summary,
         plan_ids=sorted({v.plan_id for v in covering}),
-        covered_by=covering, not_covered_by=[v for v in judged if not v.is_covering])
+        covered_by=covering, not_covered_by=[v for v, _ in judged if not v.is_covering])

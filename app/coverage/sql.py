@@ -11,6 +11,10 @@ index as a set of ids, the sets intersected; counting 3 conditions over 100,000 
 0.7 s per VM and 0.08 s as sets. PostgreSQL turns EXISTS into joins itself, but its plans for
 them over every VM were slower and far less steady than for the sets: dry runs of 340-350 ms
 against 135-160 ms (bench/README.md, assignments).
+
+Both forms keep to the VMs of the selection's plan's target (see :mod:`app.coverage.rules`): one
+more condition, the VM's hypervisor among that target's (a handful of ids, from the index on
+``hypervisor.target``).
 """
 
 from __future__ import annotations
@@ -32,18 +36,21 @@ from sqlalchemy import (
 )
 
 from app.coverage.rules import Operator, SelectionRule, TagTest
+from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 
 _HAS = (Operator.EQUALS, Operator.LIKE)  # the tests that need the tag; the others its absence
 
 
-def selection_clause(rule: SelectionRule, dialect: str, *,
+def selection_clause(rule: SelectionRule, dialect: str, *, target: str,
                      every_vm: bool = False) -> ColumnElement[bool]:
-    """The rule per VM, or (``every_vm``) in the form for evaluating every VM at once."""
+    """The rule of a selection whose plan is in ``target``, per VM, or (``every_vm``) in the
+    form for evaluating every VM at once."""
+    in_target = in_target_clause(target)
     if every_vm:
-        return _every_vm_clause(rule, dialect)
-    clauses: list[ColumnElement[bool]] = []
+        return and_(in_target, _every_vm_clause(rule, dialect))
+    clauses: list[ColumnElement[bool]] = [in_target]
     if rule.resources or rule.any_of_tags:
         candidates = [_arn_clause(pattern, dialect) for pattern in rule.resources]
         candidates += [_tag_clause(test, dialect) for test in rule.any_of_tags]
@@ -52,6 +59,11 @@ def selection_clause(rule: SelectionRule, dialect: str, *,
     if rule.not_resources:
         clauses.append(not_(or_(*(_arn_clause(p, dialect) for p in rule.not_resources))))
     return and_(true(), *clauses)
+
+
+def in_target_clause(target: str) -> ColumnElement[bool]:
+    """VMs of a hypervisor of the target: the only ones its plans' selections can cover."""
+    return Vm.hypervisor_id.in_(select(Hypervisor.id).where(Hypervisor.target == target))
 
 
 def _every_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:

@@ -66,9 +66,11 @@ def excluded_by_not_resources(selections: Sequence[KnownSelection],
             continue
         kept = SelectionRule(resources=rule.resources, any_of_tags=rule.any_of_tags,
                              all_of=rule.all_of)
-        clauses.append(and_(selection_clause(kept, dialect, every_vm=True),
-                            selection_clause(SelectionRule(resources=rule.not_resources),
-                                             dialect, every_vm=True)))
+        target = selection.plan_target
+        clauses.append(and_(
+            selection_clause(kept, dialect, target=target, every_vm=True),
+            selection_clause(SelectionRule(resources=rule.not_resources), dialect,
+                             target=target, every_vm=True)))
     return or_(false(), *clauses)
 
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 from app.aws import gateway as gw
 from app.aws.errors import AwsResourceNotFound
 from app.core.errors import DomainError
+from app.coverage import service as coverage
 from app.gateways import repository as gateways
 from app.hypervisors import repository as hypervisors
 from app.models.base import utcnow
@@ -57,9 +58,15 @@ async def refresh_status(ctx: SyncContext, *, listing: Collection[str] = ()) -> 
         # Each target lists only its own: what it lacks is tombstoned among its own.
         known_hypervisors = await hypervisors.live_hypervisor_ids(session=session,
                                                                   target=ctx.target)
+        cached_targets = await hypervisors.targets_of(
+            session=session, hypervisor_ids={info.id for info in hypervisor_infos})
         for hypervisor in hypervisor_infos:
             await hypervisors.save_hypervisor(session=session, info=hypervisor, now=now,
                                               target=ctx.target)
+        if any(target != ctx.target for target in cached_targets.values()):
+            # A hypervisor cached under another alias (e.g. "default" before targets were
+            # configured): its VMs now meet the selections of this target's plans only.
+            await coverage.recompute_all(session=session)
         await hypervisors.mark_deleted(
             session=session, now=now,
             hypervisor_ids=known_hypervisors - {info.id for info in listed_hypervisors})

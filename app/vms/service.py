@@ -78,14 +78,15 @@ async def get_vm(*, session: AsyncSession, settings: Settings, vm_id: str) -> Vm
                                                   include_deleted=True)
     vmware = await repository.vmware_tags_of(session=session, vm_id=vm.id)
     aws = (await repository.aws_tags_of(session=session, vm_ids=[vm.id]))[vm.id]
+    target = hypervisor.target if hypervisor else DEFAULT_TARGET
     protection = await coverage.explain(session=session, vm_id=vm.id, arn=vm.arn, tags=aws,
-                                        is_deleted=vm.deleted_at is not None)
+                                        vm_target=target, is_deleted=vm.deleted_at is not None)
     listed = {name: getattr(vm, name) for name in _VM_READ_FIELDS
               if name not in ("is_protected", "target")}
     jobs = await vm_jobs(session=session, settings=settings, vm_id=vm.id)
     return VmDetailRead(
         **listed, is_protected=protection.is_protected, protection=protection,
-        target=hypervisor.target if hypervisor else DEFAULT_TARGET,
+        target=target,
         hypervisor_name=hypervisor.name if hypervisor else None,
         vmware_tags=[VmwareTagRead(category=tag.category, name=tag.name,
                                    description=tag.description) for tag in vmware],
