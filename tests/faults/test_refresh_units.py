@@ -22,7 +22,7 @@ from tests.faults.observe import at, emulator, event_log, get, runs, unit_of, wa
 from tests.support.emulator import DEMO_BRANCH, DEMO_DR, DEMO_PROD
 from tests.support.sse import messages, next_events
 
-UNITS = {"status", "plans", "jobs", "membership", f"inventory:{DEMO_PROD}",
+UNITS = {"status", "plans", "jobs", "restores", "membership", f"inventory:{DEMO_PROD}",
          f"inventory:{DEMO_DR}", f"inventory:{DEMO_BRANCH}"}
 
 
