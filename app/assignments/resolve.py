@@ -21,6 +21,7 @@ from app.assignments.schemas import AssignmentWrite, FolderTarget, HypervisorTar
 from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
+from app.coverage import repository as coverage
 from app.coverage.rules import SelectionRule
 from app.coverage.sql import selection_clause
 from app.hypervisors import repository as hypervisors
@@ -105,9 +106,10 @@ async def resolve(*, session: AsyncSession, settings: Settings, targets: AwsTarg
         rules = [SelectionRule.from_document(d) for d in docs]
         # A selection sees the resources of its plan's account and region only: the clauses
         # keep to the target's VMs, as vm_coverage does.
-        matches = or_(*(selection_clause(rule, dialect, target=clients.target)
+        in_target = await coverage.target_hypervisors(session=session, target=clients.target)
+        matches = or_(*(selection_clause(rule, dialect, target=in_target)
                         for rule in rules)) & Vm.deleted_at.is_(None)
-        every_vm = or_(*(selection_clause(rule, dialect, target=clients.target, every_vm=True)
+        every_vm = or_(*(selection_clause(rule, dialect, target=in_target, every_vm=True)
                          for rule in rules)) & Vm.deleted_at.is_(None)
     return Resolved(body=body, plan_id=body.plan_id, clients=clients, role=role,
                     names=selection_names(body.name, generation, len(docs)), documents=docs,

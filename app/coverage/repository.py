@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.coverage.rules import SelectionRule
-from app.coverage.sql import selection_clause
+from app.coverage.sql import TargetHypervisors, selection_clause
 from app.models.backup_plan import BackupPlan
 from app.models.backup_selection import BackupSelection
+from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_coverage import VmCoverage
 
@@ -45,11 +46,23 @@ async def live_selections(*, session: AsyncSession) -> list[KnownSelection]:
             in rows.all()]
 
 
+async def target_by_hypervisor(*, session: AsyncSession) -> dict[str, str]:
+    """Each cached hypervisor's AWS target (a handful of rows)."""
+    rows = await session.execute(select(Hypervisor.id, Hypervisor.target))
+    return {hypervisor_id: target for hypervisor_id, target in rows.all()}
+
+
+async def target_hypervisors(*, session: AsyncSession, target: str) -> TargetHypervisors:
+    """The target's hypervisors, for the statements of this transaction that keep to them."""
+    return TargetHypervisors.of(target, await target_by_hypervisor(session=session))
+
+
 async def recompute(*, session: AsyncSession, selections: Sequence[KnownSelection],
                     vm_ids: Sequence[str] | None) -> None:
     """Replace the coverage rows of the given VMs (every VM when None) by what the selections
     assign now: one INSERT ... SELECT per selection, evaluated by the database."""
     dialect = session.get_bind().dialect.name
+    hypervisors = await target_by_hypervisor(session=session)
     batches: list[Sequence[str] | None] = (
         [None] if vm_ids is None
         else [vm_ids[start:start + ID_BATCH] for start in range(0, len(vm_ids), ID_BATCH)])
@@ -59,7 +72,7 @@ async def recompute(*, session: AsyncSession, selections: Sequence[KnownSelectio
             wipe = wipe.where(VmCoverage.vm_id.in_(batch))
         await session.execute(wipe)
         for selection in selections:
-            await session.execute(_cover_statement(selection, dialect, batch))
+            await session.execute(_cover_statement(selection, dialect, batch, hypervisors))
 
 
 def is_protected(plan_id: str | None = None) -> ColumnElement[bool]:
@@ -100,16 +113,19 @@ async def covered_counts(*, session: AsyncSession,
 async def cover(*, session: AsyncSession, selections: Sequence[KnownSelection]) -> None:
     """Add the coverage rows of new selections (the others' rows stay as they are)."""
     dialect = session.get_bind().dialect.name
+    hypervisors = await target_by_hypervisor(session=session)
     for selection in selections:
-        await session.execute(_cover_statement(selection, dialect, None))
+        await session.execute(_cover_statement(selection, dialect, None, hypervisors))
 
 
-def _cover_statement(selection: KnownSelection, dialect: str,
-                     vm_ids: Sequence[str] | None) -> Any:
+def _cover_statement(selection: KnownSelection, dialect: str, vm_ids: Sequence[str] | None,
+                     target_by_hypervisor: Mapping[str, str]) -> Any:
     """INSERT the rows of the live VMs (of ``vm_ids``, if given) the selection covers."""
     chosen = select(Vm.id, literal(selection.selection_id), literal(selection.plan_id)) \
         .where(Vm.deleted_at.is_(None),
-               selection_clause(selection.rule, dialect, target=selection.plan_target,
+               selection_clause(selection.rule, dialect,
+                                target=TargetHypervisors.of(selection.plan_target,
+                                                            target_by_hypervisor),
                                 every_vm=vm_ids is None))
     if vm_ids is not None:
         chosen = chosen.where(Vm.id.in_(vm_ids))

@@ -13,12 +13,14 @@ them over every VM were slower and far less steady than for the sets: dry runs o
 against 135-160 ms (bench/README.md, assignments).
 
 Both forms keep to the VMs of the selection's plan's target (see :mod:`app.coverage.rules`): one
-more condition, the VM's hypervisor among that target's (a handful of ids, from the index on
-``hypervisor.target``).
+more condition, the VM's hypervisor among that target's, read beforehand
+(:class:`TargetHypervisors`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -36,14 +38,34 @@ from sqlalchemy import (
 )
 
 from app.coverage.rules import Operator, SelectionRule, TagTest
-from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 
 _HAS = (Operator.EQUALS, Operator.LIKE)  # the tests that need the tag; the others its absence
 
 
-def selection_clause(rule: SelectionRule, dialect: str, *, target: str,
+@dataclass(frozen=True)
+class TargetHypervisors:
+    """A target's hypervisors, read before the statement that keeps to them (a handful of rows).
+
+    Not a subquery on ``hypervisor``: PostgreSQL misjudged one (a small table autovacuum may
+    never analyze: 1 row estimated for 10), nested the whole tag count under it and walked no
+    index for the first page: tag dry runs of 500-700 ms against 135-175 ms without it
+    (bench/README.md, assignments). A list of ids it estimates from ``vm``'s own statistics;
+    when the target holds every hypervisor (one target: the common case) there is no condition.
+    """
+
+    target: str
+    ids: tuple[str, ...]
+    holds_every_hypervisor: bool
+
+    @classmethod
+    def of(cls, target: str, target_by_hypervisor: Mapping[str, str]) -> TargetHypervisors:
+        ids = tuple(sorted(h for h, its in target_by_hypervisor.items() if its == target))
+        return cls(target, ids, len(ids) == len(target_by_hypervisor))
+
+
+def selection_clause(rule: SelectionRule, dialect: str, *, target: TargetHypervisors,
                      every_vm: bool = False) -> ColumnElement[bool]:
     """The rule of a selection whose plan is in ``target``, per VM, or (``every_vm``) in the
     form for evaluating every VM at once."""
@@ -61,9 +83,11 @@ def selection_clause(rule: SelectionRule, dialect: str, *, target: str,
     return and_(true(), *clauses)
 
 
-def in_target_clause(target: str) -> ColumnElement[bool]:
+def in_target_clause(target: TargetHypervisors) -> ColumnElement[bool]:
     """VMs of a hypervisor of the target: the only ones its plans' selections can cover."""
-    return Vm.hypervisor_id.in_(select(Hypervisor.id).where(Hypervisor.target == target))
+    if target.holds_every_hypervisor:
+        return true()  # every VM has a hypervisor (a foreign key, not null)
+    return Vm.hypervisor_id.in_(target.ids)
 
 
 def _every_vm_clause(rule: SelectionRule, dialect: str) -> ColumnElement[bool]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.assignments.documents import MembershipKeys
 from app.assignments.membership import group_targets
 from app.core.pagination import PageParams, page_of
-from app.coverage.repository import live_selections
+from app.coverage.repository import live_selections, target_by_hypervisor
 from app.reports import protection_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
@@ -83,7 +83,8 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
             offline_hypervisors=[s.hypervisor_id for s in statuses if s.state != "ONLINE"],
             selections=await live_selections(session=session),
             targets=await group_targets(session=session), keys=keys,
-            dialect=session.get_bind().dialect.name)
+            dialect=session.get_bind().dialect.name,
+            target_by_hypervisor=await target_by_hypervisor(session=session))
         total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
         per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         for hypervisor_id, path, reason, count in await repository.grouped_counts(

@@ -7,7 +7,7 @@ membership tags a group assignment's place calls for (app/assignments/membership
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from app.assignments.repository import GroupTarget, in_any_place
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.coverage.repository import KnownSelection, is_protected
 from app.coverage.rules import SelectionRule
-from app.coverage.sql import selection_clause
+from app.coverage.sql import TargetHypervisors, selection_clause
 from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
@@ -53,10 +53,11 @@ class Classifier:
     targets: Sequence[GroupTarget]
     keys: MembershipKeys
     dialect: str
+    target_by_hypervisor: Mapping[str, str]  # every hypervisor's, whatever the report's filter
 
 
-def excluded_by_not_resources(selections: Sequence[KnownSelection],
-                              dialect: str) -> ColumnElement[bool]:
+def excluded_by_not_resources(selections: Sequence[KnownSelection], dialect: str,
+                              target_by_hypervisor: Mapping[str, str]) -> ColumnElement[bool]:
     """Some selection would cover the VM but for its NotResources (the explanation's
     "excluded by NotResources" verdict)."""
     clauses = []
@@ -66,7 +67,7 @@ def excluded_by_not_resources(selections: Sequence[KnownSelection],
             continue
         kept = SelectionRule(resources=rule.resources, any_of_tags=rule.any_of_tags,
                              all_of=rule.all_of)
-        target = selection.plan_target
+        target = TargetHypervisors.of(selection.plan_target, target_by_hypervisor)
         clauses.append(and_(
             selection_clause(kept, dialect, target=target, every_vm=True),
             selection_clause(SelectionRule(resources=rule.not_resources), dialect,
@@ -95,7 +96,8 @@ def reason_column(classifier: Classifier) -> ColumnElement[Any]:
         (Vm.hypervisor_id.in_(classifier.offline_hypervisors),
          literal(Reason.HYPERVISOR_OFFLINE.value)),
         (is_protected(), null()),
-        (excluded_by_not_resources(classifier.selections, classifier.dialect),
+        (excluded_by_not_resources(classifier.selections, classifier.dialect,
+                                   classifier.target_by_hypervisor),
          literal(Reason.EXCLUDED_BY_NOT_RESOURCES.value)),
         (membership_pending(classifier.targets, classifier.keys),
          literal(Reason.MEMBERSHIP_TAG_PENDING.value)),
