@@ -180,6 +180,13 @@ async def active_jobs_of_vms(*, session: AsyncSession,
     return found
 
 
+async def adopt_job(*, session: AsyncSession, job_id: str, principal: str, token: str) -> None:
+    """Mark a job the refresh cached without its starter as started by this request."""
+    await session.execute(update(BackupJob).where(BackupJob.id == job_id,
+                                                  BackupJob.idempotency_token.is_(None))
+                          .values(principal=principal, idempotency_token=token))
+
+
 async def running_jobs_of_hypervisor(*, session: AsyncSession,
                                      hypervisor_id: str) -> Sequence[BackupJob]:
     result = await session.execute(
