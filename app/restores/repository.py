@@ -179,6 +179,16 @@ async def restore_by_token(*, session: AsyncSession, token: str) -> RestoreJob |
     return result.scalar_one_or_none()
 
 
+async def unclaimed_restore_that_created(*, session: AsyncSession, vm_id: str,
+                                        recovery_point_arn: str) -> RestoreJob | None:
+    """A restore of the point, cached by the refresh without its starter, that created the VM."""
+    result = await session.execute(
+        select(RestoreJob).where(RestoreJob.created_vm_id == vm_id,
+                                 RestoreJob.recovery_point_arn == recovery_point_arn,
+                                 RestoreJob.idempotency_token.is_(None)).limit(1))
+    return result.scalar_one_or_none()
+
+
 async def active_restore_ids(*, session: AsyncSession, target: str) -> list[str]:
     """The target's cached restores still running."""
     result = await session.execute(select(RestoreJob.id)
