@@ -4,7 +4,8 @@ Everything AWS would refuse is refused first (no AWS call): an unknown or delete
 that does not exist, windows under AWS's minimums, a VM with a job in progress. The request's
 Idempotency-Key becomes AWS's IdempotencyToken, derived from the credential, the key and the
 VM, so a retry on any replica, after a restart or after the key's record expired, finds the
-same AWS job instead of starting a second backup.
+same AWS job instead of starting a second backup. Each start is announced first, committed on
+its own (app/intents), so a retry whose first attempt died after AWS started the job adopts it.
 """
 
 from __future__ import annotations
