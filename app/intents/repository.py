@@ -28,11 +28,5 @@ async def intents_by_token(*, session: AsyncSession,
     return {intent.idempotency_token: intent for intent in result.scalars()}
 
 
-async def delete_intents(*, session: AsyncSession, tokens: Collection[str]) -> None:
-    if tokens:
-        await session.execute(delete(StartIntent)
-                              .where(StartIntent.idempotency_token.in_(sorted(tokens))))
-
-
 async def delete_intents_before(*, session: AsyncSession, before: datetime) -> None:
     await session.execute(delete(StartIntent).where(StartIntent.created_at < before))

@@ -4,8 +4,9 @@ A request's own transaction commits only after AWS answered. If its replica dies
 AWS holds a job the cache knows nothing of; the job refresh may then cache it without its
 IdempotencyToken (AWS's listings do not return it), and a retry of the request would see a
 stranger's job. The intent tells the retry that its first attempt got as far as calling AWS,
-so it may send the same start again: the same token makes AWS answer with the same job. A
-request that commits deletes its intents; the rest go after the Idempotency-Key's lifetime.
+so it may send the same start again: the same token makes AWS answer with the same job.
+Intents are kept for the Idempotency-Key's lifetime (whatever became of their request), then
+deleted by a later start.
 """
 
 from __future__ import annotations

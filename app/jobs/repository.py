@@ -105,8 +105,11 @@ async def first_backups(*, session: AsyncSession,
 
 
 async def upsert_jobs(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    # A refresh that read the job before a start's commit has no starter to write: it must
+    # not erase the one the start wrote meanwhile.
     await upsert(session=session, model=BackupJob, rows=rows, conflict_columns=["id"],
-                 update_columns=[name for name in JOB_COLUMNS if name != "id"])
+                 update_columns=[name for name in JOB_COLUMNS if name != "id"],
+                 kept_unless_given=("principal", "idempotency_token"))
 
 
 async def mark_synced(*, session: AsyncSession, job_ids: Sequence[str], now: datetime) -> None:

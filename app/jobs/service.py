@@ -22,7 +22,6 @@ from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import DEFAULT_TARGET, Settings
 from app.core.errors import DomainError, problem_type
 from app.hypervisors import repository as hypervisors
-from app.intents import repository as intents_repository
 from app.intents import service as intents
 from app.intents.service import Intents
 from app.jobs import repository
@@ -218,8 +217,6 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
     for target, jobs in jobs_by_target.items():
         await save_jobs(session=session, jobs=jobs, now=utcnow(), started=started, only_new=True,
                         target=target)
-    # Committed with the jobs, which now hold the tokens themselves.
-    await intents_repository.delete_intents(session=session, tokens=list(to_start))
     job_ids = [outcome if isinstance(outcome, str) else outcome[0].id
                for outcome in outcomes if not isinstance(outcome, DomainError)]
     rows = await repository.jobs_by_id(session=session, job_ids=job_ids)

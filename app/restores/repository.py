@@ -28,6 +28,8 @@ RESTORE_KEYSET = Keyset(
     fields={"created_at": SortField(RestoreJob.created_at)},
     default="-created_at", id_column=RestoreJob.id)
 RESTORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in RestoreJob.__table__.columns)
+_STARTERS_OWN = ("hypervisor_id", "vm_name", "folder_path", "compute_resource_name",
+                 "datastore_name", "disks", "principal", "idempotency_token")
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,11 @@ async def restore_rows_by_id(*, session: AsyncSession,
 
 
 async def upsert_restores(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    # A refresh that read the restore before its start's commit knows nothing of what was
+    # asked: it must not erase what the start wrote meanwhile.
     await upsert(session=session, model=RestoreJob, rows=rows, conflict_columns=["id"],
-                 update_columns=[name for name in RESTORE_COLUMNS if name != "id"])
+                 update_columns=[name for name in RESTORE_COLUMNS if name != "id"],
+                 kept_unless_given=_STARTERS_OWN)
 
 
 async def mark_restores_synced(*, session: AsyncSession, job_ids: Sequence[str],

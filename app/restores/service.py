@@ -20,7 +20,6 @@ from app.aws import backup_restores as aws
 from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import Settings
 from app.core.idempotency import derived_token
-from app.intents import repository as intents_repository
 from app.intents import service as intents
 from app.intents.service import Intents
 from app.models.base import utcnow
@@ -101,8 +100,6 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
         principal=ctx.principal, idempotency_token=token)
     await save_restores(session=session, restores=[info], now=utcnow(), started={job_id: target},
                         target=clients.target)
-    # Committed with the restore, which now holds the token itself.
-    await intents_repository.delete_intents(session=session, tokens=[token])
     job = await repository.get_restore(session=session, job_id=job_id)
     assert job is not None
     return await read_restore(session=session, job=job)
