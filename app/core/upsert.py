@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -18,8 +18,10 @@ async def upsert(
     rows: Sequence[dict[str, Any]],
     conflict_columns: Sequence[str],
     update_columns: Sequence[str],
+    kept_unless_given: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``; where ``conflict_columns`` already exist, overwrite ``update_columns``."""
+    """Insert ``rows``; where ``conflict_columns`` already exist, overwrite ``update_columns``,
+    but those in ``kept_unless_given`` only with a value (a NULL keeps the stored one)."""
     if not rows:
         return
     table = model.__table__
@@ -31,7 +33,9 @@ async def upsert(
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=list(conflict_columns),
-            set_={column: excluded[column] for column in update_columns},
+            set_={column: func.coalesce(excluded[column], table.c[column])
+                  if column in kept_unless_given else excluded[column]
+                  for column in update_columns},
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))

@@ -105,8 +105,11 @@ async def first_backups(*, session: AsyncSession,
 
 
 async def upsert_jobs(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    # A refresh that read the job before a start's commit has no starter to write: it must
+    # not erase the one the start wrote meanwhile.
     await upsert(session=session, model=BackupJob, rows=rows, conflict_columns=["id"],
-                 update_columns=[name for name in JOB_COLUMNS if name != "id"])
+                 update_columns=[name for name in JOB_COLUMNS if name != "id"],
+                 kept_unless_given=("principal", "idempotency_token"))
 
 
 async def mark_synced(*, session: AsyncSession, job_ids: Sequence[str], now: datetime) -> None:
@@ -178,6 +181,13 @@ async def active_jobs_of_vms(*, session: AsyncSession,
         for job in result.scalars():
             found[job.vm_id or ""] = job
     return found
+
+
+async def adopt_job(*, session: AsyncSession, job_id: str, principal: str, token: str) -> None:
+    """Mark a job the refresh cached without its starter as started by this request."""
+    await session.execute(update(BackupJob).where(BackupJob.id == job_id,
+                                                  BackupJob.idempotency_token.is_(None))
+                          .values(principal=principal, idempotency_token=token))
 
 
 async def running_jobs_of_hypervisor(*, session: AsyncSession,

@@ -10,6 +10,7 @@ from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, DomainError, ValidationFailed, error_responses
 from app.core.pagination import PageDep
 from app.core.timestamps import IsoDatetime
+from app.intents.service import Intents
 from app.jobs import reads, service
 from app.jobs.errors import (
     BackupSettingMissing,
@@ -63,7 +64,9 @@ def _vault_names(request: Request) -> VaultNames:
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
     return service.StartContext(settings=_settings(request), targets=request.app.state.aws,
                                 vaults=_vault_names(request), principal=principal.name,
-                                idempotency_key=key)
+                                idempotency_key=key,
+                                intents=Intents(request.app.state.sessionmaker,
+                                                _settings(request)))
 
 
 @vm_backups_router.post("/{vm_id}/backups", status_code=202, response_model=JobRead,

@@ -4,7 +4,8 @@ Everything AWS would refuse is refused first (no AWS call): an unknown or delete
 that does not exist, windows under AWS's minimums, a VM with a job in progress. The request's
 Idempotency-Key becomes AWS's IdempotencyToken, derived from the credential, the key and the
 VM, so a retry on any replica, after a restart or after the key's record expired, finds the
-same AWS job instead of starting a second backup.
+same AWS job instead of starting a second backup. Each start is announced first, committed on
+its own (app/intents), so a retry whose first attempt died after AWS started the job adopts it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import DEFAULT_TARGET, Settings
 from app.core.errors import DomainError, problem_type
 from app.hypervisors import repository as hypervisors
+from app.intents import service as intents
+from app.intents.service import Intents
 from app.jobs import repository
 from app.jobs.detection import vm_id_of
 from app.jobs.errors import (
@@ -40,6 +43,7 @@ from app.models.base import utcnow
 from app.vms.service import VmNotFound
 
 _START_CONCURRENCY = 8
+_START = "StartBackupJob"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class StartContext:
     vaults: VaultNames
     principal: str
     idempotency_key: str
+    intents: Intents  # where starts are announced before they are sent
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,14 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
     active = await repository.active_jobs_of_vms(session=session, vm_ids=list(live))
     tokens = {vm_id: idempotency_token(ctx.settings, principal=ctx.principal,
                                        key=ctx.idempotency_key, vm_id=vm_id) for vm_id in vm_ids}
-    semaphore = asyncio.Semaphore(_START_CONCURRENCY)
+    # A job AWS started for a dead attempt of this request, cached by the refresh without
+    # its token: the attempt's intent says it may be ours (AWS's answer below settles it).
+    strangers = {tokens[vm_id]: vm_id for vm_id, job in active.items()
+                 if job.idempotency_token is None and job.plan_id is None}
+    ours = await intents.intended(session=session, operation=_START,
+                                  resources_by_token=strangers) if strangers else set()
 
-    async def one(vm_id: str) -> tuple[aws.BackupJobInfo, Resolved] | str | DomainError:
+    def decide(vm_id: str) -> Resolved | str | DomainError:
         vm = live.get(vm_id)
         if vm is None:
             return VmNotFound(f"No VM {vm_id} in the cache (or it was deleted).")
@@ -155,25 +165,47 @@ async def start_backups(*, session: AsyncSession, ctx: StartContext, vm_ids: lis
         if isinstance(resolved, DomainError):
             return resolved
         running = active.get(vm_id)
-        if running is not None:
-            if running.idempotency_token == tokens[vm_id]:
-                return running.id  # this very request, retried: its job, not a second one
-            return VmHasActiveJob(
-                f"VM {vm_id} already has backup job {running.id} ({running.state}); AWS runs "
-                "one backup per VM at a time. Stop it or wait for it to finish.",
-                job_id=running.id)
+        if running is None or tokens[vm_id] in ours:
+            return resolved
+        if running.idempotency_token == tokens[vm_id]:
+            return running.id  # this very request, retried: its job, not a second one
+        return VmHasActiveJob(
+            f"VM {vm_id} already has backup job {running.id} ({running.state}); AWS runs "
+            "one backup per VM at a time. Stop it or wait for it to finish.",
+            job_id=running.id)
+
+    decisions = {vm_id: decide(vm_id) for vm_id in vm_ids}
+    to_start = {tokens[vm_id]: vm_id for vm_id, decision in decisions.items()
+                if isinstance(decision, Resolved)}
+    await intents.record_intents(ctx.intents, operation=_START, principal=ctx.principal,
+                                 resources_by_token=to_start)
+    semaphore = asyncio.Semaphore(_START_CONCURRENCY)
+
+    async def start(vm_id: str, resolved: Resolved) -> tuple[aws.BackupJobInfo, Resolved] | str \
+            | DomainError:
+        arn = live[vm_id].arn
         async with semaphore:
             try:
                 started = await aws.start_backup_job(
                     resolved.clients.backup, vault_name=resolved.vault_name,
-                    resource_arn=vm.arn, iam_role_arn=resolved.iam_role_arn,
+                    resource_arn=arn, iam_role_arn=resolved.iam_role_arn,
                     idempotency_token=tokens[vm_id],
                     start_window_minutes=options.start_window_minutes,
                     complete_window_minutes=options.complete_window_minutes,
                     lifecycle=resolved.lifecycle)
             except DomainError as error:
                 return error
-        return _as_created(started, vm.arn, resolved), resolved
+        running = active.get(vm_id)
+        if running is not None and running.id == started.id:
+            # AWS answered this token with the cached job: the dead attempt's, now ours.
+            await repository.adopt_job(session=session, job_id=started.id,
+                                       principal=ctx.principal, token=tokens[vm_id])
+            return started.id
+        return _as_created(started, arn, resolved), resolved
+
+    async def one(vm_id: str) -> tuple[aws.BackupJobInfo, Resolved] | str | DomainError:
+        decision = decisions[vm_id]
+        return await start(vm_id, decision) if isinstance(decision, Resolved) else decision
 
     outcomes = await asyncio.gather(*(one(vm_id) for vm_id in vm_ids))
     created = [outcome for outcome in outcomes if isinstance(outcome, tuple)]

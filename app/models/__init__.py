@@ -19,6 +19,7 @@ from app.models.lease import Lease
 from app.models.recovery_point import RecoveryPoint
 from app.models.recovery_point_listing import RecoveryPointListing
 from app.models.restore_job import RestoreJob
+from app.models.start_intent import StartIntent
 from app.models.sync_run import SyncRun
 from app.models.tag_mapping import TagMapping
 from app.models.tag_mapping_set import TagMappingSet
@@ -50,6 +51,7 @@ __all__ = [
     "RecoveryPoint",
     "RecoveryPointListing",
     "RestoreJob",
+    "StartIntent",
     "SyncRun",
     "TagMapping",
     "TagMappingSet",

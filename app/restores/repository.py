@@ -28,6 +28,8 @@ RESTORE_KEYSET = Keyset(
     fields={"created_at": SortField(RestoreJob.created_at)},
     default="-created_at", id_column=RestoreJob.id)
 RESTORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in RestoreJob.__table__.columns)
+_STARTERS_OWN = ("hypervisor_id", "vm_name", "folder_path", "compute_resource_name",
+                 "datastore_name", "disks", "principal", "idempotency_token")
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,11 @@ async def restore_rows_by_id(*, session: AsyncSession,
 
 
 async def upsert_restores(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    # A refresh that read the restore before its start's commit knows nothing of what was
+    # asked: it must not erase what the start wrote meanwhile.
     await upsert(session=session, model=RestoreJob, rows=rows, conflict_columns=["id"],
-                 update_columns=[name for name in RESTORE_COLUMNS if name != "id"])
+                 update_columns=[name for name in RESTORE_COLUMNS if name != "id"],
+                 kept_unless_given=_STARTERS_OWN)
 
 
 async def mark_restores_synced(*, session: AsyncSession, job_ids: Sequence[str],
@@ -176,6 +181,16 @@ async def get_restore(*, session: AsyncSession, job_id: str) -> RestoreJob | Non
 async def restore_by_token(*, session: AsyncSession, token: str) -> RestoreJob | None:
     result = await session.execute(select(RestoreJob).where(RestoreJob.idempotency_token == token)
                                    .limit(1))
+    return result.scalar_one_or_none()
+
+
+async def unclaimed_restore_that_created(*, session: AsyncSession, vm_id: str,
+                                        recovery_point_arn: str) -> RestoreJob | None:
+    """A restore of the point, cached by the refresh without its starter, that created the VM."""
+    result = await session.execute(
+        select(RestoreJob).where(RestoreJob.created_vm_id == vm_id,
+                                 RestoreJob.recovery_point_arn == recovery_point_arn,
+                                 RestoreJob.idempotency_token.is_(None)).limit(1))
     return result.scalar_one_or_none()
 
 

@@ -10,6 +10,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
 from app.core.pagination import PageDep
+from app.intents.service import Intents
 from app.restores import reads, recovery_points, service
 from app.restores.errors import (
     RecoveryPointNotFound,
@@ -67,7 +68,9 @@ async def start_restore(
     `Location` (GET /restores/{id}) until it is COMPLETED, then the new VM is `created_vm` once
     an inventory refresh has discovered it."""
     ctx = service.StartContext(settings=_settings(request), targets=targets,
-                               principal=principal.name, idempotency_key=idempotency_key)
+                               principal=principal.name, idempotency_key=idempotency_key,
+                               intents=Intents(request.app.state.sessionmaker,
+                                               _settings(request)))
     restore = await service.start_restore(session=session, ctx=ctx, request=body)
     response.headers["Location"] = f"/restores/{restore.id}"
     return restore

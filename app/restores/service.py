@@ -20,6 +20,8 @@ from app.aws import backup_restores as aws
 from app.aws.clients import AwsClients, AwsTargets
 from app.core.config import Settings
 from app.core.idempotency import derived_token
+from app.intents import service as intents
+from app.intents.service import Intents
 from app.models.base import utcnow
 from app.models.recovery_point import RecoveryPoint
 from app.restores import repository
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 RESTORE_TO_VMWARE = "VMware"
 _ONLINE = "ONLINE"
+_START = "StartRestoreJob"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class StartContext:
     targets: AwsTargets
     principal: str
     idempotency_key: str
+    intents: Intents  # where starts are announced before they are sent
 
 
 async def start_restore(*, session: AsyncSession, ctx: StartContext,
@@ -67,7 +71,7 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
     taken = await repository.vm_named_in_folder(
         session=session, hypervisor_id=request.hypervisor_id, folder_path=request.folder_path,
         vm_name=request.vm_name)
-    if taken is not None:
+    if taken is not None and not await _created_by_dead_attempt(session, token, point, taken):
         raise RestoreVmNameTaken(
             f"VM {taken} is already named {request.vm_name!r} in {request.folder_path}; "
             "vCenter keeps VM names unique per folder. Choose another name or folder.",
@@ -81,6 +85,8 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
     }
     if disks is not None:
         metadata["DisksToRestore"] = json.dumps(disks)
+    await intents.record_intents(ctx.intents, operation=_START, principal=ctx.principal,
+                                 resources_by_token={token: point.arn})
     job_id = await aws.start_restore_job(
         clients.backup, recovery_point_arn=point.arn, metadata=metadata,
         iam_role_arn=request.iam_role_arn or clients.default_backup_iam_role_arn,
@@ -97,6 +103,17 @@ async def start_restore(*, session: AsyncSession, ctx: StartContext,
     job = await repository.get_restore(session=session, job_id=job_id)
     assert job is not None
     return await read_restore(session=session, job=job)
+
+
+async def _created_by_dead_attempt(session: AsyncSession, token: str, point: RecoveryPoint,
+                                   vm_id: str) -> bool:
+    """The VM holding the name was made by a restore of this point that the refresh cached
+    without its token, and an attempt of this very request announced one: it may be ours, so
+    the start is sent again (the same token makes AWS answer with the same restore)."""
+    restore = await repository.unclaimed_restore_that_created(
+        session=session, vm_id=vm_id, recovery_point_arn=point.arn)
+    return restore is not None and token in await intents.intended(
+        session=session, operation=_START, resources_by_token={token: point.arn})
 
 
 async def _restorable_point(session: AsyncSession, arn: str) -> RecoveryPoint:
