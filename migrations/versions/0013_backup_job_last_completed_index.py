@@ -1,7 +1,7 @@
 """backup_job: indexes for the reports (each VM's newest completed job; VMs that fell back)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 05:30:00
 
 GET /reports/rpo reads each VM's newest COMPLETED job: with (state, vm_id, completed_at) one
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0014'
-down_revision: str | None = '0013'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

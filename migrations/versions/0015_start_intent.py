@@ -1,7 +1,7 @@
 """Start intents: an AWS start recorded before it is sent, for retries of a dead attempt
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 10:00:00
 
 An on-demand backup or a restore records its intent (derived IdempotencyToken, resource,
@@ -16,8 +16,8 @@ from alembic import op
 
 import app.models.base
 
-revision: str = '0016'
-down_revision: str | None = '0015'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
