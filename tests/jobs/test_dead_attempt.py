@@ -3,13 +3,12 @@ transaction committed, retried after the job refresh cached the AWS job without 
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 import pytest
 
 from app.jobs import service
 from tests.conftest import AppFactory
 from tests.jobs.builders import aws_backup, demo_vms, job_service, refresh_jobs, start_backup
+from tests.support.dying import fail_once
 from tests.support.emulator import EmulatorControl
 
 pytestmark = pytest.mark.emulator
@@ -17,13 +16,7 @@ pytestmark = pytest.mark.emulator
 
 def _die_once_after_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first save after StartBackupJob fails, as a replica killed there would."""
-
-    async def dead(**_: Any) -> NoReturn:
-        monkeypatch.setattr(service, "save_jobs", save)
-        raise RuntimeError("the replica died before its transaction committed")
-
-    save = service.save_jobs
-    monkeypatch.setattr(service, "save_jobs", dead)
+    fail_once(monkeypatch, service, "save_jobs")
 
 
 def _aws_jobs_of(emulator: EmulatorControl, vm_arn: str) -> list[str]:

@@ -4,8 +4,6 @@ inventory found the VM it made (whose name would otherwise refuse the retry)."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 import pytest
 
 from app.restores import service
@@ -18,6 +16,7 @@ from tests.restores.builders import (
     restore_body,
     start_restore,
 )
+from tests.support.dying import fail_once
 from tests.support.emulator import DEMO_PROD, EmulatorControl
 from tests.support.inventory import refresh
 
@@ -26,13 +25,7 @@ pytestmark = pytest.mark.emulator
 
 def _die_once_after_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first save after StartRestoreJob fails, as a replica killed there would."""
-
-    async def dead(**_: Any) -> NoReturn:
-        monkeypatch.setattr(service, "save_restores", save)
-        raise RuntimeError("the replica died before its transaction committed")
-
-    save = service.save_restores
-    monkeypatch.setattr(service, "save_restores", dead)
+    fail_once(monkeypatch, service, "save_restores")
 
 
 async def test_a_retry_adopts_the_restore_its_dead_attempt_started(
