@@ -15,10 +15,7 @@ which stays in the cache after AWS's 30 days. The unit is a lease, so replicas s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from app.aws import backup_jobs as aws
@@ -28,7 +25,7 @@ from app.jobs.states import WAITING_STATES
 from app.jobs.store import save_jobs
 from app.models.base import utcnow
 from app.sync import repository
-from app.sync.context import LeaseLost, SyncContext
+from app.sync.context import SyncContext
 from app.sync.inventory import refresh_statistics_after
 
 JOBS = "jobs"
@@ -72,17 +69,18 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
                      and created >= created_mark - _WAITING_LOOKBACK]
     if created_after is not None and waiting_since:
         created_after = min(created_after, min(waiting_since) - timedelta(seconds=1))
-    async with _lease_kept(ctx, unit):  # a first listing of a long history takes a while
-        listings = [await aws.list_backup_jobs(client, created_after=created_after)]
-        if created_mark is not None:  # a first listing, unfiltered, holds all AWS keeps
-            listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
-            listings.append(await aws.list_backup_jobs(
-                client, completed_after=_completed_floor(completed_mark, created_mark, active)
-                - overlap))
-        found = {job.id: job for listing in listings for job in listing.jobs}
-        missing = [job_id for job_id, (job_state, _) in active.items()
-                   if job_id not in found and job_state != "ABORTING"]
-        described = await _describe_each(ctx, missing)
+    # The scheduler keeps the unit's lease while this runs (a first listing of a long
+    # history takes a while); the write below renews it once more and stops a lost run.
+    listings = [await aws.list_backup_jobs(client, created_after=created_after)]
+    if created_mark is not None:  # a first listing, unfiltered, holds all AWS keeps
+        listings.append(await aws.list_backup_jobs(client, state="RUNNING"))
+        listings.append(await aws.list_backup_jobs(
+            client, completed_after=_completed_floor(completed_mark, created_mark, active)
+            - overlap))
+    found = {job.id: job for listing in listings for job in listing.jobs}
+    missing = [job_id for job_id, (job_state, _) in active.items()
+               if job_id not in found and job_state != "ABORTING"]
+    described = await _describe_each(ctx, missing)
     calls = sum(listing.calls for listing in listings)
     found.update({job.id: job for job in described})
     calls += len(missing)
@@ -103,30 +101,6 @@ async def refresh_jobs(ctx: SyncContext) -> tuple[int, int, int]:
             created_high_water_at=_latest(created_mark, created_dates),
             completed_high_water_at=_latest(completed_mark, completed_dates))
     return calls, len(found), result.written
-
-
-@asynccontextmanager
-async def _lease_kept(ctx: SyncContext, unit: str) -> AsyncIterator[None]:
-    """Renew the unit's lease every third of its lifetime while the block runs. A renewal that
-    fails is not fatal here: the write transaction renews once more and stops a run that lost
-    its lease."""
-
-    async def renew_forever() -> None:
-        while True:
-            await asyncio.sleep(ctx.settings.sync_lease_seconds / 3)
-            try:
-                async with ctx.transaction() as session:
-                    await ctx.renew(session, unit)
-            except LeaseLost:
-                return
-
-    task = asyncio.create_task(renew_forever())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _completed_floor(completed_mark: datetime | None, created_mark: datetime,
