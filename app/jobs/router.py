@@ -7,7 +7,7 @@ from app.aws.errors import AWS_ERRORS
 from app.core.auth import OperatorDep, Principal, ReaderDep
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import COMMON_ERRORS, DomainError, ValidationFailed, error_responses
+from app.core.errors import COMMON_ERRORS, DomainError, error_responses
 from app.core.pagination import PageDep
 from app.core.timestamps import IsoDatetime
 from app.intents.service import Intents
@@ -118,13 +118,6 @@ async def _job_filter(
     completed_after: IsoDatetime | None = None,
     completed_before: IsoDatetime | None = None,
 ) -> JobFilter:
-    for name, value in (("created_after", created_after), ("created_before", created_before),
-                        ("completed_after", completed_after),
-                        ("completed_before", completed_before)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed("Timestamps need a time zone, e.g. 2026-01-05T09:00:00Z.",
-                                   invalid_params=[{"name": f"query.{name}",
-                                                    "reason": "naive datetime"}])
     return JobFilter(
         states=tuple(state or ()), vm_id=vm_id, hypervisor_id=hypervisor_id, plan_id=plan_id,
         origin=origin, change_detection=change_detection, created_after=created_after,
@@ -151,11 +144,6 @@ async def summarize_jobs(
 ) -> JobSummaryRead:
     """Counts by state, bytes, elapsed-time percentiles and CBT fallbacks of the jobs created
     in a window, overall and per hypervisor."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed("Timestamps need a time zone, e.g. 2026-01-05T09:00:00Z.",
-                                   invalid_params=[{"name": f"query.{name}",
-                                                    "reason": "naive datetime"}])
     return await summarize(session=session, since=since, until=until)
 
 

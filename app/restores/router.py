@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -8,8 +7,9 @@ from app.aws.errors import AWS_ERRORS
 from app.core.auth import OperatorDep, ReaderDep
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import COMMON_ERRORS, ValidationFailed, error_responses
+from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.pagination import PageDep
+from app.core.timestamps import IsoDatetime
 from app.intents.service import Intents
 from app.restores import reads, recovery_points, service
 from app.restores.errors import (
@@ -82,14 +82,9 @@ async def _restore_filter(
     source_vm_id: Annotated[str | None, Query(max_length=64)] = None,
     hypervisor_id: Annotated[str | None, Query(max_length=64,
                                                description="The target hypervisor.")] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: IsoDatetime | None = None,
+    created_before: IsoDatetime | None = None,
 ) -> RestoreFilter:
-    for name, value in (("created_after", created_after), ("created_before", created_before)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed("Timestamps need a time zone, e.g. 2026-01-05T09:00:00Z.",
-                                   invalid_params=[{"name": f"query.{name}",
-                                                    "reason": "naive datetime"}])
     return RestoreFilter(states=tuple(state or ()), source_vm_id=source_vm_id,
                          hypervisor_id=hypervisor_id, created_after=created_after,
                          created_before=created_before, target=target)

@@ -66,11 +66,6 @@ async def _vm_filter(
             pairs.append((key, value))
         else:
             keys.append(key)
-    for last in (last_backup_before, last_backup_after):
-        if last is not None and last.tzinfo is None:
-            raise ValidationFailed("Timestamps need a time zone, e.g. 2026-01-05T09:00:00Z.",
-                                   invalid_params=[{"name": "query.last_backup", "reason":
-                                                    "naive datetime"}])
     return VmFilter(
         folder=folder, include_subfolders=include_subfolders, name_contains=name,
         aws_tag_keys=tuple(keys), aws_tags=tuple(pairs), vmware_category=vmware_category,
