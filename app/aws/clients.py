@@ -226,7 +226,8 @@ def _credentials_error(target: AwsTarget, error: ClientError | BotoCoreError) ->
     return translate(error, "AssumeRole")
 
 
-def _targets(request: Request) -> AwsTargets:
+# async, as every dependency: a plain `def` one runs in FastAPI's threadpool.
+async def _targets(request: Request) -> AwsTargets:
     targets: AwsTargets = request.app.state.aws
     return targets
 
@@ -235,7 +236,7 @@ def _targets(request: Request) -> AwsTargets:
 AwsTargetsDep = Annotated[AwsTargets, Depends(_targets)]
 
 
-def _target_filter(
+async def _target_filter(
     targets: AwsTargetsDep,
     target: Annotated[str | None, Query(
         max_length=40, description="Only resources of this AWS target (a configured alias)."

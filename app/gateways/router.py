@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
+from app.core.app_state import SettingsDep
 from app.core.auth import AdminDep, ReaderDep
-from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
@@ -18,13 +18,6 @@ from app.hypervisors.errors import HypervisorNotFound
 router = APIRouter(prefix="/gateways", tags=["gateways"])
 GatewayIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 @router.get("", response_model=GatewayPage,

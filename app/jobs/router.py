@@ -4,8 +4,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
+from app.core.app_state import SettingsDep, settings_of
 from app.core.auth import OperatorDep, Principal, ReaderDep
-from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, DomainError, error_responses
 from app.core.pagination import PageDep
@@ -45,13 +45,6 @@ _START_ERRORS = (*COMMON_ERRORS, *AWS_ERRORS, VmNotFound, BackupVaultNotFound,
                  BackupSettingMissing, BackupWindowTooShort, VmHasActiveJob)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-
 
 def _vault_names(request: Request) -> VaultNames:
     state = request.app.state
@@ -62,11 +55,11 @@ def _vault_names(request: Request) -> VaultNames:
 
 
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
-    return service.StartContext(settings=_settings(request), targets=request.app.state.aws,
+    return service.StartContext(settings=settings_of(request), targets=request.app.state.aws,
                                 vaults=_vault_names(request), principal=principal.name,
                                 idempotency_key=key,
                                 intents=Intents(request.app.state.sessionmaker,
-                                                _settings(request)))
+                                                settings_of(request)))
 
 
 @vm_backups_router.post("/{vm_id}/backups", status_code=202, response_model=JobRead,

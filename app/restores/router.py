@@ -4,8 +4,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
+from app.core.app_state import SettingsDep, settings_of
 from app.core.auth import OperatorDep, ReaderDep
-from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.pagination import PageDep
@@ -35,13 +35,6 @@ RequiredIdempotencyKey = Annotated[str, Header(
     "second restore.")]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-
 
 @vm_recovery_points_router.get(
     "/{vm_id}/recovery-points", response_model=RecoveryPointPage,
@@ -67,10 +60,10 @@ async def start_restore(
     """Restore a recovery point to VMware as a new VM. 202 with the restore; follow it at
     `Location` (GET /restores/{id}) until it is COMPLETED, then the new VM is `created_vm` once
     an inventory refresh has discovered it."""
-    ctx = service.StartContext(settings=_settings(request), targets=targets,
+    ctx = service.StartContext(settings=settings_of(request), targets=targets,
                                principal=principal.name, idempotency_key=idempotency_key,
                                intents=Intents(request.app.state.sessionmaker,
-                                               _settings(request)))
+                                               settings_of(request)))
     restore = await service.start_restore(session=session, ctx=ctx, request=body)
     response.headers["Location"] = f"/restores/{restore.id}"
     return restore

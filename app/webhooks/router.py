@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
+from app.core.app_state import SettingsDep
 from app.core.auth import AdminDep
-from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
 from app.core.idempotency import IdempotencyKeyDep
@@ -25,13 +25,6 @@ WebhookIdPath = Annotated[str, Path(pattern=r"^wh-[0-9a-f]{16}$", description="e
                                     "wh-0123456789abcdef")]
 _ONE = (*COMMON_ERRORS, WebhookNotFound)
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 @router.post("", status_code=201, response_model=WebhookRead,
