@@ -49,20 +49,25 @@ from _support import (
     BIN,
     ROOT,
     Service,
+    free_port,
     machine,
     require_wrk,
     service,
+    stop,
     tree_cpu_seconds,
     workdir_and_emulator,
 )
 from ab_refresh import worktree
 from vms_listing import fill
 
+from deploy.topology import wait_until_up
+
 VM_COUNT = 100_000
 CONNECTIONS = 32
 LUA = Path(__file__).with_suffix(".lua")
 SORTS = ("name", "-name")
 TARGET_RPS, TARGET_P99_MS = 800, 50
+OURS, FLOOR = "this checkout", "floor (bare ASGI + asyncpg)"
 SERVICE_ENV = {"VMBACKUP_TAG_FETCH_BUDGET_PER_RUN": "0", "VMBACKUP_LOG_LEVEL": "WARNING"}
 
 
@@ -172,6 +177,28 @@ def show(label: str, result: Load) -> None:
 
 
 @contextmanager
+def floor_served(database_url: str, workdir: Path) -> Iterator[Service]:
+    """bench/floor_app.py (the service's SQL through asyncpg, a bare ASGI app) under uvicorn as
+    `vmbackup serve` runs it: one worker, uvloop, httptools, no access log."""
+    port = free_port()
+    env = {**os.environ, "FLOOR_DATABASE_URL": database_url.replace("+asyncpg", ""),
+           "PYTHONPATH": str(ROOT)}
+    log_path = workdir / f"floor-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "python"), "-m", "uvicorn", "--app-dir", str(ROOT / "bench"),
+             "floor_app:app", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+             "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+            env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", process, "the floor app")
+        yield Service(url, process, "", "", database_url, log_path)
+    finally:
+        stop(process)
+
+
+@contextmanager
 def served(database_url: str, emulator_url: str, workdir: Path, source: Path,
            workers: int = 1) -> Iterator[Service]:
     serve_args = ("--workers", str(workers)) if workers > 1 else ()
@@ -201,6 +228,10 @@ def bench(db: str, emulator_url: str, workdir: Path, versions: dict[str, Path],
         services = {label: stack.enter_context(
             served(databases[label], emulator_url, workdir, source, args.workers))
             for label, source in versions.items()}
+        if args.floor and db == "postgres":
+            services[FLOOR] = stack.enter_context(
+                floor_served(databases[list(versions)[-1]], workdir))
+            results[FLOOR] = []
         labels = list(services)
         for round_number in range(args.rounds):
             order = labels if round_number % 2 == 0 else list(reversed(labels))
@@ -209,14 +240,21 @@ def bench(db: str, emulator_url: str, workdir: Path, versions: dict[str, Path],
                 results[label].append(result)
                 show(label, result)
         if args.profile:
-            profile(services[labels[-1]], urls_file, args.seconds, args.profile / f"{db}.txt")
+            profile(services[OURS], urls_file, args.seconds, args.profile / f"{db}.txt")
+    if FLOOR in results:
+        print(f"  [{db}] {OURS} / floor: req/s {_median_ratio(results, OURS, FLOOR)}, service "
+              f"CPU per request {_median_ratio(results, OURS, FLOOR, cpu=True)}")
     if len(versions) > 1:
-        base, ours = labels
-        ratio = (statistics.median(r.requests_per_second for r in results[ours])
-                 / statistics.median(r.requests_per_second for r in results[base]))
-        cpu = (statistics.median(r.cpu_ms_per_request for r in results[ours])
-               / statistics.median(r.cpu_ms_per_request for r in results[base]))
-        print(f"  [{db}] {ours} / {base}: req/s {ratio:.2f}x, service CPU per request {cpu:.2f}x")
+        base, ours = list(versions)
+        print(f"  [{db}] {ours} / {base}: req/s {_median_ratio(results, ours, base)}, service "
+              f"CPU per request {_median_ratio(results, ours, base, cpu=True)}")
+
+
+def _median_ratio(results: dict[str, list[Load]], over: str, under: str, cpu: bool = False) -> str:
+    def median(label: str) -> float:
+        return statistics.median(r.cpu_ms_per_request if cpu else r.requests_per_second
+                                 for r in results[label])
+    return f"{median(over) / median(under):.2f}x"
 
 
 def profile(svc: Service, urls_file: UrlFile, seconds: int, output: Path) -> None:
@@ -242,6 +280,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="load runs of each version")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--profile", type=Path, help="write py-spy profiles into this directory")
+    parser.add_argument("--floor", action="store_true",
+                        help="PostgreSQL: also load bench/floor_app.py (same SQL, no framework)")
     parser.add_argument("--workers", type=int, default=1,
                         help="`vmbackup serve --workers N` (the base commit must support it)")
     args = parser.parse_args()
@@ -249,7 +289,7 @@ def main() -> None:
     print(machine(), flush=True)
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     with ExitStack() as stack:
-        versions = {"this checkout": ROOT}
+        versions = {OURS: ROOT}
         if args.base:
             commit = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=ROOT,
                                     check=True, capture_output=True, text=True).stdout.strip()

@@ -82,6 +82,8 @@ def _record(scope: Scope, status: int, seconds: float, request_id: str) -> None:
     method = scope["method"]
     HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
     HTTP_REQUEST_SECONDS.labels(method=method, route=route).observe(seconds)
+    if not logger.isEnabledFor(logging.INFO):
+        return
     fields: dict[str, Any] = {
         "request_id": request_id,
         "method": method,

@@ -135,15 +135,22 @@ def vm_columns(names: Sequence[str]) -> list[Any]:
     return [computed[name] if name in computed else table.c[name] for name in names]
 
 
-async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,
-                   columns: Sequence[str], live_hypervisor: bool = False) -> Sequence[Row[Any]]:
-    """Rows of the named vm columns (tuples, also readable as attributes), plus one beyond the
-    page. ``live_hypervisor``: none unless the filter's hypervisor is not tombstoned (a
-    condition evaluated once per query, not per row)."""
+def listing(query: VmFilter, page: PageParams, columns: Sequence[str],
+            live_hypervisor: bool = False) -> Select[Any]:
+    """The page's SELECT of the named vm columns, one row beyond the page. ``live_hypervisor``:
+    no row unless the filter's hypervisor is not tombstoned (a condition evaluated once per
+    query, not per row)."""
     stmt = paginate(_filtered(query, vm_columns(columns)), VM_KEYSET, page)
     if live_hypervisor and query.hypervisor_id is not None:
         stmt = stmt.where(exists().where(Hypervisor.id == query.hypervisor_id,
                                          Hypervisor.deleted_at.is_(None)))
+    return stmt
+
+
+async def list_vms(*, session: AsyncSession, query: VmFilter, page: PageParams,
+                   columns: Sequence[str], live_hypervisor: bool = False) -> Sequence[Row[Any]]:
+    """Rows of ``listing`` (tuples, also readable as attributes)."""
+    stmt = listing(query, page, columns, live_hypervisor)
     # A Core execute on the session's connection: a listing page needs no ORM identity map,
     # change tracking or entity loading, only tuples.
     connection = await session.connection()
