@@ -55,8 +55,8 @@ class VmScope:
             found.append(Vm.hypervisor_id == self.hypervisor_id)
         if self.target is not None:
             # A VM lives in its hypervisor's target (deleted hypervisors' VMs included).
-            found.append(Vm.hypervisor_id.in_(select(Hypervisor.id)
-                                    .where(Hypervisor.target == self.target)))
+            found.append(Vm.hypervisor_id.in_(
+                select(Hypervisor.id).where(Hypervisor.target == self.target)))
         return found
 
 
