@@ -7,6 +7,8 @@ import asyncio
 import os
 from pathlib import Path
 
+from deploy.signals import exit_on_sigterm
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -16,13 +18,15 @@ POSTGRES_BENCH_DB = f"vmbackup_bench_{os.getpid()}"
 
 def fresh_database(kind: str, workdir: Path, label: str = "") -> str:
     """An empty database of this kind ("sqlite" or "postgres"); returns its SQLAlchemy URL.
-    ``label`` tells apart several databases of one run."""
+    ``label`` tells apart several databases of one run. From then on SIGTERM exits through the
+    run's cleanup (its ``finally`` calling :func:`drop_postgres_database`), as Ctrl-C does."""
     name = POSTGRES_BENCH_DB + (f"_{label}" if label else "")
     if kind == "sqlite":
         path = workdir / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite+aiosqlite:///{path}"
+    exit_on_sigterm()
     asyncio.run(_postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
                                 f"CREATE DATABASE {name}"))
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")

@@ -26,6 +26,7 @@ from typing import Any
 
 from _databases import drop_postgres_database
 
+from deploy.signals import exit_on_sigterm
 from deploy.topology import wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,8 +84,10 @@ def host_to_ourselves() -> Iterator[None]:
 @contextmanager
 def emulator(scenario: str, with_backup: bool = False) -> Iterator[str]:
     """`python -m emulator --scenario <scenario>` in its own process; yields its URL. Holds the
-    host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end.
-    Backup Gateway only unless ``with_backup`` (the job and assignment benchmarks)."""
+    host-wide benchmark lock meanwhile, and drops this run's PostgreSQL database at the end,
+    also when the run is ended by SIGTERM (which then exits through this cleanup). Backup
+    Gateway only unless ``with_backup`` (the job and assignment benchmarks)."""
+    exit_on_sigterm()
     with host_to_ourselves():
         port = free_port()
         command = [

@@ -5,9 +5,11 @@ for the run, all on loopback ports. deploy/compose.yaml is the same topology in 
 Used by tests/faults/ and the scale-out benchmarks, and from a shell:
 
     .venv/bin/python -m deploy.topology --replicas 3 --scenario demo
-    (prints the replicas' URLs and an admin token; Ctrl-C stops everything and drops the database)
+    (prints the replicas' URLs and an admin token; Ctrl-C or SIGTERM stops everything and drops
+    the database)
 
-Each process is started here and stopped by :meth:`Topology.stop` (or the context manager).
+Each process is started here and stopped by :meth:`Topology.stop` (or the context manager,
+which also turns SIGTERM into that orderly stop while it runs: deploy/signals.py).
 Replicas can be killed (``kill -9``) and started again on their port; the emulator can be
 stopped and started again on its port (the AWS endpoint going away and coming back).
 """
@@ -26,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from typing import Any
 import httpx
 
 from app.core.auth import hash_api_key, new_api_key
+from deploy.signals import sigterm_exits
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_DSN = os.environ.get("VMBACKUP_TOPOLOGY_ADMIN_DSN",
@@ -64,7 +67,11 @@ def run_async(work: Coroutine[Any, Any, Any]) -> Any:
 
     thread = threading.Thread(target=target)
     thread.start()
-    thread.join()
+    try:
+        thread.join()
+    except BaseException:  # SIGTERM or Ctrl-C meanwhile: let the call finish (a CREATE
+        thread.join()      # DATABASE is then dropped by the cleanup, not made after it)
+        raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
@@ -161,7 +168,9 @@ class Topology:
     emulator_port: int = field(default_factory=free_port)
     nodes: list[Replica] = field(default_factory=list)
     database_url: str = ""
+    _is_database_requested: bool = False  # from the CREATE on: stop() drops it
     _emulator: subprocess.Popen[bytes] | None = None
+    _signals: ExitStack = field(default_factory=ExitStack)
     _scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # --- the whole ------------------------------------------------------------------------
@@ -172,6 +181,7 @@ class Topology:
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_emulator()
+            self._is_database_requested = True
             self.database_url = create_database(self.admin_dsn, self.database_name)
             subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=self.env(),
                            cwd=ROOT, check=True, capture_output=True)
@@ -191,18 +201,28 @@ class Topology:
             if replica.process is not None:
                 stop_process(replica.process)
         self.stop_emulator()
-        if self.database_url:
+        if self._is_database_requested:
             drop_database(self.admin_dsn, self.database_name)
+            self._is_database_requested = False
             self.database_url = ""
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
 
     def __enter__(self) -> Topology:
-        return self.start()
+        # SIGTERM (a CI timeout, `kill`) stops everything as Ctrl-C does, database dropped.
+        self._signals.enter_context(sigterm_exits())
+        try:
+            return self.start()
+        except BaseException:
+            self._signals.close()
+            raise
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._signals.close()
 
     # --- the emulator ---------------------------------------------------------------------
     @property
@@ -302,8 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         for replica in world.nodes:
             print(f"replica {replica.index}: {replica.url} (pid {replica.pid})")
         print(f"admin token: {world.tokens['admin']}")
-        print("Ctrl-C stops every process and drops the database.", flush=True)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        print("Ctrl-C (or SIGTERM) stops every process and drops the database.", flush=True)
         try:
             while True:
                 time.sleep(3600)

@@ -149,17 +149,22 @@ async def tag_members(ctx: SyncContext, *, run_id: int) -> None:
                 return False  # counted; the next run tries again
         return True
 
+    lease = lease_of(MEMBERSHIP, None)
     for start in range(0, len(todo), BATCH):
         batch = todo[start:start + BATCH]
+        # Still ours before each batch's AWS writes: a replica that took the unit over (our
+        # lease expired while we were cut off from the database) tags from its own reading.
+        async with ctx.transaction() as session:
+            await ctx.renew(session, lease)
         outcomes = await asyncio.gather(*(apply(item) for item in batch))
         applied = [item for item, ok in zip(batch, outcomes, strict=True) if ok]
         done, failed = done + len(applied), failed + len(batch) - len(applied)
         async with ctx.transaction() as session:
+            await ctx.renew(session, lease)  # and before writing them to the cache
             await _cache(session, applied)
             await coverage.recompute_vms(session=session, vm_ids=[i.vm_id for i in applied])
             await runs.update_run(session=session, run_id=run_id, vms_changed=done,
                                   tag_errors=failed)
-            await ctx.renew(session, lease_of(MEMBERSHIP, None))
 
 
 async def _cache(session: AsyncSession, applied: list[Retag]) -> None:

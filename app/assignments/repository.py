@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.assignments.schemas import FolderTarget, HypervisorTarget
 from app.core.pagination import Keyset, PageParams, SortField, paginate
 from app.models.assignment import Assignment
+from app.models.backup_plan import BackupPlan
 from app.models.backup_selection import BackupSelection
 from app.models.hypervisor import Hypervisor
 from app.models.vm import Vm
@@ -29,8 +30,12 @@ async def get(*, session: AsyncSession, assignment_id: str) -> Assignment | None
 
 
 async def list_assignments(*, session: AsyncSession, page: PageParams, plan_id: str | None,
-                           kind: str | None, vm_id: str | None) -> Sequence[Assignment]:
+                           kind: str | None, vm_id: str | None,
+                           target: str | None = None) -> Sequence[Assignment]:
     stmt = select(Assignment)
+    if target is not None:  # an assignment is in its plan's AWS target
+        stmt = stmt.where(Assignment.plan_id.in_(
+            select(BackupPlan.id).where(BackupPlan.target == target)))
     if plan_id is not None:
         stmt = stmt.where(Assignment.plan_id == plan_id)
     if kind is not None:

@@ -17,7 +17,7 @@ from app.assignments.schemas import (
     AssignmentRead,
     AssignmentWrite,
 )
-from app.aws.clients import AwsTargetsDep
+from app.aws.clients import AwsTargetsDep, TargetFilterDep
 from app.aws.errors import AWS_ERRORS
 from app.core.auth import AdminDep, OperatorDep, Principal, ReaderDep
 from app.core.db import SessionDep
@@ -70,15 +70,16 @@ def _tag_members_after_commit(request: Request, tasks: BackgroundTasks, principa
 @router.get("", response_model=AssignmentPage, responses=error_responses(*COMMON_ERRORS))
 async def list_assignments(
     request: Request, session: SessionDep, _principal: ReaderDep, page: PageDep,
-    plan_id: Annotated[str | None, Query(max_length=64)] = None,
+    target: TargetFilterDep, plan_id: Annotated[str | None, Query(max_length=64)] = None,
     kind: AssignmentKind | None = None,
     vm_id: Annotated[str | None, Query(max_length=64,
                                        description="Assignments covering this VM.")] = None,
 ) -> AssignmentPage:
-    """vmbackup's assignments (sort by `name` or `created_at`)."""
+    """vmbackup's assignments (sort by `name` or `created_at`); `target`: those whose plan is
+    in this AWS target."""
     return await service.list_assignments(
         session=session, settings=request.app.state.settings, page=page, plan_id=plan_id,
-        kind=kind.value if kind else None, vm_id=vm_id)
+        kind=kind.value if kind else None, vm_id=vm_id, target=target)
 
 
 @router.post("", response_model=AssignmentRead | AssignmentDryRunRead, status_code=201,

@@ -94,10 +94,10 @@ async def get(*, session: AsyncSession, settings: Settings,
 
 
 async def list_assignments(*, session: AsyncSession, settings: Settings, page: PageParams,
-                           plan_id: str | None, kind: str | None,
-                           vm_id: str | None) -> AssignmentPage:
+                           plan_id: str | None, kind: str | None, vm_id: str | None,
+                           target: str | None = None) -> AssignmentPage:
     rows = await repository.list_assignments(session=session, page=page, plan_id=plan_id,
-                                             kind=kind, vm_id=vm_id)
+                                             kind=kind, vm_id=vm_id, target=target)
     items, next_cursor = page_of(rows, repository.ASSIGNMENT_KEYSET, page)
     return AssignmentPage(items=await _reads(session, settings, items), next_cursor=next_cursor)
 

@@ -16,7 +16,7 @@ from app.jobs.states import CBT_PREREQUISITES
 from app.reports import change_detection_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
-from app.reports.repository import without_jit
+from app.reports.repository import VmScope, without_jit
 from app.reports.schemas import (
     ChangeDetectionReport,
     ChangeDetectionRow,
@@ -32,13 +32,12 @@ _CAUSES = {
 
 
 async def change_detection_report(*, session: AsyncSession, page: PageParams,
-                                  hypervisor_id: str | None,
-                                  last_backups: int) -> ChangeDetectionReport:
+                                  scope: VmScope, last_backups: int) -> ChangeDetectionReport:
     async with without_jit(session):
-        await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
-        statuses = await shared.hypervisor_statuses(session=session, hypervisor_id=hypervisor_id)
-        fresh = await freshness(session=session, statuses=statuses)
-        rows = repository.fallback_rows(last_backups=last_backups, hypervisor_id=hypervisor_id)
+        await require_hypervisor(session=session, hypervisor_id=scope.hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session, scope=scope)
+        fresh = await freshness(session=session, statuses=statuses, target=scope.target)
+        rows = repository.fallback_rows(last_backups=last_backups, scope=scope)
         found_page = await repository.counts_and_page(session=session, rows=rows, page=page)
         by_cause = {cause: count for (cause,), count in found_page.counts}
         found, next_cursor = page_of(found_page.rows, repository.keyset_of(rows), page)

@@ -18,6 +18,7 @@ from app.jobs.states import FALLBACKS, ChangeDetection
 from app.models.backup_job import BackupJob
 from app.models.vm import Vm
 from app.reports.counted_page import CountedPage, computed_once, counted_page
+from app.reports.repository import VmScope
 
 
 def _ranked(vm_ids: Any) -> Subquery:
@@ -33,7 +34,7 @@ def _count_of(ranked: Subquery, kind: ChangeDetection) -> Any:
     return func.sum(case((ranked.c.change_detection == kind.value, 1), else_=0))
 
 
-def fallback_rows(*, last_backups: int, hypervisor_id: str | None) -> CTE:
+def fallback_rows(*, last_backups: int, scope: VmScope) -> CTE:
     ever_fell_back = (select(BackupJob.vm_id)
                       .where(BackupJob.change_detection.in_([kind.value for kind in FALLBACKS])))
     ranked = _ranked(ever_fell_back)
@@ -51,9 +52,8 @@ def fallback_rows(*, last_backups: int, hypervisor_id: str | None) -> CTE:
     stmt = (select(Vm.id, Vm.name, Vm.hypervisor_id, Vm.path, Vm.host_name,
                    per_vm.c.backups_considered, per_vm.c.cbt_invalid, per_vm.c.cbt_unavailable,
                    per_vm.c.last_fallback_at, cause.label("likely_cause"))
-            .join(per_vm, per_vm.c.vm_id == Vm.id).where(Vm.deleted_at.is_(None)))
-    if hypervisor_id is not None:
-        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+            .join(per_vm, per_vm.c.vm_id == Vm.id)
+            .where(Vm.deleted_at.is_(None), *scope.clauses()))
     return computed_once(stmt, "change_detection")
 
 

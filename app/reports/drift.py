@@ -19,7 +19,7 @@ from app.coverage.repository import KnownSelection, live_selections
 from app.reports import drift_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
-from app.reports.repository import without_jit
+from app.reports.repository import VmScope, without_jit
 from app.reports.schemas import DriftKind, DriftReport, DriftRow, DriftTotals
 
 
@@ -32,13 +32,13 @@ def external_tag_selections(selections: Sequence[KnownSelection],
 
 
 async def drift_report(*, session: AsyncSession, keys: MembershipKeys, page: PageParams,
-                       hypervisor_id: str | None, kinds: Sequence[DriftKind]) -> DriftReport:
+                       scope: VmScope, kinds: Sequence[DriftKind]) -> DriftReport:
     async with without_jit(session):
-        await require_hypervisor(session=session, hypervisor_id=hypervisor_id)
-        statuses = await shared.hypervisor_statuses(session=session, hypervisor_id=hypervisor_id)
-        fresh = await freshness(session=session, statuses=statuses)
+        await require_hypervisor(session=session, hypervisor_id=scope.hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session, scope=scope)
+        fresh = await freshness(session=session, statuses=statuses, target=scope.target)
         external = external_tag_selections(await live_selections(session=session), keys)
-        rows = repository.drift_rows(keys=keys, external=external, hypervisor_id=hypervisor_id)
+        rows = repository.drift_rows(keys=keys, external=external, scope=scope)
         found_page = await repository.counts_and_page(session=session, rows=rows, page=page,
                                                       kinds=[kind.value for kind in kinds])
         by_kind = {kind: count for (kind,), count in found_page.counts}

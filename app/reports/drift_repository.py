@@ -17,11 +17,12 @@ from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
 from app.reports.counted_page import CountedPage, computed_once, counted_page
+from app.reports.repository import VmScope
 from app.reports.schemas import DriftKind
 
 
 def drift_rows(*, keys: MembershipKeys, external: Sequence[str],
-               hypervisor_id: str | None) -> CTE:
+               scope: VmScope) -> CTE:
     hypervisor_tag, folder_tag = aliased(VmAwsTag), aliased(VmAwsTag)
     through_external = exists().where(VmCoverage.vm_id == Vm.id,
                                       VmCoverage.selection_id.in_(list(external)))
@@ -40,9 +41,8 @@ def drift_rows(*, keys: MembershipKeys, external: Sequence[str],
                    Vm.deleted_at.is_(None),
                    or_(hypervisor_tag.value.is_not(None), folder_tag.value.is_not(None)),
                    or_(hypervisor_tag.value.is_distinct_from(Vm.hypervisor_id),
-                       folder_tag.value.is_distinct_from(wanted_folder_tag()))))
-    if hypervisor_id is not None:
-        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+                       folder_tag.value.is_distinct_from(wanted_folder_tag())),
+                   *scope.clauses()))
     return computed_once(stmt, "drift")
 
 

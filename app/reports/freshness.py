@@ -42,15 +42,17 @@ async def require_hypervisor(*, session: AsyncSession, hypervisor_id: str | None
                                  hypervisor_id=hypervisor_id)
 
 
-async def freshness(*, session: AsyncSession,
-                    statuses: Sequence[HypervisorStatus]) -> ReportFreshness:
+async def freshness(*, session: AsyncSession, statuses: Sequence[HypervisorStatus],
+                    target: str | None) -> ReportFreshness:
+    """``statuses``: the report's hypervisors; ``target``: its AWS target filter, whose plans
+    and job refreshes alone count then."""
     now = utcnow()
     readings = await repository.aws_clock_readings(session=session)
     return ReportFreshness(
         as_of=aws_now(readings, now), generated_at=now,
         inventory_synced_at=_oldest([s.inventory_synced_at for s in statuses]),
         status_synced_at=_oldest([s.synced_at for s in statuses]),
-        plans_synced_at=await repository.plans_synced_at(session=session),
+        plans_synced_at=await repository.plans_synced_at(session=session, target=target),
         membership_tagged_at=await repository.last_successful_run(session=session,
                                                                   kind="membership"),
-        jobs_refreshed_at=await repository.jobs_refreshed_at(session=session))
+        jobs_refreshed_at=await repository.jobs_refreshed_at(session=session, target=target))

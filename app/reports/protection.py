@@ -24,7 +24,7 @@ from app.reports import protection_repository as repository
 from app.reports import repository as shared
 from app.reports.freshness import freshness, require_hypervisor
 from app.reports.protection_repository import Classifier
-from app.reports.repository import HypervisorStatus, without_jit
+from app.reports.repository import HypervisorStatus, VmScope, without_jit
 from app.reports.schemas import (
     FolderProtection,
     HypervisorProtection,
@@ -39,7 +39,7 @@ from app.reports.schemas import (
 
 @dataclass(frozen=True)
 class ProtectionQuery:
-    hypervisor_id: str | None
+    scope: VmScope
     listing: ProtectionListing
     reasons: Sequence[UnprotectedReason] | None
     gateway_unseen_after: timedelta
@@ -73,10 +73,10 @@ def is_gateway_unseen(status: HypervisorStatus, as_of: datetime, after: timedelt
 async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
                             page: PageParams, query: ProtectionQuery) -> ProtectionReport:
     async with without_jit(session):
-        await require_hypervisor(session=session, hypervisor_id=query.hypervisor_id)
-        statuses = await shared.hypervisor_statuses(session=session,
-                                                    hypervisor_id=query.hypervisor_id)
-        fresh = await freshness(session=session, statuses=statuses)
+        scope = query.scope
+        await require_hypervisor(session=session, hypervisor_id=scope.hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session, scope=scope)
+        fresh = await freshness(session=session, statuses=statuses, target=scope.target)
         classifier = Classifier(
             unseen_hypervisors=[s.hypervisor_id for s in statuses
                                 if is_gateway_unseen(s, fresh.as_of, query.gateway_unseen_after)],
@@ -88,13 +88,13 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
         total, per_hypervisor = _Tally(), defaultdict[str, _Tally](_Tally)
         per_folder: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         for hypervisor_id, path, reason, count in await repository.grouped_counts(
-                session=session, classifier=classifier, hypervisor_id=query.hypervisor_id):
+                session=session, classifier=classifier, scope=scope):
             for tally in (total, per_hypervisor[hypervisor_id]):
                 tally.add(reason, count)
             if reason != UnprotectedReason.VM_DELETED:
                 per_folder[(hypervisor_id, path)].add(reason, count)
         is_duplicates = query.listing is ProtectionListing.DUPLICATES
-        rows = repository.listing(classifier, query.hypervisor_id, duplicates=is_duplicates)
+        rows = repository.listing(classifier, scope, duplicates=is_duplicates)
         items, next_cursor = page_of(await repository.page_of_rows(
             session=session, rows=rows, page=page,
             reasons=None if is_duplicates else list(query.reasons or UnprotectedReason)),
@@ -108,7 +108,7 @@ async def protection_report(*, session: AsyncSession, keys: MembershipKeys,
             totals=ProtectionTotals(
                 **total.counts().model_dump(),
                 covered_by_more_than_one_plan=await repository.covered_by_several_plans(
-                    session=session, hypervisor_id=query.hypervisor_id)),
+                    session=session, scope=scope)),
             hypervisors=[_hypervisor(hypervisor_id, names.get(hypervisor_id), tally)
                          for hypervisor_id, tally in sorted(per_hypervisor.items())],
             folders=[FolderProtection(hypervisor_id=hypervisor_id, folder=path, vms=tally.vms,

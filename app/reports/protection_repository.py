@@ -40,6 +40,7 @@ from app.models.vm import Vm
 from app.models.vm_aws_tag import VmAwsTag
 from app.models.vm_coverage import VmCoverage
 from app.reports.counted_page import computed_once
+from app.reports.repository import VmScope
 from app.reports.schemas import UnprotectedReason as Reason
 
 
@@ -104,8 +105,8 @@ def reason_column(classifier: Classifier) -> ColumnElement[Any]:
         else_=literal(Reason.NO_ASSIGNMENT_MATCHES.value))
 
 
-def _scoped(stmt: Select[Any], hypervisor_id: str | None) -> Select[Any]:
-    return stmt if hypervisor_id is None else stmt.where(Vm.hypervisor_id == hypervisor_id)
+def _scoped(stmt: Select[Any], scope: VmScope) -> Select[Any]:
+    return stmt.where(*scope.clauses())
 
 
 def _covered_by_several_plans() -> Select[Any]:
@@ -115,13 +116,13 @@ def _covered_by_several_plans() -> Select[Any]:
 
 
 async def grouped_counts(*, session: AsyncSession, classifier: Classifier,
-                         hypervisor_id: str | None) -> list[tuple[str, str, str | None, int]]:
+                         scope: VmScope) -> list[tuple[str, str, str | None, int]]:
     """(hypervisor, folder, reason, VMs) for every combination present. The rows are a
     MATERIALIZED CTE: flattened, SQLite evaluated the CASE twice per VM (once for the GROUP
     BY, once for the output)."""
     rows = computed_once(_scoped(select(Vm.hypervisor_id, Vm.path,
                                         reason_column(classifier).label("reason")),
-                                 hypervisor_id), "classified")
+                                 scope), "classified")
     result = await session.execute(
         select(rows.c.hypervisor_id, rows.c.path, rows.c.reason, func.count())
         .group_by(rows.c.hypervisor_id, rows.c.path, rows.c.reason))
@@ -129,17 +130,15 @@ async def grouped_counts(*, session: AsyncSession, classifier: Classifier,
             for hypervisor, path, reason, count in result.all()]
 
 
-async def covered_by_several_plans(*, session: AsyncSession, hypervisor_id: str | None) -> int:
+async def covered_by_several_plans(*, session: AsyncSession, scope: VmScope) -> int:
     several = _covered_by_several_plans()
-    if hypervisor_id is not None:
-        several = several.join(Vm, Vm.id == VmCoverage.vm_id).where(
-            Vm.hypervisor_id == hypervisor_id)
+    if clauses := scope.clauses():
+        several = several.join(Vm, Vm.id == VmCoverage.vm_id).where(*clauses)
     return int((await session.execute(
         select(func.count()).select_from(several.subquery()))).scalar_one())
 
 
-def listing(classifier: Classifier, hypervisor_id: str | None, *,
-            duplicates: bool) -> Subquery:
+def listing(classifier: Classifier, scope: VmScope, *, duplicates: bool) -> Subquery:
     """The unprotected VMs with their reason, or (``duplicates``) the VMs covered by several
     plans, as a plain subquery: a page of it walks the name (or path) index and stops once it
     has its rows, classifying only the VMs it passes."""
@@ -147,7 +146,7 @@ def listing(classifier: Classifier, hypervisor_id: str | None, *,
                   reason_column(classifier).label("reason"))
     if duplicates:
         stmt = stmt.where(Vm.id.in_(_covered_by_several_plans()))
-    return _scoped(stmt, hypervisor_id).subquery("listed")
+    return _scoped(stmt, scope).subquery("listed")
 
 
 async def page_of_rows(*, session: AsyncSession, rows: Subquery,

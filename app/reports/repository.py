@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.backup_plan import BackupPlan
@@ -18,7 +18,10 @@ from app.models.gateway import Gateway
 from app.models.hypervisor import Hypervisor
 from app.models.job_refresh_state import JobRefreshState
 from app.models.sync_run import SyncRun
+from app.models.vm import Vm
 from app.models.vm_coverage import VmCoverage
+from app.sync.jobs import jobs_unit
+from app.sync.restores import restores_unit
 
 
 @asynccontextmanager
@@ -38,6 +41,26 @@ async def without_jit(session: AsyncSession) -> AsyncIterator[None]:
 
 
 @dataclass(frozen=True)
+class VmScope:
+    """The VMs a report covers: those of one hypervisor, of one AWS target (its
+    hypervisors'), of both filters, or all."""
+
+    hypervisor_id: str | None = None
+    target: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        """Conditions on ``vm`` rows."""
+        found: list[ColumnElement[bool]] = []
+        if self.hypervisor_id is not None:
+            found.append(Vm.hypervisor_id == self.hypervisor_id)
+        if self.target is not None:
+            # A VM lives in its hypervisor's target (deleted hypervisors' VMs included).
+            found.append(Vm.hypervisor_id.in_(
+                select(Hypervisor.id).where(Hypervisor.target == self.target)))
+        return found
+
+
+@dataclass(frozen=True)
 class HypervisorStatus:
     hypervisor_id: str
     name: str
@@ -50,16 +73,18 @@ class HypervisorStatus:
 
 
 async def hypervisor_statuses(*, session: AsyncSession,
-                              hypervisor_id: str | None) -> list[HypervisorStatus]:
-    """Live hypervisors (or the one asked for) with the live gateway serving each, if any."""
+                              scope: VmScope) -> list[HypervisorStatus]:
+    """Live hypervisors (those of the scope) with the live gateway serving each, if any."""
     stmt = (select(Hypervisor.id, Hypervisor.name, Hypervisor.state, Hypervisor.synced_at,
                    Hypervisor.inventory_synced_at, Gateway.id, Gateway.last_seen_at,
                    Gateway.synced_at)
             .outerjoin(Gateway, (Gateway.hypervisor_id == Hypervisor.id)
                        & Gateway.deleted_at.is_(None))
             .where(Hypervisor.deleted_at.is_(None)).order_by(Hypervisor.id))
-    if hypervisor_id is not None:
-        stmt = stmt.where(Hypervisor.id == hypervisor_id)
+    if scope.hypervisor_id is not None:
+        stmt = stmt.where(Hypervisor.id == scope.hypervisor_id)
+    if scope.target is not None:
+        stmt = stmt.where(Hypervisor.target == scope.target)
     found: dict[str, HypervisorStatus] = {}
     for row in (await session.execute(stmt)).all():
         found.setdefault(row[0], HypervisorStatus(*row))  # one gateway per hypervisor
@@ -89,16 +114,19 @@ async def aws_clock_readings(*, session: AsyncSession) -> list[AwsClockReading]:
     return readings
 
 
-async def plans_synced_at(*, session: AsyncSession) -> datetime | None:
-    newest: datetime | None = (await session.execute(
-        select(func.max(BackupPlan.synced_at)).where(BackupPlan.deleted_at.is_(None)))
-    ).scalar_one()
+async def plans_synced_at(*, session: AsyncSession, target: str | None) -> datetime | None:
+    stmt = select(func.max(BackupPlan.synced_at)).where(BackupPlan.deleted_at.is_(None))
+    if target is not None:
+        stmt = stmt.where(BackupPlan.target == target)
+    newest: datetime | None = (await session.execute(stmt)).scalar_one()
     return newest
 
 
-async def jobs_refreshed_at(*, session: AsyncSession) -> datetime | None:
-    newest: datetime | None = (await session.execute(
-        select(func.max(JobRefreshState.refreshed_at)))).scalar_one()
+async def jobs_refreshed_at(*, session: AsyncSession, target: str | None) -> datetime | None:
+    stmt = select(func.max(JobRefreshState.refreshed_at))
+    if target is not None:
+        stmt = stmt.where(JobRefreshState.unit.in_([jobs_unit(target), restores_unit(target)]))
+    newest: datetime | None = (await session.execute(stmt)).scalar_one()
     return newest
 
 

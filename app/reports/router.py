@@ -4,6 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.assignments.membership import keys_of
+from app.aws.clients import TargetFilterDep
 from app.core.auth import ReaderDep
 from app.core.db import ReadSessionDep
 from app.core.errors import COMMON_ERRORS, error_responses
@@ -13,6 +14,7 @@ from app.reports.change_detection import change_detection_report
 from app.reports.csv_output import csv_content, csv_response, wants_csv
 from app.reports.drift import drift_report
 from app.reports.protection import ProtectionQuery, protection_report
+from app.reports.repository import VmScope
 from app.reports.rpo import RpoQuery, rpo_report
 from app.reports.schemas import (
     ChangeDetectionReport,
@@ -43,7 +45,7 @@ def _responses(row: Any) -> dict[int | str, dict[str, Any]]:
             responses=_responses(ProtectionRow))
 async def get_protection_report(
     request: Request, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
-    hypervisor_id: HypervisorFilter = None,
+    target: TargetFilterDep, hypervisor_id: HypervisorFilter = None,
     listing: Annotated[ProtectionListing, Query(
         description="What `items` lists: the unprotected VMs with their reason, or the VMs "
         "covered by more than one plan.")] = ProtectionListing.UNPROTECTED,
@@ -60,7 +62,7 @@ async def get_protection_report(
     `name` or `folder`. Read scope; `Accept: text/csv` for the page as CSV."""
     report = await protection_report(
         session=session, keys=keys_of(request.app.state.settings), page=page,
-        query=ProtectionQuery(hypervisor_id=hypervisor_id, listing=listing, reasons=reason,
+        query=ProtectionQuery(scope=VmScope(hypervisor_id, target), listing=listing, reasons=reason,
                               gateway_unseen_after=timedelta(minutes=gateway_unseen_minutes),
                               folder_limit=folder_limit))
     return _answer(request, report, ProtectionRow)
@@ -69,7 +71,7 @@ async def get_protection_report(
 @router.get("/rpo", response_model=RpoReport, responses=_responses(RpoRow))
 async def get_rpo_report(
     request: Request, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
-    hypervisor_id: HypervisorFilter = None,
+    target: TargetFilterDep, hypervisor_id: HypervisorFilter = None,
     target_hours: Annotated[float | None, Query(
         gt=0, le=8784, description="The target for every live VM, instead of each covering "
         "plan's (its most frequent rule's longest gap between runs, times 1.5).")] = None,
@@ -79,7 +81,7 @@ async def get_rpo_report(
     """Per VM, the age of its last COMPLETED backup against its target: never backed up
     first, then the oldest. Read scope; `Accept: text/csv` for the page as CSV."""
     report = await rpo_report(session=session, page=page, query=RpoQuery(
-        hypervisor_id=hypervisor_id,
+        scope=VmScope(hypervisor_id, target),
         target=None if target_hours is None else timedelta(hours=target_hours),
         statuses=status or [RpoStatus.NEVER_BACKED_UP, RpoStatus.BREACHED]))
     return _answer(request, report, RpoRow)
@@ -89,7 +91,7 @@ async def get_rpo_report(
             responses=_responses(ChangeDetectionRow))
 async def get_change_detection_report(
     request: Request, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
-    hypervisor_id: HypervisorFilter = None,
+    target: TargetFilterDep, hypervisor_id: HypervisorFilter = None,
     last_backups: Annotated[int, Query(
         ge=1, le=20, description="How many of each VM's latest completed backups must all "
         "have fallen back from CBT.")] = 3,
@@ -97,7 +99,7 @@ async def get_change_detection_report(
     """VMs whose last `last_backups` completed backups all fell back from VMware CBT, with the
     likely cause and the prerequisites to check. Read scope; `Accept: text/csv` for CSV."""
     report = await change_detection_report(session=session, page=page,
-                                           hypervisor_id=hypervisor_id,
+                                           scope=VmScope(hypervisor_id, target),
                                            last_backups=last_backups)
     return _answer(request, report, ChangeDetectionRow)
 
@@ -105,13 +107,13 @@ async def get_change_detection_report(
 @router.get("/drift", response_model=DriftReport, responses=_responses(DriftRow))
 async def get_drift_report(
     request: Request, session: ReadSessionDep, _principal: ReaderDep, page: PageDep,
-    hypervisor_id: HypervisorFilter = None,
+    target: TargetFilterDep, hypervisor_id: HypervisorFilter = None,
     kind: Annotated[list[DriftKind] | None, Query(max_length=2)] = None,
 ) -> Any:
     """VMs whose membership tags describe a place they left: covered (or not) as if they were
     still there. Read scope; `Accept: text/csv` for the page as CSV."""
     report = await drift_report(session=session, keys=keys_of(request.app.state.settings),
-                                page=page, hypervisor_id=hypervisor_id,
+                                page=page, scope=VmScope(hypervisor_id, target),
                                 kinds=kind or list(DriftKind))
     return _answer(request, report, DriftRow)
 

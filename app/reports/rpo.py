@@ -18,7 +18,7 @@ from app.core.pagination import PageParams, page_of
 from app.reports import repository as shared
 from app.reports import rpo_repository as repository
 from app.reports.freshness import freshness, require_hypervisor
-from app.reports.repository import without_jit
+from app.reports.repository import VmScope, without_jit
 from app.reports.schedules import longest_gap
 from app.reports.schemas import RpoReport, RpoRow, RpoStatus, RpoTotals
 
@@ -27,7 +27,7 @@ SLACK = 1.5
 
 @dataclass(frozen=True)
 class RpoQuery:
-    hypervisor_id: str | None
+    scope: VmScope
     target: timedelta | None
     statuses: Sequence[RpoStatus]
 
@@ -44,18 +44,18 @@ def plan_targets(schedules: Mapping[str, Sequence[str]]) -> dict[str, timedelta]
 
 async def rpo_report(*, session: AsyncSession, page: PageParams, query: RpoQuery) -> RpoReport:
     async with without_jit(session):
-        await require_hypervisor(session=session, hypervisor_id=query.hypervisor_id)
-        statuses = await shared.hypervisor_statuses(session=session,
-                                                    hypervisor_id=query.hypervisor_id)
-        fresh = await freshness(session=session, statuses=statuses)
+        scope = query.scope
+        await require_hypervisor(session=session, hypervisor_id=scope.hypervisor_id)
+        statuses = await shared.hypervisor_statuses(session=session, scope=scope)
+        fresh = await freshness(session=session, statuses=statuses, target=scope.target)
         targets = plan_targets(await shared.plan_rules(session=session))
-        live = await repository.live_vm_count(session=session, hypervisor_id=query.hypervisor_id)
+        live = await repository.live_vm_count(session=session, scope=scope)
         counts: dict[str, int] = {}
         items: list[RpoRow] = []
         next_cursor = None
         if query.target is not None or targets:
             rows = repository.rpo_rows(as_of=fresh.as_of, plan_targets=targets,
-                                       target=query.target, hypervisor_id=query.hypervisor_id,
+                                       target=query.target, scope=scope,
                                        dialect=session.get_bind().dialect.name)
             found_page = await repository.counts_and_page(
                 session=session, rows=rows, page=page,

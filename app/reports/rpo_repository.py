@@ -21,6 +21,7 @@ from app.models.base import UtcDateTime
 from app.models.vm import Vm
 from app.models.vm_coverage import VmCoverage
 from app.reports.counted_page import CountedPage, computed_once, counted_page
+from app.reports.repository import VmScope
 from app.reports.schemas import RpoStatus
 
 # Sorts never-backed-up VMs before the oldest backup.
@@ -60,11 +61,12 @@ def _plan_targets(as_of: datetime, targets: Mapping[str, timedelta]) -> Subquery
 
 
 def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
-             target: timedelta | None, hypervisor_id: str | None, dialect: str) -> CTE:
+             target: timedelta | None, scope: VmScope, dialect: str) -> CTE:
     """The live VMs that have a target, each with its status. Two steps: the first, with an
     index probe per VM, computed once; the status then reads its result three times. With the
     plans' targets the VMs come from ``vm_coverage`` alone (it holds live VMs only); ``vm`` is
-    read for a hypervisor filter, and for a page's names (:func:`vm_details`)."""
+    read for a hypervisor or AWS target filter, and for a page's names (:func:`vm_details`)."""
+    clauses = scope.clauses()
     if target is not None:
         vm_id: Any = Vm.id
         seconds: Any = literal(int(target.total_seconds()))
@@ -74,10 +76,9 @@ def rpo_rows(*, as_of: datetime, plan_targets: Mapping[str, timedelta],
         targets = _plan_targets(as_of, plan_targets)
         vm_id, seconds, cutoff = targets.c.vm_id, targets.c.target_seconds, targets.c.cutoff
         stmt = select(targets.c.vm_id)
-        if hypervisor_id is not None:
+        if clauses:
             stmt = stmt.join(Vm, Vm.id == targets.c.vm_id)
-    if hypervisor_id is not None:
-        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+    stmt = stmt.where(*clauses)
     if dialect == "postgresql":
         grouped = _last_completed_per_vm()
         stmt = stmt.outerjoin(grouped, grouped.c.vm_id == vm_id)
@@ -111,10 +112,8 @@ async def counts_and_page(*, session: AsyncSession, rows: CTE, page: PageParams,
                               page=page)
 
 
-async def live_vm_count(*, session: AsyncSession, hypervisor_id: str | None) -> int:
-    stmt = select(func.count()).select_from(Vm).where(Vm.deleted_at.is_(None))
-    if hypervisor_id is not None:
-        stmt = stmt.where(Vm.hypervisor_id == hypervisor_id)
+async def live_vm_count(*, session: AsyncSession, scope: VmScope) -> int:
+    stmt = select(func.count()).select_from(Vm).where(Vm.deleted_at.is_(None), *scope.clauses())
     return int((await session.execute(stmt)).scalar_one())
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import Keyset, PageParams, SortField, paginate
@@ -150,6 +150,21 @@ async def live_vm_ids(*, session: AsyncSession, vm_ids: Collection[str]) -> set[
 
 
 # --- restore jobs ----------------------------------------------------------------------------
+async def hypervisors_awaiting_created_vm(*, session: AsyncSession,
+                                          job_ids: Collection[str]) -> set[str]:
+    """The live hypervisors that COMPLETED restores among ``job_ids`` restored to, whose
+    created VM the inventory has not discovered yet (nor ever, even as deleted)."""
+    if not job_ids:
+        return set()
+    result = await session.execute(
+        select(RestoreJob.hypervisor_id).distinct()
+        .join(Hypervisor, Hypervisor.id == RestoreJob.hypervisor_id)
+        .where(RestoreJob.id.in_(sorted(job_ids)), RestoreJob.state == "COMPLETED",
+               RestoreJob.created_vm_id.is_not(None), Hypervisor.deleted_at.is_(None),
+               ~exists().where(Vm.id == RestoreJob.created_vm_id)))
+    return {hypervisor_id for hypervisor_id in result.scalars() if hypervisor_id is not None}
+
+
 async def restore_rows_by_id(*, session: AsyncSession,
                              job_ids: Collection[str]) -> dict[str, dict[str, Any]]:
     if not job_ids:

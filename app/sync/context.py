@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -22,6 +23,7 @@ from app.sync.snapshots import SnapshotCache
 if TYPE_CHECKING:
     from mypy_boto3_backup_gateway import BackupGatewayClient
 
+logger = logging.getLogger("vmbackup.sync")
 INVENTORY = "inventory"
 STATUS = "status"
 PLANS = "plans"
@@ -105,6 +107,8 @@ class SyncContext:
         if not await repository.renew_lease(session=session, name=lease, holder=self.runner_id,
                                             now=utcnow(),
                                             ttl_seconds=self.settings.sync_lease_seconds):
+            logger.warning("lease lost: the run writes nothing more", extra={"fields": {
+                "lease": lease, "runner": self.runner_id}})
             raise LeaseLost(f"lost the lease {lease}; another replica may be refreshing it")
 
     def keep_lease(self, lease: str) -> asyncio.Task[None]:

@@ -15,7 +15,7 @@ from app.aws import backup_plans as aws_plans
 from app.coverage import service as coverage
 from app.models.base import utcnow
 from app.plans import repository as plans
-from app.sync.context import SyncContext
+from app.sync.context import PLANS, SyncContext, lease_of
 
 logger = logging.getLogger("vmbackup.sync.plans")
 _CONCURRENCY = 4
@@ -68,6 +68,9 @@ async def refresh_plans(ctx: SyncContext) -> PlansOutcome:
     gone_plans = set(versions) - listed_ids
     now = utcnow()
     async with ctx.transaction() as session:
+        # Still ours? A replica that took the unit over after our lease expired (we were cut
+        # off from the database meanwhile) writes its own listing: ours is not written.
+        await ctx.renew(session, lease_of(PLANS, None, ctx.target))
         await plans.store_vaults(session=session, vaults=vaults, now=now, target=ctx.target)
         for info in infos:
             await plans.store_plan(session=session, info=info, now=now, target=ctx.target)

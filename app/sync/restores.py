@@ -5,6 +5,10 @@ the job refresh's overlap (ListRestoreJobs, VM restores only; the first cycle li
 keeps), and describes the cached restores still active that the listing did not return. Its
 high-water mark lives in ``job_refresh_state`` under the unit ``restores:<target>``. Restores
 are few, so this stays a handful of calls; it runs on the job refresh's interval.
+
+A restore it sees COMPLETED whose new VM the inventory has not discovered yet names the
+hypervisor it restored to: the scheduler lists that hypervisor right after, so ``created_vm``
+is linked without waiting for the inventory interval.
 """
 
 from __future__ import annotations
@@ -30,16 +34,22 @@ def restores_unit(target: str) -> str:
     return f"{RESTORES}:{target}"
 
 
-async def run_restore_refresh(ctx: SyncContext, run_id: int) -> None:
-    calls, seen, written = await refresh_restores(ctx)
+async def run_restore_refresh(ctx: SyncContext, run_id: int, *,
+                              restored_to: set[str] | None = None) -> None:
+    """One cycle, recorded on the run. ``restored_to`` receives the hypervisors whose
+    inventory should be listed now (completed restores' VMs not discovered yet)."""
+    calls, seen, written, hypervisors = await refresh_restores(ctx)
     async with ctx.transaction() as session:
         await repository.update_run(session=session, run_id=run_id, pages=calls,
                                     jobs_seen=seen, jobs_changed=written,
                                     is_listing_complete=True)
+    if restored_to is not None:
+        restored_to.update(hypervisors)
 
 
-async def refresh_restores(ctx: SyncContext) -> tuple[int, int, int]:
-    """One cycle; returns (AWS calls, restores seen, restores written)."""
+async def refresh_restores(ctx: SyncContext) -> tuple[int, int, int, set[str]]:
+    """One cycle; returns (AWS calls, restores seen, restores written, hypervisors restored
+    to whose new VMs the inventory has not discovered yet)."""
     client, unit = ctx.clients.backup, restores_unit(ctx.target)
     overlap = timedelta(seconds=ctx.settings.job_refresh_overlap_seconds)
     async with ctx.sessionmaker() as session:
@@ -70,4 +80,7 @@ async def refresh_restores(ctx: SyncContext) -> tuple[int, int, int]:
                                       target=ctx.target)
         await jobs.save_refresh_state(session=session, unit=unit, refreshed_at=now,
                                       created_high_water_at=newest)
-    return calls + len(missing), len(found), written
+        awaiting = await restores.hypervisors_awaiting_created_vm(
+            session=session, job_ids=[job.id for job in found.values()
+                                      if job.state == "COMPLETED"])
+    return calls + len(missing), len(found), written, awaiting

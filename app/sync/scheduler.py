@@ -40,6 +40,7 @@ from app.sync.inventory import (
 from app.sync.jobs import JOBS, jobs_unit, run_job_refresh
 from app.sync.plans import refresh_plans
 from app.sync.restores import RESTORES, restores_unit, run_restore_refresh
+from app.sync.schemas import SyncTrigger
 from app.sync.status import refresh_status
 from app.sync.tags import refresh_tags
 from app.vms.inventory_repository import TAG_TABLES, VM_TABLES
@@ -200,8 +201,24 @@ class Refresher:
         await self._end(JOBS, run_id, None, failure, target)
 
     async def _refresh_restores(self, target: str, run_id: int) -> None:
-        failure = await self._attempt(run_id, run_restore_refresh(self.ctx.on(target), run_id))
+        restored_to: set[str] = set()
+        failure = await self._attempt(run_id, run_restore_refresh(
+            self.ctx.on(target), run_id, restored_to=restored_to))
         await self._end(RESTORES, run_id, None, failure, target)
+        if restored_to:
+            await self._list_restored_to(restored_to)
+
+    async def _list_restored_to(self, hypervisor_ids: set[str]) -> None:
+        """List the hypervisors restores just completed on, so their new VMs are cached (and
+        linked as ``created_vm``) now rather than at the next inventory interval. The restore
+        run's batch ends with these listings: whoever waits for it sees the VMs."""
+        try:
+            batch = await self.trigger(hypervisor_ids=sorted(hypervisor_ids), requested_by=None,
+                                       trigger=SyncTrigger.RESTORE_COMPLETED.value)
+            if batch.task is not None:
+                await batch.task
+        except Exception:  # the next interval refresh lists them anyway
+            logger.exception("inventory refresh after completed restores failed")
 
     def _lease(self, kind: str, hypervisor_id: str | None, target: str | None) -> str:
         # Units without a hypervisor are one per target: ``plans:<alias>``, ``jobs:<alias>``.

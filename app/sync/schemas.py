@@ -28,6 +28,9 @@ class SyncTrigger(StrEnum):
     # Started by vmbackup itself when it saw a metadata sync succeed: the VMs' AWS tags may
     # have changed.
     METADATA_SYNC = "metadata_sync"
+    # Started by the restore refresh when it saw a restore COMPLETED whose new VM the
+    # inventory has not discovered yet: the hypervisor restored to is listed now.
+    RESTORE_COMPLETED = "restore_completed"
 
 
 class SyncRunRead(BaseModel):

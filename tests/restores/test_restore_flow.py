@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from app.core.scopes import Scope
@@ -11,6 +14,7 @@ from tests.restores.builders import (
     backed_up_vm,
     get_restore,
     recovery_points,
+    refresh_restores,
     restore_body,
     start_restore,
 )
@@ -100,3 +104,45 @@ async def test_a_restore_creates_a_vm_linked_from_it(app_factory: AppFactory,
         ("restore.state_changed", "COMPLETED", "RUNNING"),
         ("restore.completed", "COMPLETED", None)]
     assert {e["subject"] for e in events} == {f"restore/{restore['id']}"}
+
+
+async def test_a_completed_restore_lists_the_hypervisor_it_restored_to(
+        app_factory: AppFactory, emulator: EmulatorControl) -> None:
+    """The restore refresh that sees the restore COMPLETED lists its hypervisor at once: the
+    new VM is linked without an inventory refresh (the interval one is off in tests)."""
+    [vm] = demo_vms(emulator, 1)
+    # An inventory interval far longer than the test: no listing is due on the interval.
+    async with job_service(app_factory, inventory_refresh_interval_seconds=86_400) as (
+            _, client):
+        job = await backed_up_vm(client, emulator, vm)
+        await recovery_points(client, vm["vm_id"])
+        started = await start_restore(client, restore_body(
+            job["recovery_point_arn"], vm, hypervisor_id=DEMO_DR))
+        assert started.status_code == 202, started.text
+        restore_id = started.json()["id"]
+        emulator.advance(60)
+        running_run = await refresh_restores(client)
+        emulator.advance(3600)  # on AWS's (virtual) clock, the restore is long done
+        before = await _inventory_runs(client)
+        done_run = await refresh_restores(client)
+        linked = await get_restore(client, restore_id)
+        after = await _inventory_runs(client)
+        await refresh_restores(client)  # nothing left to link: no further listing
+        again = await _inventory_runs(client)
+    assert running_run["jobs_changed"] == 1
+    assert done_run["jobs_changed"] == 1
+    assert linked["state"] == "COMPLETED"
+    assert linked["created_vm"] is not None
+    assert linked["created_vm"]["id"] == linked["created_vm_arn"].rpartition("/")[2]
+    [listing] = [run for run in after if run["id"] not in {r["id"] for r in before}]
+    assert (listing["hypervisor_id"], listing["trigger"], listing["status"]) == (
+        DEMO_DR, "restore_completed", "succeeded")
+    assert again == after
+
+
+async def _inventory_runs(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/sync/runs", params={"kind": "inventory", "limit": 100},
+                                headers=auth(Scope.READ))
+    assert response.status_code == 200, response.text
+    runs: list[dict[str, Any]] = response.json()["items"]
+    return runs
