@@ -15,7 +15,8 @@ from app.core.route_table import flat_routes
 
 def _runs_on_the_event_loop(call: Any) -> bool:
     return (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
-            or inspect.iscoroutinefunction(getattr(call, "__call__", None)))
+            # An instance with an async __call__ (fastapi.security's HTTPBearer).
+            or inspect.iscoroutinefunction(type(call).__call__))
 
 
 def _sync_dependencies(dependant: Dependant) -> set[str]:
