@@ -29,6 +29,7 @@ class Sample:
     processes: list[float]
     limits: list[CpuStat]
     postgres: dict[int, tuple[bool, float]]  # pid: (serves the database, CPU seconds)
+    postgres_exited: float  # of the processes the postmaster has reaped (closed connections)
     children: float
     host_busy: float
     host_steal: float
@@ -43,6 +44,7 @@ class Usage:
     limits: list[CpuStat]
     postgres_database: float
     postgres_all: float
+    postgres_exited: float
     children: float
     host_busy: float
     host_steal: float
@@ -51,10 +53,11 @@ class Usage:
         return cpu_seconds / self.seconds
 
 
-def _postgres() -> dict[int, tuple[str, float]]:
+def _postgres() -> tuple[dict[int, tuple[str, float]], float]:
     """Every PostgreSQL process: its title (`postgres: ... <user> <database> <client> ...`)
-    and CPU seconds."""
-    found = {}
+    and CPU seconds; and the CPU seconds of the postmaster's reaped children (a backend's once
+    its connection closed)."""
+    found, exited = {}, 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -63,9 +66,13 @@ def _postgres() -> dict[int, tuple[str, float]]:
                 continue
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             found[int(entry.name)] = (title, cpu_seconds(int(entry.name)))
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parent = Path(f"/proc/{stat[1]}/comm")
+            if not parent.exists() or parent.read_text().strip() != "postgres":  # postmaster
+                exited += (int(stat[13]) + int(stat[14])) / TICK
         except OSError:
             continue  # gone meanwhile
-    return found
+    return found, exited
 
 
 def _host() -> tuple[float, float]:
@@ -82,25 +89,27 @@ def _children() -> float:
 
 def sample(pids: list[int], limits: list[CpuLimit], database: str) -> Sample:
     busy, steal = _host()
-    postgres = {pid: (f" {database} " in title, used)
-                for pid, (title, used) in _postgres().items()}
+    processes, exited = _postgres()
+    postgres = {pid: (f" {database} " in title, used) for pid, (title, used) in processes.items()}
     return Sample(time.monotonic(), [tree_cpu_seconds(pid) for pid in pids],
-                  [limit.stat() for limit in limits], postgres, _children(), busy, steal)
+                  [limit.stat() for limit in limits], postgres, exited, _children(), busy, steal)
 
 
 def between(before: Sample, after: Sample) -> Usage:
-    """What was used from ``before`` to ``after`` (a PostgreSQL process that ended in between is
-    not counted; the pooled connections of a run live through it)."""
+    """What was used from ``before`` to ``after``. A PostgreSQL backend that ended in between
+    (its connection closed) counts in ``postgres_all`` through ``postgres_exited`` only: its
+    database is no longer known."""
     ours = every = 0.0
     for pid, (is_ours, used) in after.postgres.items():
         spent = used - before.postgres.get(pid, (is_ours, 0.0))[1]
         every += spent
         ours += spent if is_ours else 0.0
+    exited = after.postgres_exited - before.postgres_exited
     return Usage(
         seconds=after.at - before.at,
         processes=[a - b for a, b in zip(after.processes, before.processes, strict=True)],
         limits=[a - b for a, b in zip(after.limits, before.limits, strict=True)],
-        postgres_database=ours, postgres_all=every,
+        postgres_database=ours, postgres_all=every + exited, postgres_exited=exited,
         children=after.children - before.children,
         host_busy=after.host_busy - before.host_busy,
         host_steal=after.host_steal - before.host_steal)
