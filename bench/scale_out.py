@@ -32,6 +32,7 @@ import concurrent.futures
 import os
 import random
 import re
+import signal
 import statistics
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ import httpx
 from _cpu_usage import Usage, between, sample
 from _support import WrkResult, host_to_ourselves, machine, wrk
 
+from deploy.cpu_limit import CpuLimitUnavailable
 from deploy.topology import Topology, run_async
 
 VM_COUNT = 100_000
@@ -211,6 +213,13 @@ def replica_cpu(text: str) -> float | None:
 
 
 def main() -> None:
+    try:
+        measure()
+    except CpuLimitUnavailable as error:
+        raise SystemExit(f"{error}\n(`--replica-cpu none` runs without limits)") from None
+
+
+def measure() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here")
     parser.add_argument("--replica-cpu", type=replica_cpu, default=DEFAULT_REPLICA_CPU,
@@ -218,6 +227,8 @@ def main() -> None:
                         f"only), or `none`; default {DEFAULT_REPLICA_CPU}")
     parser.add_argument("--rounds", type=int, default=3, help="1-replica + 3-replica pairs")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C: the replicas are stopped and their cgroups removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(machine())
     limit = args.replica_cpu
     print("replica CPU limit: " + (f"{limit} CPU each (1 replica: {limit} CPU, 3 replicas: "
