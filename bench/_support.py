@@ -307,6 +307,7 @@ class WrkResult:
     p99_ms: float
     requests: int
     errors: str | None
+    output: str = ""  # wrk's whole output (what a script's done() wrote, too)
 
 
 def require_wrk() -> str:
@@ -329,8 +330,10 @@ def wrk(
     seconds: float,
     threads: int = 1,
     script: Path | None = None,
+    script_args: tuple[str, ...] = (),
 ) -> WrkResult:
-    """``script``: a wrk Lua script (e.g. one making each request's path)."""
+    """``script``: a wrk Lua script (e.g. one making each request's path), ``script_args`` its
+    arguments."""
     command = [
         require_wrk(),
         f"-t{threads}",
@@ -344,7 +347,10 @@ def wrk(
         command += ["-H", f"{name}: {value}"]
     if script is not None:
         command += ["-s", str(script)]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -352,4 +358,4 @@ def wrk(
     problems = [
         line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line
     ]
-    return WrkResult(rate, p50, p99, total, "; ".join(problems) or None)
+    return WrkResult(rate, p50, p99, total, "; ".join(problems) or None, out)

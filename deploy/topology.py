@@ -12,12 +12,15 @@ Each process is started here and stopped by :meth:`Topology.stop` (or the contex
 which also turns SIGTERM into that orderly stop while it runs: deploy/signals.py).
 Replicas can be killed (``kill -9``) and started again on their port; the emulator can be
 stopped and started again on its port (the AWS endpoint going away and coming back).
+``replica_cpu`` gives each replica a CPU limit of its own, as a pod's `cpu:` limit would
+(deploy/cpu_limit.py: a cgroup with a CFS quota, kept across restarts; root only).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -36,6 +39,7 @@ from typing import Any
 import httpx
 
 from app.core.auth import hash_api_key, new_api_key
+from deploy.cpu_limit import CpuLimit
 from deploy.signals import sigterm_exits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +158,8 @@ class Topology:
 
     ``settings``: VMBACKUP_* variables every replica gets (short leases and intervals in tests);
     ``admin_dsn``: the PostgreSQL server's maintenance database, where the run's database is
-    made (and dropped by :meth:`stop`)."""
+    made (and dropped by :meth:`stop`); ``replica_cpu``: each replica's CPU limit in CPUs
+    (0.3 = 30 ms of CPU per 100 ms), None for none."""
 
     replicas: int = 3
     scenario: str = "demo"
@@ -162,11 +167,13 @@ class Topology:
     admin_dsn: str = DEFAULT_ADMIN_DSN
     workdir: Path | None = None
     emulator_args: tuple[str, ...] = ()
+    replica_cpu: float | None = None
     database_name: str = field(default_factory=lambda: f"vmbackup_topology_{os.getpid()}_"
                                                        f"{time.monotonic_ns() % 10**9}")
     tokens: dict[str, str] = field(default_factory=lambda: {s: new_api_key() for s in SCOPES})
     emulator_port: int = field(default_factory=free_port)
     nodes: list[Replica] = field(default_factory=list)
+    cpu_limits: list[CpuLimit] = field(default_factory=list)
     database_url: str = ""
     _is_database_requested: bool = False  # from the CREATE on: stop() drops it
     _emulator: subprocess.Popen[bytes] | None = None
@@ -180,6 +187,8 @@ class Topology:
             self.workdir = Path(self._scratch.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            if self.replica_cpu is not None:  # first: a host that cannot limit fails at once
+                self.cpu_limits = [CpuLimit(self.replica_cpu) for _ in range(self.replicas)]
             self.start_emulator()
             self._is_database_requested = True
             self.database_url = create_database(self.admin_dsn, self.database_name)
@@ -200,6 +209,10 @@ class Topology:
         for replica in self.nodes:
             if replica.process is not None:
                 stop_process(replica.process)
+        for limit in self.cpu_limits:
+            with contextlib.suppress(OSError):  # deploy.cpu_limit's exit handler tries again
+                limit.remove()
+        self.cpu_limits = []
         self.stop_emulator()
         if self._is_database_requested:
             drop_database(self.admin_dsn, self.database_name)
@@ -268,6 +281,8 @@ class Topology:
                 [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(replica.port)],
                 env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if self.cpu_limits:  # before it has imported anything, let alone started workers
+            self.cpu_limits[replica.index].add(replica.process.pid)
 
     def wait_ready(self, replica: Replica) -> None:
         assert replica.process is not None
@@ -311,16 +326,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-dsn", default=DEFAULT_ADMIN_DSN,
                         help="PostgreSQL maintenance database the run's database is made from")
     parser.add_argument("--workdir", type=Path, help="keep the processes' logs here")
+    parser.add_argument("--replica-cpu", type=float, metavar="CPUS",
+                        help="each replica's CPU limit (a cgroup quota, e.g. 0.3; needs root)")
     parser.add_argument("--set", action="append", default=[], metavar="VMBACKUP_X=value",
                         help="a setting for every replica (repeatable)")
     args = parser.parse_args(argv)
     settings = dict(item.split("=", 1) for item in args.set)
     with topology(replicas=args.replicas, scenario=args.scenario, admin_dsn=args.admin_dsn,
-                  workdir=args.workdir, settings=settings) as world:
+                  workdir=args.workdir, settings=settings,
+                  replica_cpu=args.replica_cpu) as world:
         print(f"emulator: {world.emulator_url}")
         print(f"database: {world.database_url}")
         for replica in world.nodes:
-            print(f"replica {replica.index}: {replica.url} (pid {replica.pid})")
+            limit = (f", {world.cpu_limits[replica.index]}" if world.cpu_limits else "")
+            print(f"replica {replica.index}: {replica.url} (pid {replica.pid}{limit})")
         print(f"admin token: {world.tokens['admin']}")
         print("Ctrl-C (or SIGTERM) stops every process and drops the database.", flush=True)
         try:
