@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_SQLITE_URL
-    database_pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL connections a replica keeps open, and how many more it may open under load.
+    # A connection beyond the pool is closed when returned to a full pool: a replica that
+    # often serves more requests at once than its pool opens and closes connections all the
+    # time, and each new one costs PostgreSQL a backend process (bench/README.md, Scale-out).
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     database_echo: bool = False
 
     sandbox: bool = False

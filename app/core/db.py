@@ -33,7 +33,8 @@ def build_engine(settings: Settings) -> AsyncEngine:
             database, busy_timeout_seconds=30), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, pool_size=settings.database_pool_size, **options)
+    engine = create_async_engine(url, pool_size=settings.database_pool_size,
+                                 max_overflow=settings.database_max_overflow, **options)
     event.listen(engine.sync_engine, "checkout", _ping)
     return engine
 

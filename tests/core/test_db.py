@@ -8,8 +8,9 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from tests.conftest import AppFactory
 from tests.support.database import POSTGRES_ADMIN_DSN, backend
 from tests.support.tokens import auth
 
@@ -42,3 +43,32 @@ async def test_requests_after_the_server_dropped_every_pooled_connection_succeed
         for path in ("/hypervisors", "/vms"):
             response = await client.get(path, headers=auth())
             assert response.status_code == 200, response.text
+
+
+async def test_requests_that_fit_in_the_pool_open_no_connection_after_the_first_ones(
+        app_factory: AppFactory) -> None:
+    """Connections beyond the pool are closed when returned to a full pool; within the pool,
+    they are kept: a replica sized to its concurrency stops opening connections."""
+    async with app_factory(database_pool_size=6, database_max_overflow=4) as (app, client):
+        opened = 0
+
+        def count(*_: object) -> None:
+            nonlocal opened
+            opened += 1
+
+        event.listen(app.state.engine.sync_engine, "connect", count)
+
+        async def burst(size: int) -> None:
+            answers = await asyncio.gather(*(client.get("/vms", headers=auth())
+                                             for _ in range(size)))
+            assert {answer.status_code for answer in answers} == {200}
+
+        await _fill_the_pool(app, 6)
+        await burst(6)
+        await burst(6)
+        within = opened
+        await _fill_the_pool(app, 10)  # 4 beyond the pool: opened, then closed when returned
+        await _fill_the_pool(app, 10)
+        beyond = opened - within
+    assert within <= 6
+    assert beyond == 8
