@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 POSTGRES_TEST_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
+# pytest-xdist workers; each has its own test databases and emulator. `TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres openapi bench emulator clean
 
@@ -34,14 +36,17 @@ typecheck: $(VENV)/.installed-dev
 pytest: pytest-sqlite pytest-postgres
 
 pytest-sqlite: $(VENV)/.installed-dev
-	VMBACKUP_TEST_DATABASE=sqlite $(BIN)/pytest -q
+	VMBACKUP_TEST_DATABASE=sqlite $(BIN)/pytest -q -n $(TEST_WORKERS)
 
-# The emulator does not touch the database, so its tests run once, in the SQLite pass.
+# The emulator does not touch the database, so its tests run once, in the SQLite pass. The fault
+# tests time real processes (lease takeovers, restarts): they run after the rest, on their own.
 pytest-postgres: $(VENV)/.installed-dev
 	@$(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('$(POSTGRES_TEST_DSN)', timeout=5))" \
 	  || { echo "PostgreSQL is not reachable at $(POSTGRES_TEST_DSN); start it (see README) or set POSTGRES_TEST_DSN"; exit 1; }
 	VMBACKUP_TEST_DATABASE=postgres VMBACKUP_TEST_POSTGRES_ADMIN_DSN=$(POSTGRES_TEST_DSN) \
-	  $(BIN)/pytest -q --ignore=tests/emulator
+	  $(BIN)/pytest -q -n $(TEST_WORKERS) --ignore=tests/emulator --ignore=tests/faults
+	VMBACKUP_TEST_DATABASE=postgres VMBACKUP_TEST_POSTGRES_ADMIN_DSN=$(POSTGRES_TEST_DSN) \
+	  $(BIN)/pytest -q tests/faults
 
 openapi: $(VENV)/.installed-runtime
 	$(BIN)/vmbackup openapi --output openapi/openapi.json
