@@ -24,6 +24,7 @@ from app.core.error_handlers import UnhandledErrorMiddleware, install_error_hand
 from app.core.errors import PROBLEM_MEDIA_TYPE
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
+from app.core.openapi_links import add_links
 from app.core.request_context import RequestContextMiddleware
 from app.core.response_cache import ResponseCache
 from app.events.tail import EventTail
@@ -125,6 +126,7 @@ def _register_problem_schema(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = original()
             _errors_as_problem_json(schema)
+            add_links(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

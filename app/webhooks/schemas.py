@@ -2,7 +2,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+    field_validator,
+)
 
 from app.core.pagination import Page
 
@@ -11,6 +19,8 @@ WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, host_required=Tr
 EventTypes = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(
     min_length=1, max_length=20,
     description="Types to deliver: `job.completed`, a prefix ending in '.' (`job.`), or `*`.")]
+# Free text, any line breaks, but no NUL: PostgreSQL text cannot hold it.
+Description = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 
 
 def _no_credentials(url: HttpUrl | None) -> HttpUrl | None:
@@ -25,7 +35,7 @@ class WebhookCreate(BaseModel):
 
     url: WebhookUrl = Field(description="Where deliveries are POSTed (http or https).")
     event_types: EventTypes
-    description: str | None = Field(default=None, max_length=500)
+    description: Description | None = None
 
     _check_url = field_validator("url")(_no_credentials)
 
@@ -37,7 +47,7 @@ class WebhookUpdate(BaseModel):
 
     url: WebhookUrl | None = None
     event_types: EventTypes | None = None
-    description: str | None = Field(default=None, max_length=500)
+    description: Description | None = None
     is_enabled: bool | None = Field(
         default=None, description="true re-enables a subscription disabled after failures "
         "(its failure count starts again; waiting deliveries are retried now).")

@@ -75,3 +75,20 @@ async def test_a_tag_key_of_spaces_only_is_refused(client: httpx.AsyncClient, ke
     names = {param["name"] for param in mapped.json()["invalid_params"]}
     assert {"body.mappings.0.vmware_category", "body.mappings.0.vmware_tag_name",
             "body.mappings.0.aws_tag_key"} <= names
+
+
+async def test_a_webhook_description_has_no_nul(client: httpx.AsyncClient) -> None:
+    # Found by the stateful contract fuzzing: PostgreSQL text cannot hold NUL, the insert
+    # failed as a 500. Other control characters (line breaks) are fine in free text.
+    body = {"url": "https://hooks.example.com/x", "event_types": ["job."]}
+    refused = await client.post("/webhooks", headers=auth(),
+                                json={**body, "description": "nightly\x00"})
+    assert refused.status_code == 422, refused.text
+    assert [param["name"] for param in refused.json()["invalid_params"]] == ["body.description"]
+    created = await client.post("/webhooks", headers=auth(),
+                                json={**body, "description": "nightly\nbackups"})
+    assert created.status_code == 201, created.text
+    changed = await client.patch(f"/webhooks/{created.json()['id']}", headers=auth(),
+                                 json={"description": "\x00"})
+    assert changed.status_code == 422, changed.text
+    assert [param["name"] for param in changed.json()["invalid_params"]] == ["body.description"]
