@@ -82,14 +82,15 @@ async def list_assignments(
         kind=kind.value if kind else None, vm_id=vm_id, target=target)
 
 
-@router.post("", response_model=AssignmentRead | AssignmentDryRunRead, status_code=201,
+# 201 documents the assignment alone: a dry run creates nothing, so it is a 200 with its preview.
+@router.post("", response_model=AssignmentRead, status_code=201,
              responses={**_DRY_RUN_RESPONSE, **error_responses(*_WRITE_ERRORS)})
 async def create_assignment(
     body: AssignmentWrite, request: Request, response: Response, tasks: BackgroundTasks,
     session: SessionDep, targets: AwsTargetsDep, principal: OperatorDep,
     dry_run: DryRunQuery = False, limit: DryRunLimit = 100,
     idempotency_key: IdempotencyKeyDep = None,
-) -> AssignmentRead | AssignmentDryRunRead:
+) -> AssignmentRead | Response:
     """Put VMs under a backup plan: chosen `vms`, `tags` (any / all, with equals, not_equals,
     like, not_like), a `folder` (with or without subfolders) or a whole `hypervisor`; into an
     existing plan or a `new_plan`. Folder and hypervisor assignments also cover VMs that
@@ -100,8 +101,7 @@ async def create_assignment(
         caller=service.Caller(principal.name, idempotency_key), body=body, is_dry_run=dry_run,
         limit=limit)
     if isinstance(result, AssignmentDryRunRead):
-        response.status_code = 200
-        return result
+        return Response(result.model_dump_json(), media_type="application/json")
     response.headers["Location"] = f"/assignments/{result.id}"
     response.headers["ETag"] = result.etag
     _tag_members_after_commit(request, tasks, principal.name)

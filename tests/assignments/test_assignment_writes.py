@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from app.assignments.schemas import AssignmentDryRunRead
 from app.core.scopes import Scope
 from tests.assignments.builders import ROLE, body, create, protected_ids, vm_ids
 from tests.mappings.conftest import Refresh
@@ -35,6 +36,8 @@ async def test_a_dry_run_shows_the_selections_and_vms_and_changes_nothing(
             "name": "prod-plan", "rules": [{"name": "r", "vault_name": "Default"}]}})
     assert answer.status_code == 200, answer.text
     preview = answer.json()
+    # The contract's 200 (a dry run) documents this body; its 201 the created assignment.
+    AssignmentDryRunRead.model_validate(preview)
     in_prod = control.vms(hypervisor_id=DEMO_PROD, path_prefix="/Datacenter/vm/Prod/")
     assert preview["vm_count"] == len(in_prod) == preview["vms_needing_membership_tags"]
     assert len(preview["vms"]) == 5
