@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.aws.calls import call, call_then
+from app.aws.calls import call, call_then, calls_in_sequence
 from app.aws.errors import AwsUnavailable
 
 if TYPE_CHECKING:
@@ -273,8 +273,18 @@ def list_virtual_machines(
                   HypervisorArn=hypervisor_arn, MaxResults=page_size)
 
 
-async def get_virtual_machine(client: BackupGatewayClient, *, arn: str) -> VmDetails:
-    raw = (await call(client, "get_virtual_machine", ResourceArn=arn))["VirtualMachine"]
+async def get_vm_and_tags(client: BackupGatewayClient, *,
+                          arn: str) -> tuple[VmDetails, dict[str, str]]:
+    """GetVirtualMachine (its VMware tags) and ListTagsForResource (its AWS tags) of one VM, in
+    one worker thread."""
+    details, tags = await calls_in_sequence(
+        client, ("get_virtual_machine", {"ResourceArn": arn}),
+        ("list_tags_for_resource", {"ResourceArn": arn}))
+    return _details(details), _aws_tags(tags)
+
+
+def _details(result: dict[str, Any]) -> VmDetails:
+    raw = result["VirtualMachine"]
     tags = [
         VmwareTagInfo(category=tag["VmwareCategory"], name=tag["VmwareTagName"],
                       description=tag.get("VmwareTagDescription"))
@@ -283,8 +293,7 @@ async def get_virtual_machine(client: BackupGatewayClient, *, arn: str) -> VmDet
     return VmDetails(vm=_vm(raw), vmware_tags=tags)
 
 
-async def list_tags(client: BackupGatewayClient, *, arn: str) -> dict[str, str]:
-    result = await call(client, "list_tags_for_resource", ResourceArn=arn)
+def _aws_tags(result: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in result.get("Tags", [])}
 
 

@@ -67,8 +67,7 @@ async def _fetch(ctx: SyncContext, semaphore: asyncio.Semaphore, vm_id: str, arn
         return
     async with semaphore:
         try:
-            details = await gw.get_virtual_machine(ctx.gateway, arn=arn)
-            aws_tags = await gw.list_tags(ctx.gateway, arn=arn)
+            details, aws_tags = await gw.get_vm_and_tags(ctx.gateway, arn=arn)
         except AwsResourceNotFound:
             return  # gone since the listing: the next complete listing tombstones it
         except AwsUnavailable:
