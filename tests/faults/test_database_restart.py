@@ -22,6 +22,7 @@ from tests.faults.observe import get, recent_runs, wait_for
 from tests.support.emulator import DEMO_PROD
 
 DOWN_SECONDS = 2.0
+RECOVERY_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +93,17 @@ def test_postgres_restart_under_load(cluster: PrivateCluster) -> None:
             assert answer.headers["content-type"] == "application/problem+json"
             assert answer.json()["type"].endswith("/database-unavailable"), answer.text
             assert int(answer.headers["retry-after"]) > 0
-        assert load.transport_errors == 0  # no connection dropped: every client got an answer
-        # Recovered without a restart: every replica serves and refreshes again.
+        # No connection dropped: every client got an answer.
+        assert load.transport_errors == 0, (load.transport_errors, statuses)
+        # Recovered without a restart: every replica serves and refreshes again. (The bounds
+        # leave room for a host busy with the other fault tests' replicas.)
         for index, url in enumerate(world.urls):
             wait_for(lambda url=url: httpx.get(f"{url}/readyz", timeout=10).status_code == 200,
-                     20, f"{url} ready again")
+                     RECOVERY_SECONDS, f"{url} ready again")
             assert get(world, "/vms", replica=index, hypervisor_id=DEMO_PROD, limit=3)["items"]
         restarted = time.time()
         wait_for(lambda: any(run["status"] == "succeeded" and
                              run["started_at"] > time.strftime(
                                  "%Y-%m-%dT%H:%M:%S", time.gmtime(restarted))
                              for run in recent_runs(world, f"inventory:{DEMO_PROD}")),
-                 20, "a refresh succeeding after the restart")
+                 RECOVERY_SECONDS, "a refresh succeeding after the restart")
