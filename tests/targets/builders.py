@@ -19,6 +19,9 @@ from tests.support.tokens import auth
 MAIN_ACCOUNT, EU_ACCOUNT = "123456789012", "210987654321"
 EU_ROLE = f"arn:aws:iam::{EU_ACCOUNT}:role/VmbackupAccess"
 EXTERNAL_ID = "vmbackup-ext-42"
+# AWS Backup's default service role in account B, and a daily backup rule for plans in tests.
+EU_BACKUP_ROLE = f"arn:aws:iam::{EU_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
+DAILY_RULE = {"name": "daily", "vault_name": "Default", "schedule_expression": "cron(0 5 ? * * *)"}
 
 
 def add_eu_account(emulator: EmulatorControl) -> dict[str, Any]:

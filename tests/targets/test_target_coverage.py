@@ -17,7 +17,9 @@ from tests.support.emulator import DEMO_PROD, EmulatorControl
 from tests.support.inventory import all_pages, refresh
 from tests.support.tokens import auth
 from tests.targets.builders import (
+    DAILY_RULE,
     EU_ACCOUNT,
+    EU_BACKUP_ROLE,
     add_eu_account,
     eu_client,
     main_client,
@@ -25,8 +27,6 @@ from tests.targets.builders import (
 )
 
 pytestmark = pytest.mark.emulator
-EU_BACKUP_ROLE = f"arn:aws:iam::{EU_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
-DAILY = {"name": "daily", "vault_name": "Default", "schedule_expression": "cron(0 5 ? * * *)"}
 TWIN, GOLD = {"Key": "env", "Value": "twin"}, {"Key": "tier", "Value": "gold"}
 DAY_SECONDS = 24 * 3600
 
@@ -71,7 +71,7 @@ async def test_a_selection_covers_only_its_plans_target_as_the_schedules_do(
         await refresh(client)
         main_plan = next(p for p in await all_pages(client, "/plans", target="main"))["id"]
         eu_plan = (await _ok(await client.post("/plans", headers=auth(Scope.ADMIN), json={
-            "name": "eu-daily", "rules": [DAILY], "target": "eu"})))["id"]
+            "name": "eu-daily", "rules": [DAILY_RULE], "target": "eu"})))["id"]
         twins = {"name": "twins", "plan_id": main_plan, "target": {
             "kind": "tags", "conditions": [{"key": "env", "value": "twin"}]}}
         dry_run = await _ok(await client.post("/assignments", json=twins,

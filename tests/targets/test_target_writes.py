@@ -14,7 +14,9 @@ from tests.support.emulator import DEMO_PROD, EmulatorControl
 from tests.support.inventory import refresh
 from tests.support.tokens import auth
 from tests.targets.builders import (
+    DAILY_RULE,
     EU_ACCOUNT,
+    EU_BACKUP_ROLE,
     add_eu_account,
     eu_client,
     listed,
@@ -23,8 +25,6 @@ from tests.targets.builders import (
 )
 
 pytestmark = pytest.mark.emulator
-EU_BACKUP_ROLE = f"arn:aws:iam::{EU_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
-RULE = {"name": "daily", "vault_name": "Default", "schedule_expression": "cron(0 5 ? * * *)"}
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any],
@@ -44,14 +44,14 @@ async def test_a_hypervisor_plan_and_assignment_are_created_in_the_named_target(
         await refresh(client)
         hypervisor = await post(client, "/hypervisors", {
             "name": "vcenter-lab", "host": "vcenter-lab.example.local", "target": "eu"})
-        plan = await post(client, "/plans", {"name": "eu-daily", "rules": [RULE],
+        plan = await post(client, "/plans", {"name": "eu-daily", "rules": [DAILY_RULE],
                                              "target": "eu"})
         eu_vms = await listed(client, "/vms", target="eu")
         assignment = await post(client, "/assignments", {
             "name": "eu-vms", "plan_id": plan.json()["id"],
             "target": {"kind": "vms", "vm_ids": [vm["id"] for vm in eu_vms[:2]]}})
         inline = await post(client, "/assignments", {
-            "name": "eu-all", "new_plan": {"name": "eu-hourly", "rules": [RULE],
+            "name": "eu-all", "new_plan": {"name": "eu-hourly", "rules": [DAILY_RULE],
                                            "target": "eu"},
             "target": {"kind": "hypervisor", "hypervisor_id": eu_vms[0]["hypervisor_id"]}})
     assert hypervisor.status_code == 201, hypervisor.text
@@ -88,7 +88,7 @@ async def test_writes_that_mix_targets_are_refused_before_any_aws_call(
         [eu_vm] = (await client.get("/vms", params={"target": "eu", "limit": 1},
                                     headers=auth(Scope.READ))).json()["items"]
         emulator.reset_counters()
-        eu_plan = {"name": "eu-daily", "rules": [RULE], "target": "eu"}
+        eu_plan = {"name": "eu-daily", "rules": [DAILY_RULE], "target": "eu"}
         mixed_vms = await post(client, "/assignments", {
             "name": "mixed", "new_plan": eu_plan,
             "target": {"kind": "vms", "vm_ids": [eu_vm["id"], main_vm["id"]]}})
@@ -101,9 +101,9 @@ async def test_writes_that_mix_targets_are_refused_before_any_aws_call(
         unknown_hypervisor_target = await post(client, "/hypervisors", {
             "name": "vcenter-lab", "host": "vcenter-lab.example.local", "target": "mars"})
         main_vault_in_eu = await post(client, "/plans", {
-            "name": "x", "target": "eu", "rules": [{**RULE, "vault_name": "vmbackup-demo"}]})
+            "name": "x", "target": "eu", "rules": [{**DAILY_RULE, "vault_name": "vmbackup-demo"}]})
         main_plan_for_eu_tags = await post(client, f"/mappings/{eu_hypervisor}/assignments", {
-            "name": "mapped", "new_plan": {"name": "m", "rules": [RULE]},
+            "name": "mapped", "new_plan": {"name": "m", "rules": [DAILY_RULE]},
             "tags": [{"aws_tag_key": "OS", "aws_tag_value": "Linux"}]})
         calls = emulator.total_calls()
         eu_vms = await listed(client, "/vms", target="eu")
