@@ -30,9 +30,11 @@ AwsTagKey = Annotated[
     Field(description="1-128 letters, digits, spaces or `_ . : / = + - @` (not only spaces); "
           "not `aws:...`."),
 ]
+# Any text but NUL, which PostgreSQL text cannot hold (the driver fails the whole statement).
+WITHOUT_NUL = r"^[^\x00]*$"
 AwsTagValue = Annotated[
     str,
-    StringConstraints(max_length=256, pattern=r"^[^\x00]*$"),
+    StringConstraints(max_length=256, pattern=WITHOUT_NUL),
     Field(description="0-256 characters."),
 ]
 # Names as vCenter shows them: any visible text, no control characters, not only spaces.

@@ -12,6 +12,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.core.aws_types import WITHOUT_NUL
 from app.core.pagination import Page
 
 # http and https only (HttpUrl), with a host, no credentials in it, at most 2,000 characters.
@@ -19,8 +20,8 @@ WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, host_required=Tr
 EventTypes = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(
     min_length=1, max_length=20,
     description="Types to deliver: `job.completed`, a prefix ending in '.' (`job.`), or `*`.")]
-# Free text, any line breaks, but no NUL: PostgreSQL text cannot hold it.
-Description = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+# Free text, line breaks included.
+Description = Annotated[str, StringConstraints(max_length=500, pattern=WITHOUT_NUL)]
 
 
 def _no_credentials(url: HttpUrl | None) -> HttpUrl | None:
