@@ -19,7 +19,6 @@ router = APIRouter(prefix="/gateways", tags=["gateways"])
 GatewayIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-
 @router.get("", response_model=GatewayPage,
             responses=error_responses(*COMMON_ERRORS, HypervisorNotFound))
 async def list_gateways(

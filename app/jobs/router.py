@@ -45,7 +45,6 @@ _START_ERRORS = (*COMMON_ERRORS, *AWS_ERRORS, VmNotFound, BackupVaultNotFound,
                  BackupSettingMissing, BackupWindowTooShort, VmHasActiveJob)
 
 
-
 def _vault_names(request: Request) -> VaultNames:
     state = request.app.state
     if getattr(state, "vault_names", None) is None:  # one per replica, made on first use
@@ -55,11 +54,11 @@ def _vault_names(request: Request) -> VaultNames:
 
 
 def _start_context(request: Request, principal: Principal, key: str) -> service.StartContext:
-    return service.StartContext(settings=settings_of(request), targets=request.app.state.aws,
+    settings = settings_of(request)
+    return service.StartContext(settings=settings, targets=request.app.state.aws,
                                 vaults=_vault_names(request), principal=principal.name,
                                 idempotency_key=key,
-                                intents=Intents(request.app.state.sessionmaker,
-                                                settings_of(request)))
+                                intents=Intents(request.app.state.sessionmaker, settings))
 
 
 @vm_backups_router.post("/{vm_id}/backups", status_code=202, response_model=JobRead,

@@ -35,7 +35,6 @@ RequiredIdempotencyKey = Annotated[str, Header(
     "second restore.")]
 
 
-
 @vm_recovery_points_router.get(
     "/{vm_id}/recovery-points", response_model=RecoveryPointPage,
     responses=error_responses(*COMMON_ERRORS, VmNotFound))
@@ -60,10 +59,10 @@ async def start_restore(
     """Restore a recovery point to VMware as a new VM. 202 with the restore; follow it at
     `Location` (GET /restores/{id}) until it is COMPLETED, then the new VM is `created_vm` once
     an inventory refresh has discovered it."""
-    ctx = service.StartContext(settings=settings_of(request), targets=targets,
+    settings = settings_of(request)
+    ctx = service.StartContext(settings=settings, targets=targets,
                                principal=principal.name, idempotency_key=idempotency_key,
-                               intents=Intents(request.app.state.sessionmaker,
-                                               settings_of(request)))
+                               intents=Intents(request.app.state.sessionmaker, settings))
     restore = await service.start_restore(session=session, ctx=ctx, request=body)
     response.headers["Location"] = f"/restores/{restore.id}"
     return restore

@@ -26,7 +26,6 @@ WebhookIdPath = Annotated[str, Path(pattern=r"^wh-[0-9a-f]{16}$", description="e
 _ONE = (*COMMON_ERRORS, WebhookNotFound)
 
 
-
 @router.post("", status_code=201, response_model=WebhookRead,
              responses=error_responses(*COMMON_ERRORS))
 async def create_webhook(body: WebhookCreate, response: Response, session: SessionDep,
