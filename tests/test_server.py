@@ -30,7 +30,8 @@ async def test_stopping_the_server_ends_open_event_streams(app_factory: AppFacto
             while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
                 await asyncio.sleep(0.01)
         try:
-            async with asyncio.timeout(10), httpx.AsyncClient(base_url=url) as http, \
+            # Bounds with room for a host busy with the other test workers (a 5 s read timed out).
+            async with asyncio.timeout(30), httpx.AsyncClient(base_url=url, timeout=30) as http, \
                     http.stream("GET", "/events", headers=auth(Scope.READ)) as response:
                 lines = response.aiter_lines()
                 assert await anext(lines) == "retry: 2000"
